@@ -1,0 +1,45 @@
+# Escalation Portal. `make run` serves the portal; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app portal
+ASSETS := portal/static/govuk/app.min.css
+
+.PHONY: help run install assets init test test-postgres lint bench clean
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+run: install assets init ## Set up everything and serve on http://127.0.0.1:5000 with the mail worker
+	bash scripts/run-dev.sh
+
+install: $(VENV)/.installed ## Create the virtualenv and install pinned dependencies
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+assets: $(ASSETS) ## Build the GOV.UK Frontend assets (npm + Dart Sass, Arial, no crown)
+
+$(ASSETS): frontend/package.json frontend/package-lock.json frontend/scss/app.scss frontend/build.mjs
+	cd frontend && npm ci --no-audit --no-fund --ignore-scripts && npm run build
+
+init: install ## Initialise instance/: migrate, keys, partnerships, demo users (idempotent)
+	$(FLASK) init
+
+test: install assets ## Run the whole suite (SQLite; set PORTAL_TEST_DATABASE_URL for PostgreSQL)
+	$(PY) -m pytest -n 2 --dist loadgroup -q
+
+test-postgres: install assets ## Run the whole suite against PostgreSQL on 127.0.0.1:5432
+	PORTAL_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/portal_test $(PY) -m pytest -n 2 --dist loadgroup -q
+
+lint: install ## ruff
+	$(VENV)/bin/ruff check portal tests bench
+
+bench: install ## Measure the submit path beside a bare Flask request
+	$(PY) bench/bench_submit.py
+
+clean: ## Remove the virtualenv and built assets (keeps instance/)
+	rm -rf $(VENV) portal/static/govuk frontend/node_modules

@@ -1,0 +1,146 @@
+"""Measure the submit path in process beside a bare Flask request, in one run, on one core.
+
+The submit path is the real one: POST the check-answers page, which validates the answers, encrypts them,
+stores the notice, renders and signs the PDF, encrypts it and queues the e-mails in one transaction.
+A bare Flask app answering "hello" is timed in the same process as the reference.
+
+    .venv/bin/python bench/bench_submit.py [--runs 200] [--database-url postgresql+psycopg://...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from flask import Flask  # noqa: E402
+
+from portal import create_app, migrate  # noqa: E402
+from portal.cli import ensure_keys  # noqa: E402
+from portal.db import session_factory  # noqa: E402
+from portal.models import Role  # noqa: E402
+from portal.services.directory import import_partnerships  # noqa: E402
+from tests.helpers import Accounts, appendix1_answers, contact_id, csrf_from, sign_in  # noqa: E402
+
+SEEDS = ROOT.parent / "shared" / "seeds"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def summary(label: str, samples: list[float]) -> str:
+    ms = [s * 1000 for s in samples]
+    return (
+        f"{label:<44} p50 {statistics.median(ms):7.2f} ms   p90 {percentile(ms, 0.9):7.2f} ms   "
+        f"min {min(ms):7.2f} ms   n={len(ms)}"
+    )
+
+
+def bare_flask(runs: int) -> list[float]:
+    app = Flask("bare")
+
+    @app.get("/hello")
+    def hello() -> str:
+        return "hello"
+
+    client = app.test_client()
+    for _ in range(50):
+        client.get("/hello")
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        client.get("/hello")
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def portal_app(workdir: Path, database_url: str | None) -> Flask:
+    keys = workdir / "keys"
+    holder = Flask("keys")
+    holder.config["KEY_DIR"] = str(keys)
+    ensure_keys(holder, development=True)
+    url = database_url or f"sqlite:///{workdir / 'bench.sqlite'}"
+    migrate.upgrade(url)
+    app = create_app(
+        {
+            "TESTING": True,
+            "ENV": "development",
+            "SECRET_KEY": "bench-secret-key-0123456789abcdef",
+            "DATABASE_URL": url,
+            "KEY_DIR": str(keys),
+            "SEED_DIR": str(SEEDS),
+            "LOG_FILE": str(workdir / "bench.log"),
+            "ARGON2_TIME_COST": 1,
+            "ARGON2_MEMORY_KIB": 1024,
+            "ARGON2_PARALLELISM": 1,
+        }
+    )
+    with session_factory(app)() as db:
+        import_partnerships(db, SEEDS, today=date.today())
+        db.commit()
+    return app
+
+
+def submit_path(app: Flask, runs: int, warmup: int) -> tuple[list[float], list[float]]:
+    """Time POSTs of the check-answers page (the submit) and, for context, GETs of the form page."""
+    client = app.test_client()
+    sign_in(client, app, Accounts(app).make(Role.PRACTITIONER))
+    answers = appendix1_answers(
+        contact_id(app, "Rochdale Children's Social Care"), contact_id(app, "Greater Manchester Police")
+    )
+    submits, form_pages = [], []
+    for i in range(runs + warmup):
+        page = client.get("/notices/new")
+        draft_url = client.post(
+            "/notices/new", data={"immediate_risk": "no", "csrf_token": csrf_from(page.text)}
+        ).headers["Location"]
+        started = time.perf_counter()
+        page = client.get(draft_url)
+        form_time = time.perf_counter() - started
+        check_url = client.post(draft_url, data={**answers, "csrf_token": csrf_from(page.text)}).headers["Location"]
+        token = csrf_from(client.get(check_url).text)
+        started = time.perf_counter()
+        response = client.post(check_url, data={"csrf_token": token})
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 302 and "/confirmation" in response.headers["Location"], response.status_code
+        if i >= warmup:
+            submits.append(elapsed)
+            form_pages.append(form_time)
+    return submits, form_pages
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--database-url", default=os.environ.get("PORTAL_BENCH_DATABASE_URL"))
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {0})  # one core, as the target is stated
+    with tempfile.TemporaryDirectory() as tmp:
+        app = portal_app(Path(tmp), args.database_url)
+        backend = re.sub(r"\+.*", "", app.config["DATABASE_URL"].split(":")[0])
+        submits, form_pages = submit_path(app, args.runs, args.warmup)
+        bare = bare_flask(args.runs * 5)
+        app.extensions["portal.engine"].dispose()
+    print(f"database: {backend}; one core; {args.runs} submissions after {args.warmup} warm-up")
+    print(summary("bare Flask GET /hello (reference)", bare))
+    print(summary("GET Appendix 1 form page", form_pages))
+    print(summary("POST submit (validate→encrypt→store→render→sign→queue)", submits))
+    ratio = statistics.median(submits) / statistics.median(bare)
+    print(f"submit p50 / bare p50 = {ratio:.0f}x; target submit p50 <= 23 ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Who may do what: the portal's one table of access rules, enforced in one place.
+
+Every view declares a rule with @rule(...). A before-request hook enforces the role part for every
+endpoint (an endpoint without a rule is refused, so a new route cannot be left open by accident), and
+notice_for() enforces the object part for every route that takes a notice. Denials are 404, never 403,
+so a URL does not confirm that a notice exists, and every denial is audited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import abort, current_app, redirect, request, session, url_for
+from flask_login import current_user
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from portal.models import Notice, Role, User
+from portal.services import audit
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# rule name -> roles allowed (None: no sign-in needed).
+ROLE_RULES: dict[str, frozenset[Role] | None] = {
+    "public": None,
+    "dev_only": None,
+    "signing_in": None,
+    "signed_in": frozenset(Role),
+    "practitioner": frozenset({Role.PRACTITIONER}),
+    "business_manager": frozenset({Role.BUSINESS_MANAGER}),
+    # Object-level: the route must load its notice through notice_for().
+    "notice": frozenset({Role.PRACTITIONER, Role.SPOC, Role.BUSINESS_MANAGER}),
+}
+
+# action on a notice -> the relationships to the notice that allow it.
+NOTICE_RULES: dict[str, frozenset[str]] = {
+    "read": frozenset({"raised_it", "recipient_spoc", "partnership_business_manager"}),
+    "download": frozenset({"raised_it", "recipient_spoc", "partnership_business_manager"}),
+}
+
+
+def rule(name: str) -> Callable[[F], F]:
+    """Declare the access rule of a view."""
+    if name not in ROLE_RULES:
+        raise ValueError(f"unknown access rule {name!r}")
+
+    def decorate(view: F) -> F:
+        view.access_rule = name  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+def relationships(user: User, notice: Notice) -> set[str]:
+    """How a user stands to a notice."""
+    found: set[str] = set()
+    if user.partnership_id != notice.partnership_id or not user.is_active:
+        return found
+    role = user.role_enum
+    if role is Role.PRACTITIONER and notice.raised_by_id == user.id:
+        found.add("raised_it")
+    if (
+        role is Role.SPOC
+        and user.agency_id is not None
+        and any(r.agency_id == user.agency_id for r in notice.recipients)
+    ):
+        found.add("recipient_spoc")
+    if role is Role.BUSINESS_MANAGER:
+        found.add("partnership_business_manager")
+    return found
+
+
+def may(user: User, action: str, notice: Notice) -> bool:
+    return bool(relationships(user, notice) & NOTICE_RULES[action])
+
+
+def notice_for(
+    db: Session, audit_key: bytes, user: User, notice_id: str, action: str, *, remote_addr: str = ""
+) -> Notice:
+    """Load a notice the user may act on, or audit the denial and answer 404."""
+    notice = db.get(Notice, notice_id) if len(notice_id) <= 36 else None
+    if notice is None or not may(user, action, notice):
+        audit.record(
+            db,
+            audit_key,
+            action=f"notice.{action}",
+            outcome="denied",
+            actor_id=user.id,
+            object_type="notice",
+            object_id=notice_id[:36],
+            remote_addr=remote_addr,
+        )
+        db.commit()
+        abort(404)
+    return notice
+
+
+def enforce_role_rule() -> Response | None:
+    """Before each request: apply the endpoint's role rule; redirect anonymous users to sign in."""
+    if request.endpoint is None:
+        return None
+    view = current_app.view_functions.get(request.endpoint)
+    name = getattr(view, "access_rule", None)
+    if name is None:
+        current_app.logger.error("endpoint %s has no access rule; refusing", request.endpoint)
+        abort(404)
+    roles = ROLE_RULES[name]
+    if roles is None:
+        return None
+    if not current_user.is_authenticated:
+        if getattr(session, "timed_out", False):
+            session["signed_out_idle"] = True
+        if request.method == "GET":
+            session["next"] = request.path
+        return redirect(url_for("auth.sign_in"))
+    if current_user.role_enum not in roles:
+        from portal.db import get_session
+        from portal.services.runtime import portal_services
+
+        db = get_session()
+        audit.record(
+            db,
+            portal_services().keyring.audit_key,
+            action="route.denied",
+            outcome="denied",
+            actor_id=current_user.id,
+            object_type="endpoint",
+            object_id=request.endpoint[:64],
+            remote_addr=request.remote_addr or "",
+        )
+        db.commit()
+        abort(404)
+    return None

@@ -1,0 +1,47 @@
+"""Error pages: plain GOV.UK pages that never echo the request, the form or any case data."""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+TITLES = {
+    400: "There was a problem with your request",
+    404: "Page not found",
+    405: "Page not found",
+    413: "What you sent is too large",
+    429: "Too many attempts",
+    500: "Sorry, there is a problem with the service",
+    503: "Sorry, the service is unavailable",
+}
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(_error: CSRFError) -> tuple[str, int]:
+        return render_template("errors/form-expired.html"), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[str, int]:
+        code = error.code or 500
+        # 405 answers like 404: a wrong method should not confirm that a route exists.
+        shown = 404 if code == 405 else code
+        return render_template(
+            "errors/error.html", code=shown, title=TITLES.get(shown, "Sorry, there is a problem")
+        ), shown
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> tuple[str, int]:
+        # Log the class and where it was raised, never the message: messages can carry values from the request.
+        app.logger.error("unhandled %s at %s", error.__class__.__name__, where(error))
+        return render_template("errors/error.html", code=500, title=TITLES[500]), 500
+
+
+def where(error: BaseException) -> str:
+    """The traceback as file:line in function, without the exception's message or any local values."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return " <- ".join(f"{Path(f.filename).name}:{f.lineno} in {f.name}" for f in reversed(frames[-8:]))

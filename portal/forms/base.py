@@ -1,0 +1,166 @@
+"""The shared base for every partnership's notice form, and the sections they have in common."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import GovCharacterCount, GovSelect, GovSubmitInput, GovTextInput
+from wtforms import Field, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields.core import UnboundField
+from wtforms.validators import InputRequired
+
+from portal.forms.fields import GovukDateField
+from portal.forms.validators import PlainText
+from portal.timeutil import long_date
+
+LONG_TEXT_LIMIT = 10_000
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+class PortalForm(FlaskForm):
+    """Strip surrounding whitespace from every text answer (notifications-admin's StripWhitespaceForm)."""
+
+    class Meta:
+        def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Field:
+            if unbound_field.field_class not in (GovukDateField,) and "password" not in (options.get("name") or ""):
+                options["filters"] = (*unbound_field.kwargs.get("filters", ()), _strip)
+            return unbound_field.bind(form=form, **options)
+
+    def error_list(self, order: Sequence[str] | None = None) -> list[dict[str, str]]:
+        """Errors in page order, each linking to the input to fix (a date's day box)."""
+        items = []
+        fields = [self[name] for name in order if name in self] if order else list(self)
+        for f in fields:
+            if f.errors:
+                target = f.first_input_id if isinstance(f, GovukDateField) else f.id
+                items.append({"text": f.errors[0], "href": f"#{target}"})
+        return items
+
+
+def short_text(label: str, *, required: str | None, max_length: int = 200, hint: str = "", **kw: Any) -> StringField:
+    """A one-line text answer; `required` is the message shown when it is left empty."""
+    validators: list[Any] = [InputRequired(message=required)] if required else []
+    validators.append(PlainText(label, max_length))
+    return StringField(label, validators=validators, description=hint, widget=GovTextInput(), **kw)
+
+
+def long_text(label: str, *, required: str | None, hint: str = "", max_length: int = LONG_TEXT_LIMIT) -> TextAreaField:
+    """A free-text answer with a character count."""
+    validators: list[Any] = [InputRequired(message=required)] if required else []
+    validators.append(PlainText(label, max_length, multiline=True))
+    return TextAreaField(label, validators=validators, description=hint, widget=GovCharacterCount())
+
+
+def contact_choice(label: str, *, required: str | None, hint: str = "") -> SelectField:
+    """A directory contact; the choices are filled in per request from the partnership's directory."""
+    validators: list[Any] = [InputRequired(message=required)] if required else []
+    return SelectField(
+        label, choices=[], validators=validators, description=hint, widget=GovSelect(), validate_choice=False
+    )
+
+
+class CompletedByMixin:
+    """ "Outcome Resolution Notice Completed by": who wrote the notice (pre-filled from their profile)."""
+
+    completed_by_name = short_text("Name", required="Enter your name")
+    completed_by_role = short_text("Role", required="Enter your role, for example Social Worker")
+    completed_by_agency_team = short_text("Agency/Team", required="Enter your agency and team")
+    completed_by_contact = short_text(
+        "Contact Details",
+        required="Enter a telephone number or secure e-mail address the recipient can reach you on",
+        max_length=300,
+    )
+
+
+class SubmitMixin:
+    submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
+def unbound_fields(form_class: type) -> list[tuple[str, UnboundField]]:
+    """List a form class's fields without instantiating it (WTForms only does so on first use)."""
+    found = [
+        (name, getattr(form_class, name))
+        for name in dir(form_class)
+        if not name.startswith("_") and isinstance(getattr(form_class, name, None), UnboundField)
+    ]
+    return sorted(found, key=lambda item: item[1].creation_counter)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading and the fields under it, as the partnership's form prints them."""
+
+    heading: str
+    fields: Sequence[str]
+    anchor: str
+
+
+@dataclass(frozen=True)
+class NoticeFormDefinition:
+    """Everything the portal needs to know about one partnership's notice form."""
+
+    code: str
+    title: str
+    form_class: type[PortalForm]
+    sections: Sequence[Section]
+    # Fields holding a directory contact id; the notice is routed to these contacts.
+    recipient_fields: Sequence[str]
+    # The stage a notice on this form is raised at, in the procedure's words.
+    initial_stage: str
+    date_of_notification_field: str
+    # Answers that identify the child: never shown in lists, e-mails or logs.
+    identifier_fields: Sequence[str] = field(default_factory=tuple)
+    prefill: Callable[[Any], dict[str, str]] | None = None
+
+    @property
+    def field_order(self) -> list[str]:
+        return [name for section in self.sections for name in section.fields]
+
+    def answers_from(self, form: PortalForm) -> dict[str, str]:
+        """Turn a validated form into the stored answers (strings; dates as ISO 8601)."""
+        answers: dict[str, str] = {}
+        for f in form:
+            if f.name in ("csrf_token", "submit"):
+                continue
+            if isinstance(f, GovukDateField):
+                answers[f.name] = f.data.isoformat() if f.data else ""
+            else:
+                answers[f.name] = str(f.data or "")
+        return answers
+
+    def form_data(self, answers: dict[str, str]) -> dict[str, Any]:
+        """Turn stored answers back into form data (for change links on check-your-answers)."""
+        data: dict[str, Any] = {}
+        for name, f in unbound_fields(self.form_class):
+            value = answers.get(name, "")
+            if f.field_class is GovukDateField:
+                data[name] = date.fromisoformat(value) if value else None
+            else:
+                data[name] = value
+        return data
+
+    def field_labels(self) -> dict[str, str]:
+        form_fields = dict(unbound_fields(self.form_class))
+        return {name: f.args[0] if f.args else f.kwargs.get("label", name) for name, f in form_fields.items()}
+
+    def date_fields(self) -> set[str]:
+        return {name for name, f in unbound_fields(self.form_class) if f.field_class is GovukDateField}
+
+    def display(self, answers: dict[str, str], contact_labels: dict[str, str]) -> dict[str, str]:
+        """Format answers for people: long dates, contact names instead of ids."""
+        dates, shown = self.date_fields(), {}
+        for name, value in answers.items():
+            if name in dates:
+                shown[name] = long_date(date.fromisoformat(value)) if value else ""
+            elif name in self.recipient_fields:
+                shown[name] = contact_labels.get(value, "") if value else ""
+            else:
+                shown[name] = value
+        return shown

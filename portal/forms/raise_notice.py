@@ -1,0 +1,23 @@
+"""The immediate-risk question asked before any notice is written."""
+
+from __future__ import annotations
+
+from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSubmitInput
+from wtforms import RadioField, SelectChoice, SubmitField
+from wtforms.validators import InputRequired
+
+from portal.forms.base import PortalForm
+
+
+class ImmediateRiskForm(PortalForm):
+    immediate_risk = RadioField(
+        "Is the child at immediate risk of significant harm?",
+        choices=[SelectChoice("yes", "Yes"), SelectChoice("no", "No")],
+        validators=[InputRequired("Select yes if the child is at immediate risk of significant harm")],
+        widget=GovRadioInput(),
+    )
+    submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
+class SubmitNoticeForm(PortalForm):
+    submit = SubmitField("Submit notice", widget=GovSubmitInput())

@@ -1,0 +1,38 @@
+"""The signed-in home page for each role, and a health check."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from portal.access import rule
+from portal.db import get_session
+from portal.models import Role
+from portal.services import casework
+
+bp = Blueprint("home", __name__)
+
+
+@bp.get("/")
+@rule("signed_in")
+def index() -> str | Response:
+    role = current_user.role_enum
+    if role is Role.BUSINESS_MANAGER:
+        return redirect(url_for("business.notices"))
+    if role is Role.ADMIN:
+        return render_template("home/admin.html")
+    rows = casework.notices_for_user(get_session(), current_user)
+    return render_template("home/index.html", rows=rows)
+
+
+@bp.get("/health")
+@rule("public")
+def health() -> tuple[str, int, dict[str, str]]:
+    return "ok", 200, {"Content-Type": "text/plain"}
+
+
+@bp.get("/accessibility")
+@rule("public")
+def accessibility() -> str:
+    return render_template("home/accessibility.html")

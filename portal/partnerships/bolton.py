@@ -1,0 +1,49 @@
+"""Bolton's "Resolution Single Points of Contact (SPOC)" table (seed 003, Appendix 1).
+
+Four columns: Service, Role, Telephone, Email. The table is split across two pages, so its header
+appears twice. A service that appears on several rows becomes one agency with several contacts.
+"""
+
+from __future__ import annotations
+
+from portal.partnerships import (
+    EMAIL_RE,
+    AgencySpec,
+    ContactSpec,
+    find_table,
+    superseded_reason,
+)
+
+# Placeholders the seed uses for "no telephone number".
+_NO_VALUE = {"", "-", "–", "n/a", "na", "none"}
+
+
+def parse_directory(seed_text: str) -> list[AgencySpec]:
+    """Parse the Resolution SPOC table into agencies, in seed order."""
+    _header, rows = find_table(seed_text, ["Service", "Role", "Telephone", "Email"])
+    contacts: dict[str, list[ContactSpec]] = {}
+    notes: dict[str, list[str]] = {}
+    for service, role, telephone, email_cell, *_rest in rows:
+        email = EMAIL_RE.fullmatch(email_cell)
+        if email is None and email_cell.casefold() not in _NO_VALUE:
+            # e.g. NHS Greater Manchester lists "www.gmintegratedcare.org.uk" in the Email column.
+            notes.setdefault(service, []).append(
+                f"The seed gives a website ({email_cell}), not a mailbox: "
+                "telephone, or find the contact's address on the website."
+            )
+        contacts.setdefault(service, []).append(
+            ContactSpec(
+                role_title=role,
+                email=email.group() if email else None,
+                telephone=None if telephone.casefold() in _NO_VALUE else telephone,
+            )
+        )
+    return [
+        AgencySpec(
+            name=service,
+            sender_note="\n".join(notes.get(service, [])),
+            contacts=tuple(service_contacts),
+            needs_review=superseded_reason(service) is not None,
+        )
+        for service, service_contacts in contacts.items()
+    ]

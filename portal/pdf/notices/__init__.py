@@ -1,0 +1,1 @@
+"""Per-form content builders: each module exposes ``build_story(context)``."""

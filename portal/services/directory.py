@@ -1,0 +1,210 @@
+"""The SPOC directory: load partnerships and their contacts from the seed documents, and read them back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, contains_eager
+
+from portal.models import Agency, DirectoryContact, Partnership
+from portal.partnerships import PARTNERSHIPS, AgencySpec, PartnershipSpec
+
+# An agency the seed gives good details for is looked at again after a year.
+REVIEW_INTERVAL = timedelta(days=365)
+
+
+@dataclass
+class ImportReport:
+    """Rows (partnerships, agencies and contacts together) the import added, changed or left alone."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    # Contacts no longer in their seed; kept, because sent notices refer to them.
+    deactivated: int = 0
+
+
+class SeedNotFoundError(FileNotFoundError):
+    """A partnership's seed document is missing from the seed directory."""
+
+
+def seed_path(seed_dir: Path, spec: PartnershipSpec) -> Path:
+    """Return the one seed file for ``spec`` in ``seed_dir``."""
+    pattern = f"{spec.seed_prefix}*.txt"
+    matches = sorted(seed_dir.glob(pattern))
+    if not matches:
+        raise SeedNotFoundError(f"no seed {seed_dir / pattern} for partnership {spec.slug!r}")
+    if len(matches) > 1:
+        names = ", ".join(path.name for path in matches)
+        raise SeedNotFoundError(f"several seeds match {seed_dir / pattern} for {spec.slug!r}: {names}")
+    return matches[0]
+
+
+def import_partnerships(session: Session, seed_dir: Path, *, today: date) -> ImportReport:
+    """Create or update every partnership and its directory from the seeds; flush but do not commit.
+
+    Idempotent: a second run with the same seeds changes nothing. Review dates are set only on
+    new agencies, and contacts that have left a seed are deactivated rather than deleted.
+    """
+    # Read and parse every seed first, so a bad seed fails before anything is written.
+    parsed = [
+        (spec, spec.parse_directory(seed_path(seed_dir, spec).read_text(encoding="utf-8")))
+        for spec in PARTNERSHIPS.values()
+    ]
+    report = ImportReport()
+    for spec, agencies in parsed:
+        partnership = _upsert_partnership(session, spec, report)
+        _import_directory(session, partnership, agencies, today, report)
+    session.flush()
+    return report
+
+
+def agencies_for(session: Session, partnership_id: int) -> list[Agency]:
+    """Return a partnership's agencies in directory order."""
+    return list(
+        session.scalars(
+            select(Agency).where(Agency.partnership_id == partnership_id).order_by(Agency.position, Agency.id)
+        )
+    )
+
+
+def active_contacts(session: Session, partnership_id: int) -> list[DirectoryContact]:
+    """Return a partnership's active contacts in directory order, each with its agency loaded."""
+    return list(
+        session.scalars(
+            select(DirectoryContact)
+            .join(DirectoryContact.agency)
+            .where(Agency.partnership_id == partnership_id, DirectoryContact.active.is_(True))
+            .options(contains_eager(DirectoryContact.agency))
+            .order_by(Agency.position, DirectoryContact.position, DirectoryContact.id)
+        )
+    )
+
+
+def _upsert_partnership(session: Session, spec: PartnershipSpec, report: ImportReport) -> Partnership:
+    values = {
+        "code": spec.code,
+        "name": spec.name,
+        "form_code": spec.form_code,
+        "procedure_version": spec.procedure_version,
+        "is_legacy": spec.is_legacy,
+        "front_door": spec.front_door,
+        "directory_owner": spec.directory_owner,
+    }
+    partnership = session.scalars(select(Partnership).where(Partnership.slug == spec.slug)).one_or_none()
+    if partnership is None:
+        partnership = Partnership(slug=spec.slug, **values)
+        session.add(partnership)
+        # The agencies below need its id.
+        session.flush()
+        report.added += 1
+    else:
+        _count(report, _apply(partnership, values))
+    return partnership
+
+
+def _import_directory(
+    session: Session,
+    partnership: Partnership,
+    agencies: list[AgencySpec],
+    today: date,
+    report: ImportReport,
+) -> None:
+    existing_agencies = {
+        agency.name: agency for agency in session.scalars(select(Agency).where(Agency.partnership_id == partnership.id))
+    }
+    agency_names = {agency.id: agency.name for agency in existing_agencies.values()}
+    existing_contacts: dict[tuple[str, str, str | None], DirectoryContact] = {}
+    for row in session.scalars(
+        select(DirectoryContact)
+        .join(DirectoryContact.agency)
+        .where(Agency.partnership_id == partnership.id)
+        .order_by(DirectoryContact.id)
+    ):
+        key = _contact_key(agency_names[row.agency_id], row.role_title, row.email)
+        existing_contacts.setdefault(key, row)
+
+    seen: set[tuple[str, str, str | None]] = set()
+    for position, spec in enumerate(agencies):
+        agency = _upsert_agency(session, partnership, existing_agencies.get(spec.name), spec, position, today, report)
+        existing_agencies[spec.name] = agency
+        for contact_position, contact_spec in enumerate(spec.contacts):
+            key = _contact_key(spec.name, contact_spec.role_title, contact_spec.email)
+            if key in seen:
+                # The same entry twice in one seed is one directory row.
+                continue
+            seen.add(key)
+            values: dict[str, Any] = {
+                "email": contact_spec.email,
+                "telephone": contact_spec.telephone,
+                "position": contact_position,
+                "active": True,
+            }
+            contact = existing_contacts.get(key)
+            if contact is None:
+                session.add(DirectoryContact(agency_id=agency.id, role_title=contact_spec.role_title, **values))
+                report.added += 1
+            else:
+                _count(report, _apply(contact, values))
+
+    for key, stale in existing_contacts.items():
+        if key not in seen and stale.active:
+            stale.active = False
+            report.deactivated += 1
+
+
+def _upsert_agency(
+    session: Session,
+    partnership: Partnership,
+    agency: Agency | None,
+    spec: AgencySpec,
+    position: int,
+    today: date,
+    report: ImportReport,
+) -> Agency:
+    review_due = today if spec.needs_review else today + REVIEW_INTERVAL
+    if agency is None:
+        agency = Agency(
+            partnership_id=partnership.id,
+            name=spec.name,
+            sender_note=spec.sender_note,
+            position=position,
+            review_due=review_due,
+        )
+        session.add(agency)
+        # Its contacts need its id.
+        session.flush()
+        report.added += 1
+        return agency
+    values: dict[str, Any] = {"sender_note": spec.sender_note, "position": position}
+    if agency.review_due is None:
+        # Fill a missing date, but never move one a reviewer (or an earlier import) has set.
+        values["review_due"] = review_due
+    _count(report, _apply(agency, values))
+    return agency
+
+
+def _contact_key(agency_name: str, role_title: str, email: str | None) -> tuple[str, str, str | None]:
+    # Mailbox names are case-insensitive in practice, and the seeds vary the case ("Rochdale.Gov.UK").
+    return agency_name, role_title, email.casefold() if email else None
+
+
+def _apply(row: object, values: dict[str, Any]) -> bool:
+    """Set the attributes that differ and say whether any did."""
+    changed = False
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    return changed
+
+
+def _count(report: ImportReport, changed: bool) -> None:
+    if changed:
+        report.updated += 1
+    else:
+        report.unchanged += 1

@@ -1,0 +1,428 @@
+"""Raising a notice: the immediate-risk gate, encrypted drafts, submission, routing and reading back.
+
+submit_notice is the whole path in one transaction: validate -> encrypt -> store -> render -> sign -> queue.
+Either all of it is committed (the notice, its signed PDF, its recipients, its e-mails, its timeline and
+audit entries) or none of it is.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+from werkzeug.datastructures import MultiDict
+from wtforms import SelectChoice
+
+from portal.forms import form_definition
+from portal.forms.base import NoticeFormDefinition, PortalForm
+from portal.forms.validators import format_nhs_number
+from portal.mail import queue_mail
+from portal.models import (
+    Agency,
+    DirectoryContact,
+    Notice,
+    NoticeAnswer,
+    NoticeDocument,
+    NoticeDraft,
+    NoticeEvent,
+    NoticeRecipient,
+    Partnership,
+    SafetyCheck,
+    User,
+    utcnow,
+)
+from portal.pdf import render_notice
+from portal.pdf.context import NoticeContext
+from portal.services import audit, vault
+from portal.services.references import next_reference
+from portal.services.runtime import PortalServices
+from portal.timeutil import LONDON, london_today, long_date
+
+DRAFT_FIELD = "answers"
+
+
+class NoticeError(Exception):
+    """A notice could not be raised as asked."""
+
+
+class DraftNotFoundError(NoticeError):
+    """No draft with that id belongs to this user (or it was already submitted)."""
+
+
+class FormNotAvailableError(NoticeError):
+    """The partnership's form is not built in the portal yet."""
+
+
+class InvalidAnswersError(NoticeError):
+    """Stored answers no longer pass the form's checks (for example a contact left the directory)."""
+
+    def __init__(self, form: PortalForm) -> None:
+        super().__init__("the answers need correcting")
+        self.form = form
+
+
+@dataclass(frozen=True)
+class Recipient:
+    position: int
+    contact: DirectoryContact
+
+
+# -- the immediate-risk gate ---------------------------------------------------------------------------
+
+
+def record_safety_check(
+    session: Session, services: PortalServices, user: User, *, immediate_risk: bool, remote_addr: str = ""
+) -> SafetyCheck:
+    """Record the answer to the immediate-risk question; "yes" also records that referral advice was shown."""
+    check = SafetyCheck(user_id=user.id, partnership_id=user.partnership_id, immediate_risk=immediate_risk)
+    if immediate_risk:
+        check.referral_advice_shown_at = utcnow()
+    session.add(check)
+    session.flush()
+    audit.record(
+        session,
+        services.keyring.audit_key,
+        action="safety_check.answered",
+        outcome="risk" if immediate_risk else "no-risk",
+        actor_id=user.id,
+        object_type="safety_check",
+        object_id=check.id,
+        remote_addr=remote_addr,
+    )
+    session.commit()
+    return check
+
+
+# -- drafts ----------------------------------------------------------------------------------------------
+
+
+def definition_for(partnership: Partnership) -> NoticeFormDefinition:
+    definition = form_definition(partnership.form_code)
+    if definition is None:
+        raise FormNotAvailableError(partnership.form_code)
+    return definition
+
+
+def start_draft(session: Session, services: PortalServices, user: User, safety_check_id: str) -> NoticeDraft:
+    """Open a draft after a "no immediate risk" answer, with its own data key."""
+    check = session.get(SafetyCheck, safety_check_id)
+    if check is None or check.user_id != user.id or check.immediate_risk or check.notice_id is not None:
+        raise DraftNotFoundError(safety_check_id)
+    definition = definition_for(user.partnership)
+    key_row, dek = vault.create_data_key(session, services.keyring, purpose="notice")
+    draft = NoticeDraft(
+        user_id=user.id,
+        partnership_id=user.partnership_id,
+        form_code=definition.code,
+        data_key_id=key_row.id,
+        safety_check_id=check.id,
+    )
+    session.add(draft)
+    session.flush()
+    prefill = definition.prefill(user) if definition.prefill else {}
+    prefill.setdefault(definition.date_of_notification_field, london_today().isoformat())
+    _seal_draft(draft, dek, prefill)
+    session.commit()
+    return draft
+
+
+def get_draft(
+    session: Session, services: PortalServices, user: User, draft_id: str
+) -> tuple[NoticeDraft, dict[str, str]]:
+    """Return a draft of this user's and its decrypted answers."""
+    draft = session.get(NoticeDraft, draft_id)
+    if draft is None or draft.user_id != user.id:
+        raise DraftNotFoundError(draft_id)
+    dek = vault.data_key(session, services.keyring, draft.data_key_id)
+    answers = (
+        json.loads(vault.open_text(dek, draft.answers_ct, table="notice_draft", field=DRAFT_FIELD, row_id=draft.id))
+        if draft.answers_ct
+        else {}
+    )
+    return draft, answers
+
+
+def save_draft(session: Session, services: PortalServices, user: User, draft_id: str, answers: dict[str, str]) -> None:
+    """Replace a draft's answers (encrypted)."""
+    draft, _ = get_draft(session, services, user, draft_id)
+    dek = vault.data_key(session, services.keyring, draft.data_key_id)
+    _seal_draft(draft, dek, answers)
+    session.commit()
+
+
+def _seal_draft(draft: NoticeDraft, dek: bytes, answers: dict[str, str]) -> None:
+    draft.answers_ct = vault.seal_text(
+        draft.data_key_id, dek, json.dumps(answers), table="notice_draft", field=DRAFT_FIELD, row_id=draft.id
+    )
+    draft.updated_at = utcnow()
+
+
+# -- the form and the directory ------------------------------------------------------------------------
+
+
+def contact_choices(session: Session, partnership_id: int) -> list[tuple[str, str]]:
+    """Directory contacts a notice can be sent to, labelled "Agency: role"."""
+    contacts = session.execute(
+        select(DirectoryContact)
+        .join(Agency)
+        .where(
+            Agency.partnership_id == partnership_id,
+            DirectoryContact.active.is_(True),
+            DirectoryContact.email.is_not(None),
+        )
+        .options(selectinload(DirectoryContact.agency))
+        .order_by(Agency.position, DirectoryContact.position)
+    ).scalars()
+    return [(str(c.id), c.label) for c in contacts]
+
+
+def build_form(
+    session: Session, definition: NoticeFormDefinition, partnership_id: int, formdata: Any = None, **kwargs: Any
+) -> PortalForm:
+    """Build the partnership's form with its directory choices filled in."""
+    form = definition.form_class(formdata=formdata, **kwargs)
+    choices = [
+        SelectChoice("", "Choose a contact"),
+        *(SelectChoice(v, label) for v, label in contact_choices(session, partnership_id)),
+    ]
+    for name in definition.recipient_fields:
+        form[name].choices = choices
+    return form
+
+
+def answers_as_formdata(definition: NoticeFormDefinition, answers: dict[str, str]) -> MultiDict[str, str]:
+    """Turn stored answers into what the browser would post, so they pass through the same validation."""
+    data: MultiDict[str, str] = MultiDict()
+    dates = definition.date_fields()
+    for name, value in answers.items():
+        if name in dates:
+            parts = date.fromisoformat(value).strftime("%d %m %Y").split() if value else ["", "", ""]
+            for part in parts:
+                data.add(name, part.lstrip("0") or part)
+        else:
+            data.add(name, value)
+    return data
+
+
+def contact_labels(session: Session, ids: list[str]) -> dict[str, str]:
+    wanted = [int(i) for i in ids if i and i.isdigit()]
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(DirectoryContact).where(DirectoryContact.id.in_(wanted)).options(selectinload(DirectoryContact.agency))
+    ).scalars()
+    return {str(c.id): c.label for c in rows}
+
+
+def sender_notes(session: Session, contact_ids: list[str]) -> list[tuple[str, str]]:
+    """Directory notes for the chosen recipients' agencies that the sender must act on."""
+    wanted = [int(i) for i in contact_ids if i and i.isdigit()]
+    if not wanted:
+        return []
+    agencies = session.execute(
+        select(Agency).join(DirectoryContact).where(DirectoryContact.id.in_(wanted)).distinct()
+    ).scalars()
+    return [(a.name, a.sender_note) for a in agencies if a.sender_note]
+
+
+# -- submission ------------------------------------------------------------------------------------------
+
+
+def submit_notice(
+    session: Session, services: PortalServices, user: User, draft_id: str, *, remote_addr: str = ""
+) -> Notice:
+    """Turn a checked draft into a notice: encrypt, store, render and sign the PDF, route and queue e-mail."""
+    draft, answers = get_draft(session, services, user, draft_id)
+    definition = definition_for(user.partnership)
+    form = build_form(
+        session,
+        definition,
+        user.partnership_id,
+        formdata=answers_as_formdata(definition, answers),
+        meta={"csrf": False},
+    )
+    if not form.validate():
+        raise InvalidAnswersError(form)
+    answers = definition.answers_from(form)
+    recipients = _recipients(session, user.partnership_id, definition, answers)
+    partnership = user.partnership
+    dek = vault.data_key(session, services.keyring, draft.data_key_id)
+    submitted_at = utcnow()
+
+    notice = Notice(
+        id=draft.id,
+        reference=next_reference(session, partnership, submitted_at.astimezone(LONDON).year),
+        partnership_id=partnership.id,
+        form_code=definition.code,
+        procedure_version=partnership.procedure_version,
+        stage=definition.initial_stage,
+        status="sent",
+        raised_by_id=user.id,
+        raising_agency_id=user.agency_id,
+        data_key_id=draft.data_key_id,
+        safety_check_id=draft.safety_check_id,
+        date_of_notification=date.fromisoformat(answers[definition.date_of_notification_field]),
+        submitted_at=submitted_at,
+        updated_at=submitted_at,
+    )
+    session.add(notice)
+    session.flush()
+    for name, value in answers.items():
+        if value:
+            session.add(
+                NoticeAnswer(
+                    notice_id=notice.id,
+                    field_name=name,
+                    value_ct=vault.seal_text(
+                        draft.data_key_id, dek, value, table="notice_answer", field=name, row_id=notice.id
+                    ),
+                )
+            )
+    for r in recipients:
+        session.add(
+            NoticeRecipient(
+                notice_id=notice.id,
+                position=r.position,
+                agency_id=r.contact.agency_id,
+                contact_id=r.contact.id,
+                email=r.contact.email or "",
+            )
+        )
+
+    pdf = issue_pdf(session, services, notice, definition, answers, version=1, dek=dek)
+    session.add(NoticeDocument(notice_id=notice.id, version=1, pdf_ct=pdf))
+
+    link = f"{services.base_url}/notices/{notice.id}"
+    for address in dict.fromkeys(r.contact.email for r in recipients if r.contact.email):
+        queue_mail(
+            session,
+            to=address,
+            subject=f"OFFICIAL-SENSITIVE: escalation notice {notice.reference}",
+            body=_notification_body(partnership.name, notice.reference, link),
+            notice_id=notice.id,
+        )
+    agencies = ", ".join(dict.fromkeys(r.contact.agency.name for r in recipients))
+    session.add(
+        NoticeEvent(
+            notice_id=notice.id,
+            at=submitted_at,
+            actor_id=user.id,
+            kind="raised",
+            detail=f"Raised at {definition.initial_stage.replace('-', ' ')} and sent to {agencies}",
+        )
+    )
+    check = session.get(SafetyCheck, draft.safety_check_id)
+    if check is not None:
+        check.notice_id = notice.id
+    session.delete(draft)
+    audit.record(
+        session,
+        services.keyring.audit_key,
+        action="notice.submit",
+        outcome="ok",
+        actor_id=user.id,
+        object_type="notice",
+        object_id=notice.id,
+        remote_addr=remote_addr,
+    )
+    session.commit()
+    return notice
+
+
+def _recipients(
+    session: Session, partnership_id: int, definition: NoticeFormDefinition, answers: dict[str, str]
+) -> list[Recipient]:
+    found = []
+    for position, name in enumerate(definition.recipient_fields, start=1):
+        value = answers.get(name)
+        if not value:
+            continue
+        contact = session.execute(
+            select(DirectoryContact)
+            .join(Agency)
+            .where(
+                DirectoryContact.id == int(value),
+                Agency.partnership_id == partnership_id,
+                DirectoryContact.active.is_(True),
+            )
+            .options(selectinload(DirectoryContact.agency))
+        ).scalar_one_or_none()
+        if contact is None:
+            raise NoticeError("a recipient is no longer in the directory")
+        found.append(Recipient(position, contact))
+    if not found:
+        raise NoticeError("a notice needs at least one recipient")
+    return found
+
+
+def _notification_body(partnership_name: str, reference: str, link: str) -> str:
+    # Only the reference and a link: the notice itself is read after signing in (ASVS 6.3.6: e-mail is
+    # not an authentication factor, and no child's details ever travel by e-mail).
+    return (
+        f"A formal escalation notice has been raised with you under the {partnership_name} procedure.\n\n"
+        f"Reference: {reference}\n\n"
+        f"Sign in to read it and download the signed PDF:\n{link}\n\n"
+        "This e-mail contains no case details. Do not reply to it with case details.\n"
+    )
+
+
+def issue_pdf(
+    session: Session,
+    services: PortalServices,
+    notice: Notice,
+    definition: NoticeFormDefinition,
+    answers: dict[str, str],
+    *,
+    version: int,
+    dek: bytes,
+) -> bytes:
+    """Render, sign and encrypt one PDF version of a notice; return the ciphertext to store."""
+    labels = contact_labels(session, [answers.get(n, "") for n in definition.recipient_fields])
+    shown = definition.display(answers, labels)
+    if shown.get("nhs_number"):
+        shown["nhs_number"] = format_nhs_number(shown["nhs_number"])
+    context = NoticeContext(
+        reference=notice.reference,
+        form_title=definition.title,
+        version=version,
+        issued_at=notice.updated_at,
+        partnership_name=notice.partnership.name if notice.partnership else "",
+        fields={**shown, "date_of_notification": long_date(notice.date_of_notification)},
+    )
+    signed = services.signer.sign(render_notice(definition.code, context))
+    return vault.seal_bytes(
+        notice.data_key_id, dek, signed, table="notice_document", field=f"pdf/v{version}", row_id=notice.id
+    )
+
+
+# -- reading back -------------------------------------------------------------------------------------
+
+
+def notice_answers(session: Session, services: PortalServices, notice: Notice) -> dict[str, str]:
+    """Decrypt a notice's answers. The caller has already checked access and writes the audit entry."""
+    dek = vault.data_key(session, services.keyring, notice.data_key_id)
+    return {
+        a.field_name: vault.open_text(dek, a.value_ct, table="notice_answer", field=a.field_name, row_id=notice.id)
+        for a in notice.answers
+    }
+
+
+def notice_pdf(
+    session: Session, services: PortalServices, notice: Notice, version: int | None = None
+) -> tuple[int, bytes]:
+    """Decrypt a signed PDF version of a notice (the newest by default)."""
+    documents = {d.version: d for d in notice.documents}
+    if not documents:
+        raise NoticeError("the notice has no PDF")
+    chosen = documents.get(version or max(documents))
+    if chosen is None:
+        raise LookupError("no such PDF version")
+    dek = vault.data_key(session, services.keyring, notice.data_key_id)
+    pdf = vault.open_bytes(
+        dek, chosen.pdf_ct, table="notice_document", field=f"pdf/v{chosen.version}", row_id=notice.id
+    )
+    return chosen.version, pdf

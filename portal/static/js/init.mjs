@@ -1,0 +1,7 @@
+// Initialise GOV.UK Frontend components (error summary focus, character
+// count, etc.). Loaded as <script type="module" src="/static/js/init.mjs">
+// so no inline script is needed under the Content-Security-Policy.
+// Resolves to /static/govuk/govuk-frontend.min.js, built by `make assets`.
+import { initAll } from "../govuk/govuk-frontend.min.js";
+
+initAll();

@@ -1,0 +1,123 @@
+"""A canary child's details appear nowhere but behind the keys: database file and WAL, pg_dump, mail, log."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.engine import make_url
+
+from portal.db import session_factory
+from portal.mail import deliver_due
+from portal.mail.transport import SmtpTransport
+from portal.models import Role
+from tests.helpers import (
+    CANARY_NAME,
+    CANARY_NARRATIVE,
+    CANARY_NHS,
+    appendix1_answers,
+    contact_id,
+    raise_notice,
+    sign_in,
+)
+
+NEEDLES = {
+    "name": CANARY_NAME,
+    "surname": "Canarytest",
+    "nhs spaced": CANARY_NHS,
+    "nhs digits": CANARY_NHS.replace(" ", ""),
+    "dob iso": "2016-02-29",
+    "dob long": "29 February 2016",
+    "narrative": CANARY_NARRATIVE,
+    "p number": "P778899",
+}
+
+
+def _forms(value: str) -> list[bytes]:
+    raw = value.encode()
+    return [raw, value.encode("utf-16-le"), base64.b64encode(raw), raw.hex().encode(), value.lower().encode()]
+
+
+def assert_no_canary(blob: bytes, where: str) -> None:
+    for label, value in NEEDLES.items():
+        for form in _forms(value):
+            assert form not in blob, f"canary {label} found in {where}"
+
+
+def test_canary_is_nowhere_in_plaintext(app: Flask, client: FlaskClient, accounts, smtp, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    sign_in(client, app, accounts.make(Role.PRACTITIONER))
+    notice_id, reference = raise_notice(
+        client,
+        appendix1_answers(
+            contact_id(app, "Rochdale Children's Social Care"), contact_id(app, "Greater Manchester Police")
+        ),
+    )
+    # Read it back and download it, so every read path has run and logged.
+    spoc = app.test_client()
+    sign_in(spoc, app, accounts.make(Role.SPOC, agency="Rochdale Children's Social Care"))
+    assert CANARY_NAME in spoc.get(f"/notices/{notice_id}").text
+    assert spoc.get(f"/notices/{notice_id}/pdf").status_code == 200
+    # Error pages too.
+    assert client.get("/notices/not-a-notice").status_code == 404
+    transport = SmtpTransport(
+        host="127.0.0.1",
+        port=smtp.port,
+        starttls=False,
+        username=None,
+        password=None,
+        timeout=5,
+        mail_from="portal@test",
+    )
+    assert deliver_due(session_factory(app), transport, worker_id="canary").sent == 2
+
+    url = make_url(app.config["DATABASE_URL"])
+    if url.get_backend_name() == "sqlite":
+        database = Path(url.database)
+        dumped = b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*"))
+        assert len(dumped) > 10_000
+        assert Path(str(database) + "-wal").exists()
+        assert_no_canary(dumped, "the SQLite database and its WAL")
+    else:
+        pg_dump = shutil.which("pg_dump")
+        assert pg_dump, "pg_dump is needed for this test (Debian postgresql-client)"
+        env = {**os.environ, "PGPASSWORD": url.password or ""}
+        dump = subprocess.run(
+            [
+                pg_dump,
+                "--format=plain",
+                "-h",
+                url.host or "127.0.0.1",
+                "-p",
+                str(url.port or 5432),
+                "-U",
+                url.username or "postgres",
+                url.database,
+            ],
+            check=True,
+            capture_output=True,
+            env=env,
+            timeout=60,
+        ).stdout
+        assert reference.encode() in dump  # the dump is real
+        assert_no_canary(dump, "pg_dump")
+
+    mail = b"".join(m.as_bytes() for m in smtp.messages)
+    assert reference.encode() in mail
+    assert_no_canary(mail, "the e-mails sent")
+
+    log_text = Path(app.config["LOG_FILE"]).read_bytes() + "\n".join(r.getMessage() for r in caplog.records).encode()
+    assert_no_canary(log_text, "the application log")
+
+
+@pytest.mark.parametrize("blob", [b"plain " + CANARY_NAME.encode(), base64.b64encode(CANARY_NAME.encode())])
+def test_the_canary_check_itself_finds_a_leak(blob: bytes) -> None:
+    with pytest.raises(AssertionError):
+        assert_no_canary(blob, "a planted leak")

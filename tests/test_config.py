@@ -1,0 +1,103 @@
+"""Production refuses development shortcuts; configuration comes from documented PORTAL_* variables."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from portal import create_app
+from portal.config import ConfigurationError
+from portal.crypto import generate_keyring
+
+
+def production(app_config: dict, **overrides: object) -> dict:
+    return {
+        **app_config,
+        "ENV": "production",
+        "MAILER": "smtp",
+        "BASE_URL": "https://portal.example",
+        "SECRET_KEY": "p" * 40,
+        **overrides,
+    }
+
+
+def test_production_refuses_missing_secret_key(app_config: dict) -> None:
+    with pytest.raises(ConfigurationError, match="SECRET_KEY"):
+        create_app(production(app_config, SECRET_KEY=None))
+
+
+def test_production_refuses_the_development_mailer(app_config: dict) -> None:
+    with pytest.raises(ConfigurationError, match="MAILER"):
+        create_app(production(app_config, MAILER="dev"))
+
+
+def test_production_refuses_development_keys(app_config: dict) -> None:
+    with pytest.raises(ConfigurationError, match="development keyring"):
+        create_app(production(app_config))
+
+
+def test_production_refuses_missing_keys(app_config: dict, tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="keyring"):
+        create_app(production(app_config, KEY_DIR=str(tmp_path / "nowhere")))
+
+
+def _production_keys(app_config: dict, tmp_path: Path) -> Path:
+    key_dir = tmp_path / "prodkeys"
+    generate_keyring(key_dir, development=False)
+    source = Path(app_config["KEY_DIR"])
+    from portal.pdf.signing import generate_self_signed
+
+    key_pem, cert_pem = generate_self_signed("Escalation Portal")
+    (key_dir / "signing-key.pem").write_bytes(key_pem)
+    (key_dir / "signing-cert.pem").write_bytes(cert_pem)
+    assert source.exists()
+    return key_dir
+
+
+def test_production_refuses_the_development_signing_certificate(app_config: dict, tmp_path: Path) -> None:
+    key_dir = _production_keys(app_config, tmp_path)
+    shutil.copyfile(Path(app_config["KEY_DIR"]) / "signing-cert.pem", key_dir / "signing-cert.pem")
+    with pytest.raises(ConfigurationError, match="development certificate"):
+        create_app(production(app_config, KEY_DIR=str(key_dir)))
+
+
+def test_production_refuses_demo_users(app_config: dict, tmp_path: Path, app, accounts) -> None:
+    from portal.db import session_factory
+    from portal.models import Role, User
+
+    account = accounts.make(Role.PRACTITIONER)
+    with session_factory(app)() as db:
+        db.get(User, account.id).is_demo = True
+        db.commit()
+    with pytest.raises(ConfigurationError, match="demo users"):
+        create_app(production(app_config, KEY_DIR=str(_production_keys(app_config, tmp_path))))
+
+
+def test_production_starts_with_proper_settings_and_secure_cookies(app_config: dict, tmp_path: Path, app) -> None:
+    prod = create_app(production(app_config, KEY_DIR=str(_production_keys(app_config, tmp_path))))
+    assert prod.config["SESSION_COOKIE_SECURE"] is True
+    assert prod.config["SESSION_COOKIE_NAME"].startswith("__Host-")
+    assert "devmail.mailbox" not in prod.view_functions
+    response = prod.test_client().get("/sign-in")
+    assert "Strict-Transport-Security" in response.headers
+
+
+def test_environment_variables_configure_the_portal(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, key_dir: Path
+) -> None:
+    monkeypatch.setenv("PORTAL_DATABASE_URL", f"sqlite:///{tmp_path / 'env.sqlite'}")
+    monkeypatch.setenv("PORTAL_SMTP_HOST", "mail.example")
+    monkeypatch.setenv("PORTAL_SMTP_PORT", "2525")
+    monkeypatch.setenv("PORTAL_SMTP_STARTTLS", "true")
+    monkeypatch.setenv("PORTAL_BASE_URL", "https://escalations.example")
+    monkeypatch.setenv("PORTAL_KEY_DIR", str(key_dir))
+    monkeypatch.setenv("PORTAL_SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("PORTAL_LOG_FILE", str(tmp_path / "env.log"))
+    app = create_app()
+    assert app.config["SMTP_HOST"] == "mail.example"
+    assert app.config["SMTP_PORT"] == 2525
+    assert app.config["SMTP_STARTTLS"] is True
+    assert app.config["BASE_URL"] == "https://escalations.example"
+    app.extensions["portal.engine"].dispose()
