@@ -9,6 +9,8 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from portal.services.notices import DraftNotFoundError, FormNotAvailableError
+
 TITLES = {
     400: "There was a problem with your request",
     404: "Page not found",
@@ -24,6 +26,12 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(_error: CSRFError) -> tuple[str, int]:
         return render_template("errors/form-expired.html"), 400
+
+    @app.errorhandler(DraftNotFoundError)
+    @app.errorhandler(FormNotAvailableError)
+    def not_found(_error: Exception) -> tuple[str, int]:
+        # Someone else's draft, or a form not built yet: answer as for any page that is not there.
+        return render_template("errors/error.html", code=404, title=TITLES[404]), 404
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[str, int]:

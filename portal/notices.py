@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -45,10 +45,7 @@ def immediate_risk() -> str:
 @rule("practitioner")
 def draft(draft_id: str) -> str | Response:
     db, services = get_session(), portal_services()
-    try:
-        _draft, answers = notices.get_draft(db, services, current_user, draft_id)
-    except notices.DraftNotFoundError:
-        abort(404)
+    _draft, answers = notices.get_draft(db, services, current_user, draft_id)
     definition = notices.definition_for(current_user.partnership)
     if request.method == "POST":
         form = notices.build_form(db, definition, current_user.partnership_id, formdata=request.form)
@@ -72,10 +69,7 @@ def draft(draft_id: str) -> str | Response:
 @rule("practitioner")
 def check(draft_id: str) -> str | Response:
     db, services = get_session(), portal_services()
-    try:
-        _draft, answers = notices.get_draft(db, services, current_user, draft_id)
-    except notices.DraftNotFoundError:
-        abort(404)
+    _draft, answers = notices.get_draft(db, services, current_user, draft_id)
     definition = notices.definition_for(current_user.partnership)
     form = SubmitNoticeForm()
     if form.validate_on_submit():

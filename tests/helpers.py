@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from portal.db import session_factory
+from portal.mail.transport import SmtpTransport
 from portal.models import Agency, DirectoryContact, Partnership, Role, User
 from portal.services import accounts as account_service
 from portal.services.runtime import portal_services
@@ -77,6 +78,13 @@ class Accounts:
             )
             db.commit()
             return Account(new.user.id, new.user.email, new.password, new.totp_secret)
+
+
+def smtp_transport(port: int) -> SmtpTransport:
+    """A transport to the test's loopback SMTP server."""
+    return SmtpTransport(
+        host="127.0.0.1", port=port, starttls=False, username=None, password=None, timeout=5, mail_from="portal@test"
+    )
 
 
 def contact_id(app: Flask, agency: str, partnership: str = "rochdale") -> int:

@@ -16,7 +16,6 @@ from sqlalchemy.engine import make_url
 
 from portal.db import session_factory
 from portal.mail import deliver_due
-from portal.mail.transport import SmtpTransport
 from portal.models import Role
 from tests.helpers import (
     CANARY_NAME,
@@ -26,6 +25,7 @@ from tests.helpers import (
     contact_id,
     raise_notice,
     sign_in,
+    smtp_transport,
 )
 
 NEEDLES = {
@@ -67,15 +67,7 @@ def test_canary_is_nowhere_in_plaintext(app: Flask, client: FlaskClient, account
     assert spoc.get(f"/notices/{notice_id}/pdf").status_code == 200
     # Error pages too.
     assert client.get("/notices/not-a-notice").status_code == 404
-    transport = SmtpTransport(
-        host="127.0.0.1",
-        port=smtp.port,
-        starttls=False,
-        username=None,
-        password=None,
-        timeout=5,
-        mail_from="portal@test",
-    )
+    transport = smtp_transport(smtp.port)
     assert deliver_due(session_factory(app), transport, worker_id="canary").sent == 2
 
     url = make_url(app.config["DATABASE_URL"])

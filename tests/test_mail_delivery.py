@@ -13,9 +13,8 @@ from sqlalchemy import select
 
 from portal.db import session_factory
 from portal.mail import run_worker
-from portal.mail.transport import SmtpTransport
 from portal.models import OutboxMessage, Role
-from tests.helpers import appendix1_answers, contact_id, raise_notice, sign_in
+from tests.helpers import appendix1_answers, contact_id, raise_notice, sign_in, smtp_transport
 
 
 def test_smtp_down_at_submit_then_exactly_one_message_per_recipient(
@@ -29,15 +28,7 @@ def test_smtp_down_at_submit_then_exactly_one_message_per_recipient(
             contact_id(app, "Rochdale Children's Social Care"), contact_id(app, "Greater Manchester Police")
         ),
     )
-    transport = SmtpTransport(
-        host="127.0.0.1",
-        port=smtp.port,
-        starttls=False,
-        username=None,
-        password=None,
-        timeout=2,
-        mail_from="portal@test",
-    )
+    transport = smtp_transport(smtp.port)
     stop = threading.Event()
     # Two workers, as in a deployment with several: they must not both deliver a message.
     workers = [

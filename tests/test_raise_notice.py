@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 
 from portal.db import session_factory
 from portal.mail import deliver_due
-from portal.mail.transport import SmtpTransport
 from portal.models import AuditEvent, Notice, NoticeEvent, NoticeRecipient, OutboxMessage, Role, SafetyCheck
 from portal.pdf.signing import verify_signed_pdf
 from tests.helpers import (
@@ -24,6 +23,7 @@ from tests.helpers import (
     errors_on,
     raise_notice,
     sign_in,
+    smtp_transport,
 )
 
 CSC = "Rochdale Children's Social Care"
@@ -185,15 +185,7 @@ def test_submit_routes_to_the_chosen_spocs_and_queues_link_only_mail(
 
     report = deliver_due(
         session_factory(app),
-        SmtpTransport(
-            host="127.0.0.1",
-            port=smtp.port,
-            starttls=False,
-            username=None,
-            password=None,
-            timeout=5,
-            mail_from="portal@test",
-        ),
+        smtp_transport(smtp.port),
         worker_id="t",
     )
     assert report.sent == 2

@@ -39,9 +39,9 @@ def test_no_route_takes_child_data_in_its_url(app: Flask) -> None:
 def test_headers_on_pages_errors_pdfs_and_static(app: Flask, client: FlaskClient, accounts) -> None:
     for path in ("/sign-in", "/no-such-page", "/health", "/accessibility"):
         assert_security_headers(client.get(path))
-    static = client.get("/static/js/init.mjs")
-    assert static.status_code == 200
-    assert_security_headers(static, cacheable=True)
+    with client.get("/static/js/init.mjs") as static:
+        assert static.status_code == 200
+        assert_security_headers(static, cacheable=True)
     sign_in(client, app, accounts.make(Role.PRACTITIONER))
     notice_id, _ = raise_notice(client, appendix1_answers(contact_id(app, "Rochdale Children's Social Care")))
     for path in ("/", f"/notices/{notice_id}", f"/notices/{notice_id}/pdf", "/notices/new"):

@@ -13,10 +13,9 @@ from playwright.sync_api import Browser, Page, expect
 
 from portal.db import session_factory
 from portal.mail import deliver_due
-from portal.mail.transport import SmtpTransport
 from portal.models import Role
 from portal.pdf.signing import verify_signed_pdf
-from tests.helpers import CANARY_NAME, CANARY_NARRATIVE, Account, fresh_code
+from tests.helpers import CANARY_NAME, CANARY_NARRATIVE, Account, fresh_code, smtp_transport
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -129,15 +128,7 @@ def test_walking_skeleton_journey(app: Flask, live_server: str, browser: Browser
     context.close()
 
     # 3. The mail worker delivers one e-mail per recipient: a reference and a link, nothing else.
-    transport = SmtpTransport(
-        host="127.0.0.1",
-        port=smtp.port,
-        starttls=False,
-        username=None,
-        password=None,
-        timeout=5,
-        mail_from="portal@test",
-    )
+    transport = smtp_transport(smtp.port)
     assert deliver_due(session_factory(app), transport, worker_id="browser-test").sent == 2
     messages = smtp.wait_for(2)
     assert sorted(m["To"].lower() for m in messages) == [
