@@ -30,9 +30,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = secrets.token_urlsafe(32)
 
     db.init_app(app)
-    _init_services(app)
-    if app.config["ENV"] == "production":
-        _refuse_demo_users(app)
+    try:
+        _init_services(app)
+        if app.config["ENV"] == "production":
+            _refuse_demo_users(app)
+    except ConfigurationError:
+        # Refusing to start: release the connection pool rather than leave it to the garbage collector.
+        app.extensions["portal.engine"].dispose()
+        raise
 
     app.jinja_loader = ChoiceLoader(
         [

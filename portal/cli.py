@@ -34,6 +34,15 @@ DEMO_AGENCIES = {
 def init_app(app: Flask) -> None:
     for command in (init_command, create_user_command, generate_keys_command, mail_worker_command, send_mail_command):
         app.cli.add_command(command)
+    import importlib
+    import pkgutil
+
+    import portal.commands
+
+    # Each module in portal/commands contributes one click group (audit, keys, accounts, …).
+    for module_info in pkgutil.iter_modules(portal.commands.__path__):
+        module = importlib.import_module(f"portal.commands.{module_info.name}")
+        app.cli.add_command(module.group)
 
 
 def _write_dev_secret(instance: Path) -> str:

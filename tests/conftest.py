@@ -48,21 +48,25 @@ def key_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def database_template(tmp_path_factory: pytest.TempPathFactory, worker_id_suffix: str) -> str:
+def database_template(tmp_path_factory: pytest.TempPathFactory, worker_id_suffix: str) -> Iterator[str]:
     """Migrate once per session: a SQLite file to copy per test, or a PostgreSQL database to truncate."""
     if PG_URL:
         url = make_url(PG_URL)
-        name = f"{url.database}_{worker_id_suffix}"
+        # One database per test process, so concurrent runs (xdist workers, several checkouts) never collide.
+        name = f"{url.database}_{worker_id_suffix}_{os.getpid()}"
         admin = url.set(database="postgres").render_as_string(hide_password=False).replace("+psycopg", "")
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{name}"')
         test_url = url.set(database=name).render_as_string(hide_password=False)
         migrate.upgrade(test_url)
-        return test_url
+        yield test_url
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        return
     path = tmp_path_factory.mktemp("template") / "portal.sqlite"
     migrate.upgrade(f"sqlite:///{path}")
-    return str(path)
+    yield str(path)
 
 
 @pytest.fixture

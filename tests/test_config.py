@@ -82,6 +82,7 @@ def test_production_starts_with_proper_settings_and_secure_cookies(app_config: d
     assert "devmail.mailbox" not in prod.view_functions
     response = prod.test_client().get("/sign-in")
     assert "Strict-Transport-Security" in response.headers
+    prod.extensions["portal.engine"].dispose()
 
 
 def test_environment_variables_configure_the_portal(

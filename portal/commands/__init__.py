@@ -1,0 +1,1 @@
+"""Command groups under `flask --app portal`, one module per area (each defines a click group `group`)."""
