@@ -49,10 +49,9 @@ def signer(keypair: tuple[bytes, bytes]) -> PdfSigner:
     return PdfSigner(*keypair)
 
 
-@pytest.fixture(scope="module")
-def unsigned_pdf() -> bytes:
-    context = NoticeContext(
-        reference="ROC-2026-0001",
+def _context(reference: str = "ROC-2026-0001") -> NoticeContext:
+    return NoticeContext(
+        reference=reference,
         form_title="Professional Challenge / Outcome Resolution Notice",
         version=1,
         issued_at=datetime(2026, 11, 23, 14, 5, tzinfo=UTC),
@@ -64,7 +63,11 @@ def unsigned_pdf() -> bytes:
             "summary_of_disagreement": "Threshold for a strategy discussion.",
         },
     )
-    return render_notice("rochdale-appendix-1", context)
+
+
+@pytest.fixture(scope="module")
+def unsigned_pdf() -> bytes:
+    return render_notice("rochdale-appendix-1", _context())
 
 
 @pytest.fixture(scope="module")
@@ -255,3 +258,31 @@ def test_mismatched_key_and_certificate_are_refused(keypair: tuple[bytes, bytes]
     _, other_cert = p256_keypair()
     with pytest.raises(ValueError, match="does not match"):
         PdfSigner(keypair[0], other_cert)
+
+
+def test_rsa_signing_reuses_a_checked_cms_template(keypair: tuple[bytes, bytes], unsigned_pdf: bytes) -> None:
+    signer = PdfSigner(*keypair)
+    first = signer.sign(unsigned_pdf)
+    assert signer._template is not None  # the fast path is in use for RSA keys
+    second = signer.sign(unsigned_pdf, reason="Second copy")
+    for pdf in (first, second):
+        assert verify_signed_pdf(pdf, keypair[1])
+    # Each document gets its own signature value: the template is not reused verbatim.
+    contents = [PdfFileReader(io.BytesIO(p)).embedded_signatures[0].pkcs7_content for p in (first, second)]
+    other_pdf = render_notice("rochdale-appendix-1", _context(reference="ROC-2026-0099"))
+    third = signer.sign(other_pdf)
+    assert verify_signed_pdf(third, keypair[1])
+    assert PdfFileReader(io.BytesIO(third)).embedded_signatures[0].pkcs7_content != contents[0]
+
+
+def test_a_template_that_fails_its_self_check_falls_back_to_pyhanko(
+    keypair: tuple[bytes, bytes], unsigned_pdf: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import portal.pdf.signing as signing
+
+    monkeypatch.setattr(signing, "_verify_signed_pdf", lambda _pdf, _cert: False)
+    signer = PdfSigner(*keypair)
+    signed = signer.sign(unsigned_pdf)
+    assert signer._template is None
+    monkeypatch.undo()
+    assert verify_signed_pdf(signed, keypair[1])
