@@ -371,5 +371,6 @@ class AuditEvent(Base):
     object_id: Mapped[str] = mapped_column(String(64), default="")
     outcome: Mapped[str] = mapped_column(String(20))
     remote_addr: Mapped[str] = mapped_column(String(64), default="")
-    prev_hash: Mapped[str] = mapped_column(String(64))
+    # Unique: no two entries may extend the same predecessor, so the database itself refuses a fork.
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64))
