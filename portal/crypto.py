@@ -7,17 +7,29 @@ so keys can rotate and a DEK can be destroyed to shred one notice. Associated da
 to its table, field and row: a ciphertext copied to another row or field fails to decrypt.
 
 Ciphertext layout: version (1 byte) | DEK id (16 bytes, UUID) | nonce (12 bytes) | AES-GCM ciphertext+tag.
+
+Rotation (portal/services/keys.py): a KEK is rotated by adding a new one to the keyring (add_kek) and
+rewrapping every live DEK, which touches no field ciphertext; the old KEK is removed (remove_kek) once no
+DEK uses it. A running KeyRing can unwrap with every KEK it holds and, when it meets a KEK id it does not
+know, re-reads the keyring file once to pick up KEKs added since start-up (it never changes its active KEK:
+that happens when the process restarts).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import json
 import os
 import secrets
+import tempfile
+import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -26,6 +38,8 @@ FORMAT_VERSION = 1
 _HEADER_LEN = 1 + 16
 _NONCE_LEN = 12
 KEYRING_FILE = "keyring.json"
+# Serialises read-modify-write of the keyring between `keys` commands (never taken by web workers).
+_KEYRING_LOCK_FILE = ".keyring.lock"
 
 
 class KeyringError(RuntimeError):
@@ -61,6 +75,9 @@ class Keys:
     audit_key: bytes
     blind_index_key: bytes
     development: bool
+    # The key directory the keys were read from (None when built by hand): lets a KeyRing re-read the
+    # file to pick up a KEK added by a rotation after the process started.
+    source: Path | None = None
 
 
 def generate_keyring(key_dir: Path, *, development: bool) -> Path:
@@ -98,8 +115,9 @@ def load_keys(key_dir: Path) -> Keys:
             audit_key=_unb64(document["audit_key"]),
             blind_index_key=_unb64(document["blind_index_key"]),
             development=bool(document.get("development", True)),
+            source=key_dir,
         )
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise KeyringError(f"the keyring at {path} is malformed") from exc
     if keys.active_kek_id not in keys.keks:
         raise KeyringError("the active key-encryption key is missing from the keyring")
@@ -110,12 +128,97 @@ def load_keys(key_dir: Path) -> Keys:
     return keys
 
 
+def write_private_json(path: Path, document: dict[str, Any]) -> None:
+    """Replace path with a JSON document atomically, readable by the owner only.
+
+    A temporary file in the same directory is written, fsynced and renamed over the target (os.replace), and
+    the directory is fsynced, so a crash leaves either the old file or the new one, never a torn one.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(document, handle, indent=2)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+@contextlib.contextmanager
+def keyring_lock(key_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the key directory's keyring while changing it."""
+    fd = os.open(key_dir / _KEYRING_LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _read_document(key_dir: Path) -> dict[str, Any]:
+    load_keys(key_dir)  # refuse to rewrite a keyring that does not load
+    return json.loads((key_dir / KEYRING_FILE).read_text())
+
+
+def add_kek(key_dir: Path) -> str:
+    """Add a new key-encryption key to the keyring and make it the active one; return its id.
+
+    Every other key, the `development` flag and the old KEKs are kept: data keys wrapped by an old KEK still
+    unwrap until they are rewrapped (portal.services.keys.rewrap_data_keys) and the old KEK is removed.
+    """
+    with keyring_lock(key_dir):
+        document = _read_document(key_dir)
+        kek_id = f"kek-{uuid.uuid4().hex[:12]}"
+        document["keks"][kek_id] = _b64(secrets.token_bytes(32))
+        document["active_kek"] = kek_id
+        document["development"] = bool(document.get("development", True))
+        write_private_json(key_dir / KEYRING_FILE, document)
+        load_keys(key_dir)  # the written keyring must load (e.g. the new KEK does not collide with a key)
+    return kek_id
+
+
+def remove_kek(key_dir: Path, kek_id: str) -> None:
+    """Remove a retired key-encryption key from the keyring. Refuses the active KEK.
+
+    The caller checks that no data key is still wrapped by it (portal.services.keys.retire_kek).
+    """
+    with keyring_lock(key_dir):
+        document = _read_document(key_dir)
+        if kek_id not in document["keks"]:
+            raise KeyringError(f"key-encryption key {kek_id} is not in the keyring")
+        if document["active_kek"] == kek_id:
+            raise KeyringError(f"key-encryption key {kek_id} is the active one; rotate to a new KEK first")
+        del document["keks"][kek_id]
+        write_private_json(key_dir / KEYRING_FILE, document)
+
+
+def _file_stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
 class KeyRing:
     """Wraps and unwraps data keys and encrypts and decrypts fields. Built once per app."""
 
     def __init__(self, keys: Keys) -> None:
         self._keys = keys
+        # Replaced as a whole (never mutated) so readers on other threads always see a consistent dict.
         self._keks = {kid: AESGCM(k) for kid, k in keys.keks.items()}
+        self._reload_lock = threading.Lock()
+        self._stamp = _file_stamp(keys.source / KEYRING_FILE) if keys.source else None
 
     @property
     def development(self) -> bool:
@@ -128,6 +231,36 @@ class KeyRing:
     @property
     def active_kek_id(self) -> str:
         return self._keys.active_kek_id
+
+    @property
+    def kek_ids(self) -> frozenset[str]:
+        """Every KEK this keyring can unwrap with (the active one and any older ones)."""
+        return frozenset(self._keks)
+
+    def _pick_up_new_keks(self) -> None:
+        """Re-read the keyring file, if it changed, and add KEKs it holds that this keyring lacks.
+
+        A web worker started before `keys rotate-kek` meets data keys rewrapped under the new KEK: it can
+        read them without a restart. The active KEK is left alone (new data keys are wrapped by the KEK the
+        process started with until it restarts), and KEKs removed from the file are kept in memory.
+        """
+        source = self._keys.source
+        if source is None:
+            return
+        with self._reload_lock:
+            stamp = _file_stamp(source / KEYRING_FILE)
+            if stamp is None or stamp == self._stamp:
+                return
+            self._stamp = stamp
+            try:
+                fresh = load_keys(source)
+            except (KeyringError, OSError):
+                return  # unreadable now: carry on with the keys loaded at start-up
+            if fresh.audit_key != self._keys.audit_key or fresh.blind_index_key != self._keys.blind_index_key:
+                return  # a different keyring altogether: not ours to merge
+            added = {kid: AESGCM(k) for kid, k in fresh.keks.items() if kid not in self._keks}
+            if added:
+                self._keks = {**self._keks, **added}
 
     # -- data keys -----------------------------------------------------------------------------------
 
@@ -144,16 +277,25 @@ class KeyRing:
         return nonce + self._keks[kek_id].encrypt(nonce, dek, aad)
 
     def unwrap(self, dek_id: str, kek_id: str, wrapped: bytes | None) -> bytes:
-        """Decrypt a wrapped DEK; raise DecryptionError if it was destroyed or does not authenticate."""
+        """Decrypt a wrapped DEK with whichever KEK wrapped it; raise DecryptionError if it was destroyed
+        or does not authenticate, KeyringError if that KEK is in neither this keyring nor the key file."""
         if wrapped is None:
             raise DecryptionError("the data key has been destroyed")
         kek = self._keks.get(kek_id)
+        if kek is None:
+            self._pick_up_new_keks()
+            kek = self._keks.get(kek_id)
         if kek is None:
             raise KeyringError(f"key-encryption key {kek_id} is not in the keyring")
         try:
             return kek.decrypt(wrapped[:_NONCE_LEN], wrapped[_NONCE_LEN:], _wrap_aad(dek_id, kek_id))
         except InvalidTag as exc:
             raise DecryptionError("a data key failed to unwrap") from exc
+
+    def rewrap(self, dek_id: str, kek_id: str, wrapped: bytes | None) -> tuple[str, bytes]:
+        """Unwrap a DEK with its KEK and wrap it again under the active KEK; return (new kek id, wrapped)."""
+        active = self._keys.active_kek_id
+        return active, self.wrap(dek_id, self.unwrap(dek_id, kek_id, wrapped), active)
 
     # -- fields --------------------------------------------------------------------------------------
 

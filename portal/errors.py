@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from portal.services.notices import DraftNotFoundError, FormNotAvailableError
+from portal.services.vault import DataKeyDestroyedError
 
 TITLES = {
     400: "There was a problem with your request",
@@ -32,6 +33,11 @@ def init_app(app: Flask) -> None:
     def not_found(_error: Exception) -> tuple[str, int]:
         # Someone else's draft, or a form not built yet: answer as for any page that is not there.
         return render_template("errors/error.html", code=404, title=TITLES[404]), 404
+
+    @app.errorhandler(DataKeyDestroyedError)
+    def key_rotated(_error: Exception) -> tuple[str, int]:
+        # A write raced a key rotation and was refused whole: nothing was saved, so asking again is safe.
+        return render_template("errors/try-again.html"), 409
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[str, int]:

@@ -137,13 +137,17 @@ def get_draft(
     draft = session.get(NoticeDraft, draft_id)
     if draft is None or draft.user_id != user.id:
         raise DraftNotFoundError(draft_id)
-    dek = vault.data_key(session, services.keyring, draft.data_key_id)
-    answers = (
-        json.loads(vault.open_text(dek, draft.answers_ct, table="notice_draft", field=DRAFT_FIELD, row_id=draft.id))
-        if draft.answers_ct
-        else {}
-    )
-    return draft, answers
+
+    def read() -> dict[str, str]:
+        if not draft.answers_ct:
+            return {}
+        dek = vault.data_key(session, services.keyring, draft.data_key_id)
+        return json.loads(
+            vault.open_text(dek, draft.answers_ct, table="notice_draft", field=DRAFT_FIELD, row_id=draft.id)
+        )
+
+    # A data-key rotation may commit between loading the draft and decrypting it: read again once.
+    return draft, vault.open_with_retry(session, read)
 
 
 def save_draft(session: Session, services: PortalServices, user: User, draft_id: str, answers: dict[str, str]) -> None:
@@ -404,25 +408,33 @@ def issue_pdf(
 
 def notice_answers(session: Session, services: PortalServices, notice: Notice) -> dict[str, str]:
     """Decrypt a notice's answers. The caller has already checked access and writes the audit entry."""
-    dek = vault.data_key(session, services.keyring, notice.data_key_id)
-    return {
-        a.field_name: vault.open_text(dek, a.value_ct, table="notice_answer", field=a.field_name, row_id=notice.id)
-        for a in notice.answers
-    }
+
+    def read() -> dict[str, str]:
+        dek = vault.data_key(session, services.keyring, notice.data_key_id)
+        return {
+            a.field_name: vault.open_text(dek, a.value_ct, table="notice_answer", field=a.field_name, row_id=notice.id)
+            for a in notice.answers
+        }
+
+    return vault.open_with_retry(session, read)
 
 
 def notice_pdf(
     session: Session, services: PortalServices, notice: Notice, version: int | None = None
 ) -> tuple[int, bytes]:
     """Decrypt a signed PDF version of a notice (the newest by default)."""
-    documents = {d.version: d for d in notice.documents}
-    if not documents:
-        raise NoticeError("the notice has no PDF")
-    chosen = documents.get(version or max(documents))
-    if chosen is None:
-        raise LookupError("no such PDF version")
-    dek = vault.data_key(session, services.keyring, notice.data_key_id)
-    pdf = vault.open_bytes(
-        dek, chosen.pdf_ct, table="notice_document", field=f"pdf/v{chosen.version}", row_id=notice.id
-    )
-    return chosen.version, pdf
+
+    def read() -> tuple[int, bytes]:
+        documents = {d.version: d for d in notice.documents}
+        if not documents:
+            raise NoticeError("the notice has no PDF")
+        chosen = documents.get(version or max(documents))
+        if chosen is None:
+            raise LookupError("no such PDF version")
+        dek = vault.data_key(session, services.keyring, notice.data_key_id)
+        pdf = vault.open_bytes(
+            dek, chosen.pdf_ct, table="notice_document", field=f"pdf/v{chosen.version}", row_id=notice.id
+        )
+        return chosen.version, pdf
+
+    return vault.open_with_retry(session, read)
