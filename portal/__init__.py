@@ -29,6 +29,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.logger.warning("no secret key configured; using a temporary one (run `flask --app portal init`)")
         app.config["SECRET_KEY"] = secrets.token_urlsafe(32)
 
+    if app.config["PROXY_FIX_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_FIX_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     db.init_app(app)
     try:
         _init_services(app)
@@ -66,9 +71,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
 
-    from portal import auth, business, home, notices
+    from portal import account, auth, business, home, notices
 
-    for module in (home, auth, notices, business):
+    for module in (home, auth, account, notices, business):
         app.register_blueprint(module.bp)
     if app.config["ENV"] == "development":
         from portal import devmail

@@ -1,10 +1,17 @@
-"""Staff accounts: Argon2id passwords, TOTP second factor (secret stored encrypted), sign-in checks."""
+"""Staff accounts: Argon2id passwords, TOTP second factor (secret stored encrypted), sign-in checks.
+
+Changing a password, resetting 2FA and disabling an account each end every session of that user
+(ASVS 5.0 V7.4.2/7.4.3; security.md §6 property 18), and each is audited.
+"""
 
 from __future__ import annotations
 
+import base64
 import secrets
 import time
+import unicodedata
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pyotp
 from argon2 import PasswordHasher
@@ -12,9 +19,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal.crypto import KeyRing
+from portal.crypto import DecryptionError, KeyRing
 from portal.models import Agency, Partnership, Role, User, utcnow
-from portal.services import vault
+from portal.services import audit, vault
+from portal.web_sessions import end_all_sessions
+
+if TYPE_CHECKING:
+    from portal.services.runtime import PortalServices
 
 # Longer passwords are refused before hashing: hashing megabytes would be a denial of service.
 MAX_PASSWORD_LENGTH = 256
@@ -25,6 +36,15 @@ TOTP_STEP_SECONDS = 30
 
 class AccountError(Exception):
     """An account could not be created or changed as asked."""
+
+
+class PasswordChangeError(AccountError):
+    """A password change was refused; `field` names the form field the message belongs beside."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -56,6 +76,13 @@ class Passwords:
             return self._hasher.verify(password_hash or self._dummy, password) and password_hash is not None
         except (VerificationError, InvalidHashError):
             return False
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        """True when a stored hash was made with weaker parameters than the current ones."""
+        try:
+            return self._hasher.check_needs_rehash(password_hash)
+        except InvalidHashError:
+            return True
 
 
 def normalise_email(email: str) -> str:
@@ -117,9 +144,9 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    secret = pyotp.random_base32()
+    secret = new_totp_secret()
     set_totp_secret(user, key_row.id, dek, secret)
-    uri = pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=TOTP_ISSUER)
+    uri = provisioning_uri(secret, email)
     return NewAccount(user=user, password=password, totp_secret=secret, provisioning_uri=uri)
 
 
@@ -132,27 +159,241 @@ def set_totp_secret(user: User, dek_id: str, dek: bytes, secret: str) -> None:
 
 
 def totp_secret(session: Session, keyring: KeyRing, user: User) -> str | None:
-    if user.totp_secret_ct is None:
+    def read() -> str | None:
+        if user.totp_secret_ct is None:
+            return None
+        dek = vault.data_key(session, keyring, user.data_key_id)
+        return vault.open_text(dek, user.totp_secret_ct, table="staff_user", field="totp_secret", row_id=str(user.id))
+
+    # The user's data key may rotate between loading the user and decrypting: read again once.
+    return vault.open_with_retry(session, read)
+
+
+def new_totp_secret() -> str:
+    """A fresh 160-bit TOTP secret in base32 (32 characters)."""
+    return pyotp.random_base32()
+
+
+def provisioning_uri(secret: str, email: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=TOTP_ISSUER)
+
+
+def grouped_secret(secret: str) -> str:
+    """The secret as people type it into an authenticator app: groups of 4 characters."""
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
+def matching_totp_step(secret: str, code: str, last_step: int | None, *, now: float | None = None) -> int | None:
+    """The time step a code belongs to: the current step or one either side, never one at or before last_step."""
+    # Digits typed in any script (Arabic-Indic, full-width…) count as the digits they are; spaces do not.
+    code = "".join(str(unicodedata.decimal(ch)) for ch in code if ch.isdecimal())
+    if len(code) != 6:
         return None
-    dek = vault.data_key(session, keyring, user.data_key_id)
-    return vault.open_text(dek, user.totp_secret_ct, table="staff_user", field="totp_secret", row_id=str(user.id))
+    now = time.time() if now is None else now
+    totp = pyotp.TOTP(secret)
+    current = int(now // TOTP_STEP_SECONDS)
+    found = None
+    for step in (current - 1, current, current + 1):
+        if last_step is not None and step <= last_step:
+            continue
+        # Compare against every candidate step (no early exit), so timing does not tell which step matched.
+        if secrets.compare_digest(totp.at(step * TOTP_STEP_SECONDS), code) and found is None:
+            found = step
+    return found
 
 
 def check_totp(session: Session, keyring: KeyRing, user: User, code: str, *, now: float | None = None) -> bool:
     """Accept a code once: from the current step or one either side, and only from a step not yet used."""
     secret = totp_secret(session, keyring, user)
-    code = "".join(ch for ch in code if ch.isdigit())
-    if secret is None or len(code) != 6:
+    if secret is None:
         return False
-    now = time.time() if now is None else now
-    totp = pyotp.TOTP(secret)
-    current = int(now // TOTP_STEP_SECONDS)
-    for step in (current - 1, current, current + 1):
-        if user.last_totp_step is not None and step <= user.last_totp_step:
-            continue
-        if secrets.compare_digest(totp.at(step * TOTP_STEP_SECONDS), code):
-            user.last_totp_step = step
-            if user.totp_confirmed_at is None:
-                user.totp_confirmed_at = utcnow()
-            return True
-    return False
+    step = matching_totp_step(secret, code, user.last_totp_step, now=now)
+    if step is None:
+        return False
+    user.last_totp_step = step
+    if user.totp_confirmed_at is None:
+        user.totp_confirmed_at = utcnow()
+    return True
+
+
+# -- enrolment after an administrator has reset 2FA ---------------------------------------------------
+#
+# The new secret is not written to the account until the user proves, with a valid code, that their
+# authenticator app holds it. Until then it travels in the server-side session, sealed under the user's
+# data key (bound to a field of its own), so no plaintext seed is ever stored, not even in web_session.
+
+
+def seal_pending_totp(session: Session, keyring: KeyRing, user: User, secret: str) -> str:
+    dek = vault.data_key(session, keyring, user.data_key_id)
+    sealed = vault.seal_text(
+        user.data_key_id, dek, secret, table="staff_user", field="totp_secret_pending", row_id=str(user.id)
+    )
+    return base64.b64encode(sealed).decode("ascii")
+
+
+def open_pending_totp(session: Session, keyring: KeyRing, user: User, sealed: str) -> str:
+    def read() -> str:
+        dek = vault.data_key(session, keyring, user.data_key_id)
+        return vault.open_text(
+            dek, base64.b64decode(sealed), table="staff_user", field="totp_secret_pending", row_id=str(user.id)
+        )
+
+    return vault.open_with_retry(session, read)
+
+
+def pending_totp_readable(session: Session, keyring: KeyRing, user: User, sealed: str) -> bool:
+    """Whether a set-up secret held in the session still opens (it cannot follow a key rotation)."""
+    try:
+        open_pending_totp(session, keyring, user, sealed)
+    except (DecryptionError, ValueError):
+        return False
+    return True
+
+
+def confirm_totp_enrolment(
+    session: Session, keyring: KeyRing, user: User, sealed: str, code: str, *, now: float | None = None
+) -> bool:
+    """Store the pending secret as the user's, confirmed, only if the code is right for it."""
+    secret = open_pending_totp(session, keyring, user, sealed)
+    step = matching_totp_step(secret, code, None, now=now)
+    if step is None:
+        return False
+    dek = vault.data_key(session, keyring, user.data_key_id)
+    set_totp_secret(user, user.data_key_id, dek, secret)
+    user.totp_confirmed_at = utcnow()
+    user.last_totp_step = step
+    return True
+
+
+# -- changes that end every session of the user -------------------------------------------------------
+
+
+def change_password(
+    db: Session, services: PortalServices, user: User, current: str, new: str, *, remote_addr: str = ""
+) -> int:
+    """Change a user's own password after checking the current one; end all their sessions; return how many.
+
+    A wrong current password counts as a failed sign-in for the account (and the address), so this page
+    cannot be used to guess passwords faster than the sign-in page allows. Commits.
+    """
+    from portal.services import signin
+
+    identifier = signin.sign_in_identifier(services.keyring, user.email)
+
+    def refuse(outcome: str, field: str, message: str) -> PasswordChangeError:
+        audit.record(
+            db,
+            services.keyring.audit_key,
+            action="account.change_password",
+            outcome=outcome,
+            actor_id=user.id,
+            object_type="sign_in",
+            object_id=identifier,
+            remote_addr=remote_addr,
+        )
+        db.commit()
+        return PasswordChangeError(field, message)
+
+    if signin.is_throttled(db, identifier, remote_addr):
+        services.passwords.verify(None, current)
+        raise refuse("throttled", "current_password", signin.THROTTLED)
+    if not services.passwords.verify(user.password_hash, current):
+        raise refuse("failed", "current_password", "Your current password is not right")
+    if not MIN_PASSWORD_LENGTH <= len(new) <= MAX_PASSWORD_LENGTH:
+        raise refuse(
+            "refused",
+            "new_password",
+            f"Your new password must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters long",
+        )
+    if secrets.compare_digest(new.encode(), current.encode()):
+        raise refuse("refused", "new_password", "Your new password must be different from your current password")
+    user.password_hash = services.passwords.hash(new)
+    ended = end_all_sessions(db, user.id)
+    audit.record(
+        db,
+        services.keyring.audit_key,
+        action="account.password_changed",
+        outcome="ok",
+        actor_id=user.id,
+        object_type="staff_user",
+        object_id=str(user.id),
+        remote_addr=remote_addr,
+    )
+    db.commit()
+    return ended
+
+
+def _require_admin(
+    db: Session, services: PortalServices, admin_actor_id: int | None, user: User, action: str, remote_addr: str
+) -> None:
+    """An administrator of the user's own partnership, or the CLI operator (admin_actor_id None)."""
+    if admin_actor_id is None:
+        return
+    admin = db.get(User, admin_actor_id)
+    if (
+        admin is not None
+        and admin.is_active
+        and admin.role_enum is Role.ADMIN
+        and admin.partnership_id == user.partnership_id
+    ):
+        return
+    audit.record(
+        db,
+        services.keyring.audit_key,
+        action=action,
+        outcome="denied",
+        actor_id=admin_actor_id,
+        object_type="staff_user",
+        object_id=str(user.id),
+        remote_addr=remote_addr,
+    )
+    db.commit()
+    raise AccountError("only an administrator of the user's partnership can do this")
+
+
+def reset_totp(
+    db: Session, services: PortalServices, admin_actor_id: int | None, user: User, *, remote_addr: str = ""
+) -> int:
+    """Clear a user's TOTP secret so they must set up an authenticator again at their next sign-in.
+
+    The new secret is made by the user at /sign-in/set-up-2fa, so no administrator ever sees it.
+    admin_actor_id None means the CLI operator. Ends all the user's sessions; returns how many. Commits.
+    """
+    _require_admin(db, services, admin_actor_id, user, "admin.totp_reset", remote_addr)
+    user.totp_secret_ct = None
+    user.totp_confirmed_at = None
+    user.last_totp_step = None
+    ended = end_all_sessions(db, user.id)
+    audit.record(
+        db,
+        services.keyring.audit_key,
+        action="admin.totp_reset",
+        outcome="ok",
+        actor_id=admin_actor_id,
+        object_type="staff_user",
+        object_id=str(user.id),
+        remote_addr=remote_addr,
+    )
+    db.commit()
+    return ended
+
+
+def disable_user(
+    db: Session, services: PortalServices, admin_actor_id: int | None, user: User, *, remote_addr: str = ""
+) -> int:
+    """Disable an account and end all its sessions; return how many. admin_actor_id None: the CLI. Commits."""
+    _require_admin(db, services, admin_actor_id, user, "admin.user_disabled", remote_addr)
+    user.is_active = False
+    ended = end_all_sessions(db, user.id)
+    audit.record(
+        db,
+        services.keyring.audit_key,
+        action="admin.user_disabled",
+        outcome="ok",
+        actor_id=admin_actor_id,
+        object_type="staff_user",
+        object_id=str(user.id),
+        remote_addr=remote_addr,
+    )
+    db.commit()
+    return ended

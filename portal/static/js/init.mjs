@@ -3,5 +3,8 @@
 // so no inline script is needed under the Content-Security-Policy.
 // Resolves to /static/govuk/govuk-frontend.min.js, built by `make assets`.
 import { initAll } from "../govuk/govuk-frontend.min.js";
+import { initTimeoutWarning } from "./timeout-warning.mjs";
 
 initAll();
+// Signed-in pages only: warn before the idle timeout and offer to stay signed in.
+initTimeoutWarning();
