@@ -44,6 +44,13 @@ DEFAULTS: dict[str, Any] = {
     "ARGON2_PARALLELISM": 4,
     # Flask-WTF: a long notice can take an hour to write; the session idle timeout is the real limit.
     "WTF_CSRF_TIME_LIMIT": None,
+    # Flask-WTF's HTTPS check compares the Referer with the host, but every page sends
+    # Referrer-Policy: no-referrer, so browsers send none and every POST would fail. The CSRF token
+    # and SameSite cookies carry the protection instead.
+    "WTF_CSRF_SSL_STRICT": False,
+    # How many reverse proxies sit in front (X-Forwarded-For / -Proto are trusted from that many hops).
+    # Without it, sign-in throttling per address would count everyone as the proxy's one address.
+    "PROXY_FIX_HOPS": 0,
     "SESSION_COOKIE_NAME": "portal_session",
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -102,3 +103,36 @@ def test_environment_variables_configure_the_portal(
     assert app.config["SMTP_STARTTLS"] is True
     assert app.config["BASE_URL"] == "https://escalations.example"
     app.extensions["portal.engine"].dispose()
+
+
+def test_production_forms_work_over_https_without_a_referer(app_config: dict, tmp_path: Path, app) -> None:
+    # Every page sends Referrer-Policy: no-referrer, so browsers post forms without a Referer header.
+    prod = create_app(production(app_config, KEY_DIR=str(_production_keys(app_config, tmp_path))))
+    client = prod.test_client()
+    page = client.get("/sign-in", base_url="https://portal.example")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    response = client.post(
+        "/sign-in",
+        base_url="https://portal.example",
+        data={"email": "a@b.test", "password": "x" * 12, "csrf_token": token},
+    )
+    assert response.status_code == 200
+    assert "The email address or password is not right" in response.text
+    prod.extensions["portal.engine"].dispose()
+
+
+def test_behind_a_proxy_the_client_address_comes_from_x_forwarded_for(app_config: dict) -> None:
+    proxied = create_app({**app_config, "PROXY_FIX_HOPS": 1})
+    seen = {}
+
+    @proxied.get("/__addr")
+    def addr() -> str:
+        from flask import request
+
+        seen["addr"], seen["secure"] = request.remote_addr, request.is_secure
+        return ""
+
+    addr.access_rule = "public"  # type: ignore[attr-defined]
+    proxied.test_client().get("/__addr", headers={"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"})
+    assert seen == {"addr": "203.0.113.7", "secure": True}
+    proxied.extensions["portal.engine"].dispose()
