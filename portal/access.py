@@ -8,6 +8,7 @@ so a URL does not confirm that a notice exists, and every denial is audited.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -20,6 +21,7 @@ from portal.models import Notice, Role, User
 from portal.services import audit
 
 F = TypeVar("F", bound=Callable[..., Any])
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 # rule name -> roles allowed (None: no sign-in needed).
 ROLE_RULES: dict[str, frozenset[Role] | None] = {
@@ -75,11 +77,21 @@ def may(user: User, action: str, notice: Notice) -> bool:
     return bool(relationships(user, notice) & NOTICE_RULES[action])
 
 
+def well_formed_id(value: str) -> bool:
+    """Whether a URL's id could be one of ours (a UUID); anything else is not found, before any query."""
+    return bool(_UUID.fullmatch(value))
+
+
+def printable_id(value: str) -> str:
+    """An id as it may be written to the audit trail: printable ASCII, at most 36 characters."""
+    return "".join(ch for ch in value[:36] if 32 < ord(ch) < 127)
+
+
 def notice_for(
     db: Session, audit_key: bytes, user: User, notice_id: str, action: str, *, remote_addr: str = ""
 ) -> Notice:
     """Load a notice the user may act on, or audit the denial and answer 404."""
-    notice = db.get(Notice, notice_id) if len(notice_id) <= 36 else None
+    notice = db.get(Notice, notice_id) if well_formed_id(notice_id) else None
     if notice is None or not may(user, action, notice):
         audit.record(
             db,
@@ -88,7 +100,7 @@ def notice_for(
             outcome="denied",
             actor_id=user.id,
             object_type="notice",
-            object_id=notice_id[:36],
+            object_id=printable_id(notice_id),
             remote_addr=remote_addr,
         )
         db.commit()

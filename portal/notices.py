@@ -75,8 +75,15 @@ def check(draft_id: str) -> str | Response:
     if form.validate_on_submit():
         try:
             notice = notices.submit_notice(db, services, current_user, draft_id, remote_addr=_addr())
-        except notices.InvalidAnswersError:
-            return redirect(url_for("notices.draft", draft_id=draft_id))
+        except notices.InvalidAnswersError as problem:
+            # Saved answers that no longer pass (a contact left the directory): show what to correct.
+            return render_template(
+                "notices/form.html",
+                form=problem.form,
+                definition=definition,
+                draft_id=draft_id,
+                errors=problem.form.error_list(definition.field_order),
+            )
         return redirect(url_for("notices.confirmation", notice_id=notice.id))
     recipient_ids = [answers.get(n, "") for n in definition.recipient_fields]
     shown = definition.display(answers, notices.contact_labels(db, recipient_ids))

@@ -36,7 +36,8 @@ def init_app(app: Flask) -> None:
         response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
         if production:
             response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-        if request.endpoint != "static":
+        if request.endpoint != "static" or response.status_code not in (200, 304):
+            # A missing static file gets the ordinary 404 page, which can show who is signed in.
             # Case data must never sit in a browser or proxy cache.
             response.headers["Cache-Control"] = "no-store"
             response.headers["Pragma"] = "no-cache"

@@ -270,3 +270,29 @@ def _cert(app: Flask) -> bytes:
     from pathlib import Path
 
     return (Path(app.config["KEY_DIR"]) / "signing-cert.pem").read_bytes()
+
+
+def test_answers_that_stopped_passing_are_shown_to_correct_not_bounced(
+    app: Flask, client: FlaskClient, accounts
+) -> None:
+    sign_in(client, app, accounts.make(Role.PRACTITIONER))
+    gmp = contact_id(app, GMP)
+    page = client.get("/notices/new")
+    draft_url = client.post("/notices/new", data={"immediate_risk": "no", "csrf_token": csrf_from(page.text)}).headers[
+        "Location"
+    ]
+    page = client.get(draft_url)
+    check_url = client.post(draft_url, data={**appendix1_answers(gmp), "csrf_token": csrf_from(page.text)}).headers[
+        "Location"
+    ]
+    check = client.get(check_url)
+    # The chosen contact leaves the directory between checking and sending.
+    from portal.models import DirectoryContact
+
+    with session_factory(app)() as db:
+        db.get(DirectoryContact, gmp).active = False
+        db.commit()
+    response = client.post(check_url, data={"csrf_token": csrf_from(check.text)})
+    assert response.status_code == 200
+    assert "Choose a contact from the list" in errors_on(response.text)
+    assert _count(app, Notice) == 0 and _count(app, OutboxMessage) == 0

@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovCharacterCount, GovSelect, GovSubmitInput, GovTextInput
 from wtforms import Field, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.core import UnboundField
-from wtforms.validators import InputRequired
+from wtforms.validators import DataRequired
 
 from portal.forms.fields import GovukDateField
 from portal.forms.validators import PlainText
@@ -46,21 +46,21 @@ class PortalForm(FlaskForm):
 
 def short_text(label: str, *, required: str | None, max_length: int = 200, hint: str = "", **kw: Any) -> StringField:
     """A one-line text answer; `required` is the message shown when it is left empty."""
-    validators: list[Any] = [InputRequired(message=required)] if required else []
+    validators: list[Any] = [DataRequired(message=required)] if required else []
     validators.append(PlainText(label, max_length))
     return StringField(label, validators=validators, description=hint, widget=GovTextInput(), **kw)
 
 
 def long_text(label: str, *, required: str | None, hint: str = "", max_length: int = LONG_TEXT_LIMIT) -> TextAreaField:
     """A free-text answer with a character count."""
-    validators: list[Any] = [InputRequired(message=required)] if required else []
+    validators: list[Any] = [DataRequired(message=required)] if required else []
     validators.append(PlainText(label, max_length, multiline=True))
     return TextAreaField(label, validators=validators, description=hint, widget=GovCharacterCount())
 
 
 def contact_choice(label: str, *, required: str | None, hint: str = "") -> SelectField:
     """A directory contact; the choices are filled in per request from the partnership's directory."""
-    validators: list[Any] = [InputRequired(message=required)] if required else []
+    validators: list[Any] = [DataRequired(message=required)] if required else []
     return SelectField(
         label, choices=[], validators=validators, description=hint, widget=GovSelect(), validate_choice=False
     )

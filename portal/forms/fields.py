@@ -62,7 +62,8 @@ class GovukDateField(Field):
         missing = [name for name, part in (("day", day), ("month", month), ("year", year)) if not part]
         if missing:
             raise ValidationError(f"{self.subject} must include a {' and a '.join(missing)}")
-        if not (day.isdigit() and month.isdigit() and year.isdigit()) or len(year) != 4:
+        ascii_digits = all(part.isascii() and part.isdigit() for part in (day, month, year))
+        if not ascii_digits or len(year) != 4 or int(year) < 1900:
             raise ValidationError(f"{self.subject} must be a real date, like 27 3 2016")
         try:
             value = date(int(year), int(month), int(day))

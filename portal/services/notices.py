@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
 
+from portal.access import printable_id, well_formed_id
 from portal.forms import form_definition
 from portal.forms.base import NoticeFormDefinition, PortalForm
 from portal.forms.validators import format_nhs_number
@@ -133,9 +134,19 @@ def start_draft(session: Session, services: PortalServices, user: User, safety_c
 def get_draft(
     session: Session, services: PortalServices, user: User, draft_id: str
 ) -> tuple[NoticeDraft, dict[str, str]]:
-    """Return a draft of this user's and its decrypted answers."""
-    draft = session.get(NoticeDraft, draft_id)
+    """Return a draft of this user's and its decrypted answers; audit and refuse anyone else's."""
+    draft = session.get(NoticeDraft, draft_id) if well_formed_id(draft_id) else None
     if draft is None or draft.user_id != user.id:
+        audit.record(
+            session,
+            services.keyring.audit_key,
+            action="draft.read",
+            outcome="denied",
+            actor_id=user.id,
+            object_type="notice_draft",
+            object_id=printable_id(draft_id),
+        )
+        session.commit()
         raise DraftNotFoundError(draft_id)
 
     def read() -> dict[str, str]:
@@ -204,9 +215,10 @@ def answers_as_formdata(definition: NoticeFormDefinition, answers: dict[str, str
     dates = definition.date_fields()
     for name, value in answers.items():
         if name in dates:
-            parts = date.fromisoformat(value).strftime("%d %m %Y").split() if value else ["", "", ""]
+            parsed = date.fromisoformat(value) if value else None
+            parts = [str(parsed.day), str(parsed.month), f"{parsed.year:04d}"] if parsed else ["", "", ""]
             for part in parts:
-                data.add(name, part.lstrip("0") or part)
+                data.add(name, part)
         else:
             data.add(name, value)
     return data

@@ -1,0 +1,487 @@
+"""The authorisation matrix (security.md §6 items 15 and 23): every route in the URL map, for every role.
+
+One notice is raised by practitioner A of the Early Help hub and sent to Children's Social Care only, and
+A keeps a second, unsent draft. Each actor signs in once and requests every route, GET and POST where the
+route takes them (a POST carries a valid CSRF token and an empty body). The expected outcome of every
+(route, actor) pair is written out below by hand: it is deliberately not derived from portal/access.py,
+so a change to the rules that changes who sees what has to change this table too.
+
+Denials are 404, never 403, never mention the notice, and each denial adds exactly one audit row with
+outcome "denied"; each allowed read of a notice or its PDF adds exactly one "allowed" row.
+A route that is not in the table, or that takes an argument the table cannot fill, fails the suite.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, url_for
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from portal.db import session_factory
+from portal.models import AuditEvent, Role, User
+from tests.helpers import (
+    CANARY_NAME,
+    CANARY_NARRATIVE,
+    CANARY_NHS,
+    Account,
+    Accounts,
+    appendix1_answers,
+    contact_id,
+    csrf_from,
+    raise_notice,
+    sign_in,
+)
+
+RAISING_AGENCY = "Rochdale Early Help and Safeguarding Hub"
+TARGET_AGENCY = "Rochdale Children's Social Care"
+OTHER_AGENCY = "Greater Manchester Police"
+
+# The actors, in the order every row of the table lists them.
+ACTORS = (
+    "anon",  # not signed in
+    "raiser",  # practitioner A, Early Help hub, who raised the notice and owns the draft
+    "prac2",  # another Rochdale practitioner, in the very agency the notice was sent to (but not its SPOC)
+    "spoc",  # the SPOC of Children's Social Care, the notice's recipient
+    "spoc2",  # the SPOC of another Rochdale agency (GMP), not a recipient
+    "bm",  # Rochdale's business manager
+    "bm2",  # Bolton's business manager: another partnership
+    "admin",  # a Rochdale administrator, who has no casework rights
+)
+
+# Outcomes: "<status> [<redirect path>] [denied|read]".
+#   denied: exactly one new audit row, outcome "denied", by this actor, about this notice or endpoint
+#   read:   exactly one new audit row, outcome "allowed" (a read of case data)
+#   neither: no new "denied" audit row
+OK = "200"
+NO_CONTENT = "204"
+READ = "200 read"
+SIGN_IN = "302 /sign-in"
+HOME = "302 /"
+BUSINESS = "302 /business/notices"
+DENIED = "404 denied"
+# A 404 with no audit row: an unknown PDF version asked for by someone allowed to read the notice, or
+# another practitioner's draft (see test_a_denied_draft_is_audited for why that one should be audited).
+NOT_FOUND = "404"
+TO_CONFIRMATION = "302 /notices/{draft}/confirmation"
+
+
+def sign_in_now(client: FlaskClient, app: Flask, account: Account) -> str:
+    """helpers.sign_in, with the code taken from the current TOTP step rather than the one before it.
+
+    helpers.fresh_code picks the previous step for an account with no step used yet; if a 30 s boundary
+    passes before the server checks the code, that step has left the window and the sign-in fails now and
+    then. Marking the previous step as used first (a test-only rewind of the replay guard) makes
+    fresh_code take the current step, which stays in the window across one boundary.
+    """
+    with session_factory(app)() as db:
+        db.get(User, account.id).last_totp_step = int(time.time() // 30) - 1
+        db.commit()
+    return sign_in(client, app, account)
+
+
+def row(**outcomes: str) -> dict[str, str]:
+    assert set(outcomes) == set(ACTORS), f"a row must name every actor: {sorted(set(ACTORS) ^ set(outcomes))}"
+    return outcomes
+
+
+# (endpoint, method) -> actor -> outcome.
+MATRIX: dict[tuple[str, str], dict[str, str]] = {
+    # -- public pages and files ------------------------------------------------------------------------
+    ("home.health", "GET"): row(anon=OK, raiser=OK, prac2=OK, spoc=OK, spoc2=OK, bm=OK, bm2=OK, admin=OK),
+    ("home.accessibility", "GET"): row(anon=OK, raiser=OK, prac2=OK, spoc=OK, spoc2=OK, bm=OK, bm2=OK, admin=OK),
+    ("static", "GET"): row(anon=OK, raiser=OK, prac2=OK, spoc=OK, spoc2=OK, bm=OK, bm2=OK, admin=OK),
+    # Registered only when ENV is development (as the tests run); it holds references and links, no case data.
+    ("devmail.mailbox", "GET"): row(anon=OK, raiser=OK, prac2=OK, spoc=OK, spoc2=OK, bm=OK, bm2=OK, admin=OK),
+    # -- signing in and out ----------------------------------------------------------------------------
+    ("auth.sign_in", "GET"): row(
+        anon=OK, raiser=HOME, prac2=HOME, spoc=HOME, spoc2=HOME, bm=HOME, bm2=HOME, admin=HOME
+    ),
+    ("auth.sign_in", "POST"): row(
+        anon=OK, raiser=HOME, prac2=HOME, spoc=HOME, spoc2=HOME, bm=HOME, bm2=HOME, admin=HOME
+    ),
+    # No password step pending in these sessions: back to the first step, which sends a signed-in user home.
+    # A signed-in session is kept (every later row for the same client depends on it).
+    ("auth.code", "GET"): row(
+        anon=SIGN_IN, raiser=SIGN_IN, prac2=SIGN_IN, spoc=SIGN_IN, spoc2=SIGN_IN, bm=SIGN_IN, bm2=SIGN_IN, admin=SIGN_IN
+    ),
+    ("auth.code", "POST"): row(
+        anon=SIGN_IN, raiser=SIGN_IN, prac2=SIGN_IN, spoc=SIGN_IN, spoc2=SIGN_IN, bm=SIGN_IN, bm2=SIGN_IN, admin=SIGN_IN
+    ),
+    ("auth.set_up_2fa", "GET"): row(
+        anon=SIGN_IN, raiser=SIGN_IN, prac2=SIGN_IN, spoc=SIGN_IN, spoc2=SIGN_IN, bm=SIGN_IN, bm2=SIGN_IN, admin=SIGN_IN
+    ),
+    ("auth.set_up_2fa", "POST"): row(
+        anon=SIGN_IN, raiser=SIGN_IN, prac2=SIGN_IN, spoc=SIGN_IN, spoc2=SIGN_IN, bm=SIGN_IN, bm2=SIGN_IN, admin=SIGN_IN
+    ),
+    ("auth.sign_out", "POST"): row(
+        anon=SIGN_IN, raiser=SIGN_IN, prac2=SIGN_IN, spoc=SIGN_IN, spoc2=SIGN_IN, bm=SIGN_IN, bm2=SIGN_IN, admin=SIGN_IN
+    ),
+    # -- a signed-in user's own account: every role ---------------------------------------------------
+    ("account.password", "GET"): row(anon=SIGN_IN, raiser=OK, prac2=OK, spoc=OK, spoc2=OK, bm=OK, bm2=OK, admin=OK),
+    # An empty form is asked again with its errors; nothing changes.
+    ("account.password", "POST"): row(anon=SIGN_IN, raiser=OK, prac2=OK, spoc=OK, spoc2=OK, bm=OK, bm2=OK, admin=OK),
+    ("account.keep_alive", "POST"): row(
+        anon=SIGN_IN,
+        raiser=NO_CONTENT,
+        prac2=NO_CONTENT,
+        spoc=NO_CONTENT,
+        spoc2=NO_CONTENT,
+        bm=NO_CONTENT,
+        bm2=NO_CONTENT,
+        admin=NO_CONTENT,
+    ),
+    # -- home ------------------------------------------------------------------------------------------
+    ("home.index", "GET"): row(
+        anon=SIGN_IN, raiser=OK, prac2=OK, spoc=OK, spoc2=OK, bm=BUSINESS, bm2=BUSINESS, admin=OK
+    ),
+    # -- raising a notice: practitioners only ----------------------------------------------------------
+    ("notices.new", "GET"): row(
+        anon=SIGN_IN, raiser=OK, prac2=OK, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=DENIED
+    ),
+    # An empty answer is asked again (200 with an error), never recorded.
+    ("notices.new", "POST"): row(
+        anon=SIGN_IN, raiser=OK, prac2=OK, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=DENIED
+    ),
+    ("notices.immediate_risk", "GET"): row(
+        anon=SIGN_IN, raiser=OK, prac2=OK, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=DENIED
+    ),
+    # A's draft: only A. Another practitioner's attempt is answered 404 as for a draft that does not exist,
+    # and audited as a denial like any refused attempt on case data.
+    ("notices.draft", "GET"): row(
+        anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=DENIED
+    ),
+    ("notices.draft", "POST"): row(
+        anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=DENIED
+    ),
+    ("notices.check", "GET"): row(
+        anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=DENIED
+    ),
+    # A's POST sends the (complete) draft: it runs after every other request that needs the draft.
+    ("notices.check", "POST"): row(
+        anon=SIGN_IN,
+        raiser=TO_CONFIRMATION,
+        prac2=DENIED,
+        spoc=DENIED,
+        spoc2=DENIED,
+        bm=DENIED,
+        bm2=DENIED,
+        admin=DENIED,
+    ),
+    # -- reading a notice: who raised it, the recipient agency's SPOC, the partnership's business unit --
+    ("notices.confirmation", "GET"): row(
+        anon=SIGN_IN, raiser=READ, prac2=DENIED, spoc=READ, spoc2=DENIED, bm=READ, bm2=DENIED, admin=DENIED
+    ),
+    ("notices.show", "GET"): row(
+        anon=SIGN_IN, raiser=READ, prac2=DENIED, spoc=READ, spoc2=DENIED, bm=READ, bm2=DENIED, admin=DENIED
+    ),
+    ("notices.pdf", "GET"): row(
+        anon=SIGN_IN, raiser=READ, prac2=DENIED, spoc=READ, spoc2=DENIED, bm=READ, bm2=DENIED, admin=DENIED
+    ),
+    # -- the business unit's list ----------------------------------------------------------------------
+    ("business.notices", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=DENIED
+    ),
+}
+
+# Requests that change what later requests see run last, in this order.
+LAST = {("notices.check", "POST"): 1, ("auth.sign_out", "POST"): 2}
+
+# Objects that are not there, or not what was asked for: (label, endpoint, method, url arguments, row).
+UNKNOWN_ID = str(uuid.UUID(int=0x5EC0_0000_0000_4000_8000_0000_0000_0001))
+VARIANTS: list[tuple[str, str, str, dict[str, Any], dict[str, str]]] = [
+    (
+        "unknown notice id",
+        "notices.show",
+        "GET",
+        {"notice_id": UNKNOWN_ID},
+        row(anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=DENIED),
+    ),
+    (
+        "unknown notice id, PDF",
+        "notices.pdf",
+        "GET",
+        {"notice_id": UNKNOWN_ID, "version": 1},
+        row(anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=DENIED),
+    ),
+    (
+        "over-long notice id",
+        "notices.show",
+        "GET",
+        {"notice_id": "x" * 300},
+        row(anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=DENIED),
+    ),
+    (
+        "PDF version that does not exist",
+        "notices.pdf",
+        "GET",
+        {"version": 99},
+        row(
+            anon=SIGN_IN,
+            raiser=NOT_FOUND,
+            prac2=DENIED,
+            spoc=NOT_FOUND,
+            spoc2=DENIED,
+            bm=NOT_FOUND,
+            bm2=DENIED,
+            admin=DENIED,
+        ),
+    ),
+    (
+        "unknown draft id",
+        "notices.draft",
+        "GET",
+        {"draft_id": UNKNOWN_ID},
+        row(
+            anon=SIGN_IN,
+            raiser=DENIED,
+            prac2=DENIED,
+            spoc=DENIED,
+            spoc2=DENIED,
+            bm=DENIED,
+            bm2=DENIED,
+            admin=DENIED,
+        ),
+    ),
+]
+
+# Query arguments a route reads besides its path.
+QUERY_ARGS: dict[str, dict[str, Any]] = {"notices.pdf": {"version": 1}}
+IGNORED_METHODS = {"HEAD", "OPTIONS"}
+
+
+@dataclass
+class Outcome:
+    status: int
+    location: str | None
+    audit: str | None  # "denied", "read" or None
+
+    @classmethod
+    def parse(cls, text: str, ids: dict[str, str]) -> Outcome:
+        parts = text.format(**ids).split()
+        location = next((p for p in parts[1:] if p.startswith("/")), None)
+        audit = next((p for p in parts[1:] if p in ("denied", "read")), None)
+        return cls(int(parts[0]), location, audit)
+
+
+@dataclass
+class World:
+    notice_id: str
+    reference: str
+    draft_id: str
+    clients: dict[str, FlaskClient]
+    user_ids: dict[str, int | None]
+    csrf: dict[str, str]
+
+
+def _url_args(app: Flask, endpoint: str, world: World) -> dict[str, Any]:
+    """Concrete values for every argument of a route's rule; fail for an argument the matrix cannot fill."""
+    known = {"notice_id": world.notice_id, "draft_id": world.draft_id, "filename": "js/init.mjs"}
+    args: dict[str, Any] = {}
+    for rule in app.url_map.iter_rules(endpoint):
+        unknown = rule.arguments - known.keys()
+        assert not unknown, f"{rule.rule} takes {sorted(unknown)}: add it to the matrix in {__name__}"
+        args.update({name: known[name] for name in rule.arguments})
+    args.update(QUERY_ARGS.get(endpoint, {}))
+    return args
+
+
+def _build_world(app: Flask, accounts: Accounts) -> World:
+    raiser = accounts.make(Role.PRACTITIONER, agency=RAISING_AGENCY, name="Avery Raiser")
+    made = {
+        "raiser": raiser,
+        "prac2": accounts.make(Role.PRACTITIONER, agency=TARGET_AGENCY),
+        "spoc": accounts.make(Role.SPOC, agency=TARGET_AGENCY),
+        "spoc2": accounts.make(Role.SPOC, agency=OTHER_AGENCY),
+        "bm": accounts.make(Role.BUSINESS_MANAGER),
+        "bm2": accounts.make(Role.BUSINESS_MANAGER, partnership="bolton"),
+        "admin": accounts.make(Role.ADMIN),
+    }
+    clients = {"anon": app.test_client()}
+    for name, account in made.items():
+        clients[name] = app.test_client()
+        sign_in_now(clients[name], app, account)
+
+    a = clients["raiser"]
+    notice_id, reference = raise_notice(a, appendix1_answers(contact_id(app, TARGET_AGENCY)))
+    # A second notice about the canary child, left as a complete draft.
+    page = a.get("/notices/new")
+    draft_url = a.post("/notices/new", data={"immediate_risk": "no", "csrf_token": csrf_from(page.text)}).headers[
+        "Location"
+    ]
+    page = a.get(draft_url)
+    saved = a.post(
+        draft_url, data={**appendix1_answers(contact_id(app, TARGET_AGENCY)), "csrf_token": csrf_from(page.text)}
+    )
+    assert saved.status_code == 302, "the draft's answers were not saved"
+    draft_id = draft_url.rstrip("/").split("/")[-1]
+
+    csrf = {"anon": csrf_from(clients["anon"].get("/sign-in").text)}
+    for name in made:
+        # Every signed-in page carries the sign-out form, and with it the session's CSRF token.
+        csrf[name] = csrf_from(clients[name].get("/accessibility").text)
+    user_ids: dict[str, int | None] = {"anon": None, **{name: account.id for name, account in made.items()}}
+    return World(notice_id, reference, draft_id, clients, user_ids, csrf)
+
+
+def _audit_head(app: Flask) -> int:
+    with session_factory(app)() as db:
+        return db.execute(select(func.coalesce(func.max(AuditEvent.seq), 0))).scalar_one()
+
+
+def _audit_since(app: Flask, seq: int) -> list[AuditEvent]:
+    with session_factory(app)() as db:
+        return list(db.execute(select(AuditEvent).where(AuditEvent.seq > seq).order_by(AuditEvent.seq)).scalars())
+
+
+def _check(
+    app: Flask,
+    world: World,
+    client: FlaskClient,
+    csrf: str,
+    label: str,
+    endpoint: str,
+    method: str,
+    actor: str,
+    expected_text: str,
+    args: dict[str, Any],
+) -> list[str]:
+    """Make one request and return what differs from the expected outcome."""
+    expected = Outcome.parse(expected_text, {"draft": world.draft_id, "notice": world.notice_id})
+    with app.test_request_context():
+        url = url_for(endpoint, **args)
+    before = _audit_head(app)
+    if method == "GET":
+        response = client.get(url)
+    else:
+        response = client.post(url, data={"csrf_token": csrf})
+    body = response.get_data(as_text=True) if response.mimetype != "application/pdf" else ""
+    response.close()
+    new_rows = _audit_since(app, before)
+    where = f"{label} {method} {url} as {actor}"
+    problems = []
+
+    got_location = response.headers.get("Location")
+    if response.status_code != expected.status or (expected.location is not None and got_location != expected.location):
+        shown = f"{response.status_code} {got_location or ''}".strip()
+        problems.append(f"{where}: expected {expected_text.split()[0]} {expected.location or ''}, got {shown}")
+    if response.status_code == 403:
+        problems.append(f"{where}: a denial must be 404, not 403")
+    if response.status_code != 200:
+        for secret in (world.reference, CANARY_NAME, CANARY_NHS, CANARY_NARRATIVE):
+            if secret in body:
+                problems.append(f"{where}: the {response.status_code} body contains {secret!r}")
+
+    denied = [e for e in new_rows if e.outcome == "denied"]
+    allowed = [e for e in new_rows if e.outcome == "allowed"]
+    if expected.audit == "denied":
+        if len(new_rows) != 1 or len(denied) != 1:
+            problems.append(
+                f"{where}: expected exactly one 'denied' audit row, got {[(e.action, e.outcome) for e in new_rows]}"
+            )
+        elif denied[0].actor_id != world.user_ids[actor] or denied[0].object_id not in (
+            args.get("notice_id", world.notice_id)[:36],
+            args.get("draft_id", ""),
+            endpoint,
+        ):
+            problems.append(
+                f"{where}: the denial row names actor {denied[0].actor_id} and object {denied[0].object_id!r}"
+            )
+    elif expected.audit == "read":
+        if len(new_rows) != 1 or len(allowed) != 1 or allowed[0].actor_id != world.user_ids[actor]:
+            problems.append(
+                f"{where}: expected exactly one 'allowed' audit row, got {[(e.action, e.outcome) for e in new_rows]}"
+            )
+    elif denied:
+        problems.append(f"{where}: unexpected denial audit rows {[e.action for e in denied]}")
+    return problems
+
+
+def test_every_route_for_every_actor_has_exactly_the_expected_outcome(app: Flask, accounts: Accounts) -> None:
+    world = _build_world(app, accounts)
+
+    # Positive controls: the canary really is in what A may read, so its absence from 404s means something.
+    assert CANARY_NAME in world.clients["raiser"].get(f"/notices/{world.notice_id}").text
+    assert CANARY_NAME in world.clients["raiser"].get(f"/notices/drafts/{world.draft_id}/check").text
+
+    plan = []
+    for label, endpoint, method, overrides, outcomes in VARIANTS:
+        args = {**_url_args(app, endpoint, world), **overrides}
+        plan.append((0, label, endpoint, method, args, outcomes))
+    for (endpoint, method), outcomes in MATRIX.items():
+        if endpoint not in app.view_functions:
+            continue  # a row written ahead of its route (the completeness test catches the reverse)
+        plan.append(
+            (LAST.get((endpoint, method), 0), endpoint, endpoint, method, _url_args(app, endpoint, world), outcomes)
+        )
+    plan.sort(key=lambda step: step[0])  # stable: the table's order within each phase
+
+    problems: list[str] = []
+    checked = 0
+    for _phase, label, endpoint, method, args, outcomes in plan:
+        for actor in ACTORS:
+            client, csrf = world.clients[actor], world.csrf[actor]
+            problems += _check(app, world, client, csrf, label, endpoint, method, actor, outcomes[actor], args)
+            checked += 1
+    assert not problems, f"{len(problems)} of {checked} outcomes differ:\n" + "\n".join(problems)
+
+
+def test_every_route_in_the_url_map_is_in_the_matrix(app: Flask) -> None:
+    """A new route, or a new method on a route, fails here until its row is written into MATRIX."""
+    in_map = {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        for method in (rule.methods or set()) - IGNORED_METHODS
+    }
+    missing = sorted(in_map - MATRIX.keys())
+    assert not missing, f"routes with no row in the authorisation matrix (add them to MATRIX): {missing}"
+    for endpoint in {e for e, _ in in_map}:
+        for rule in app.url_map.iter_rules(endpoint):
+            unknown = rule.arguments - {"notice_id", "draft_id", "filename"}
+            assert not unknown, f"{rule.rule} takes {sorted(unknown)}: add it to the matrix"
+
+
+def test_a_denied_draft_is_audited(app: Flask, accounts: Accounts) -> None:
+    """Item 23: a draft holds the child's details, so a refused attempt on one is a denial event too."""
+    owner, other = app.test_client(), app.test_client()
+    sign_in_now(owner, app, accounts.make(Role.PRACTITIONER, agency=RAISING_AGENCY))
+    intruder = accounts.make(Role.PRACTITIONER, agency=RAISING_AGENCY)
+    sign_in_now(other, app, intruder)
+    page = owner.get("/notices/new")
+    draft_url = owner.post("/notices/new", data={"immediate_risk": "no", "csrf_token": csrf_from(page.text)}).headers[
+        "Location"
+    ]
+    draft_id = draft_url.rstrip("/").split("/")[-1]
+    for url in (draft_url, f"{draft_url}/check", f"/notices/drafts/{UNKNOWN_ID}"):
+        before = _audit_head(app)
+        assert other.get(url).status_code == 404
+        rows = _audit_since(app, before)
+        assert [(e.outcome, e.actor_id) for e in rows] == [("denied", intruder.id)], url
+        assert rows[0].object_id in (draft_id, UNKNOWN_ID)
+
+
+def test_opening_the_code_page_while_signed_in_keeps_the_session(app: Flask, accounts: Accounts) -> None:
+    """A GET must not end a session: a link from another site (SameSite=Lax cookies ride along on top-level
+    navigation) or the Back button after signing in would otherwise sign the user out."""
+    client = app.test_client()
+    sign_in_now(client, app, accounts.make(Role.PRACTITIONER))
+    for path in ("/sign-in/code", "/sign-in/set-up-2fa"):
+        response = client.get(path)
+        assert response.status_code == 302, path
+        assert client.get("/").status_code == 200, f"GET {path} signed the user out"
+
+
+def test_an_id_with_a_nul_byte_is_a_plain_404(app: Flask, accounts: Accounts) -> None:
+    client = app.test_client()
+    practitioner = accounts.make(Role.PRACTITIONER)
+    sign_in_now(client, app, practitioner)
+    for path in ("/notices/%00", "/notices/a%00b/pdf", "/notices/%00/confirmation"):
+        before = _audit_head(app)
+        assert client.get(path).status_code == 404, path
+        assert [(e.outcome, e.actor_id) for e in _audit_since(app, before)] == [("denied", practitioner.id)], path
+    for path in ("/notices/drafts/%00", "/notices/drafts/%00/check"):
+        assert client.get(path).status_code == 404, path
