@@ -4,7 +4,9 @@ The submit path is the real one: POST the check-answers page, which validates th
 stores the notice, renders and signs the PDF, encrypts it and queues the e-mails in one transaction.
 A bare Flask app answering "hello" is timed in the same process as the reference.
 
-    .venv/bin/python bench/bench_submit.py [--runs 200] [--database-url postgresql+psycopg://...]
+    .venv/bin/python bench/bench_submit.py [--runs 200] [--postgres postgresql+psycopg://postgres@127.0.0.1:5432]
+
+With --postgres the bench creates a database of its own on that server and drops it afterwards.
 """
 
 from __future__ import annotations
@@ -16,13 +18,17 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import psycopg  # noqa: E402
 from flask import Flask  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
 from portal import create_app, migrate  # noqa: E402
 from portal.cli import ensure_keys  # noqa: E402
@@ -32,6 +38,24 @@ from portal.services.directory import import_partnerships  # noqa: E402
 from tests.helpers import Accounts, appendix1_answers, contact_id, csrf_from, sign_in  # noqa: E402
 
 SEEDS = ROOT.parent / "shared" / "seeds"
+
+
+@contextmanager
+def scratch_database(server: str | None) -> Iterator[str | None]:
+    """A new, empty PostgreSQL database for one bench run (never an existing one), or None for SQLite."""
+    if server is None:
+        yield None
+        return
+    url = make_url(server)
+    name = f"portal_bench_{os.getpid()}"
+    admin = url.set(database="postgres").render_as_string(hide_password=False).replace("+psycopg", "")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -124,12 +148,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=10)
-    parser.add_argument("--database-url", default=os.environ.get("PORTAL_BENCH_DATABASE_URL"))
+    parser.add_argument("--postgres", default=None, help="a PostgreSQL server URL; a scratch database is made there")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {0})  # one core, as the target is stated
-    with tempfile.TemporaryDirectory() as tmp:
-        app = portal_app(Path(tmp), args.database_url)
+    with tempfile.TemporaryDirectory() as tmp, scratch_database(args.postgres) as database_url:
+        app = portal_app(Path(tmp), database_url)
         backend = re.sub(r"\+.*", "", app.config["DATABASE_URL"].split(":")[0])
         submits, form_pages = submit_path(app, args.runs, args.warmup)
         bare = bare_flask(args.runs * 5)

@@ -309,7 +309,9 @@ def submit_notice(
             )
         )
 
-    pdf = issue_pdf(session, services, notice, definition, answers, version=1, dek=dek)
+    # The recipients are already loaded: label them from there rather than query the directory again.
+    labels = {str(r.contact.id): r.contact.label for r in recipients}
+    pdf = issue_pdf(session, services, notice, definition, answers, version=1, dek=dek, labels=labels)
     session.add(NoticeDocument(notice_id=notice.id, version=1, pdf_ct=pdf))
 
     link = f"{services.base_url}/notices/{notice.id}"
@@ -395,9 +397,11 @@ def issue_pdf(
     *,
     version: int,
     dek: bytes,
+    labels: dict[str, str] | None = None,
 ) -> bytes:
     """Render, sign and encrypt one PDF version of a notice; return the ciphertext to store."""
-    labels = contact_labels(session, [answers.get(n, "") for n in definition.recipient_fields])
+    if labels is None:
+        labels = contact_labels(session, [answers.get(n, "") for n in definition.recipient_fields])
     shown = definition.display(answers, labels)
     if shown.get("nhs_number"):
         shown["nhs_number"] = format_nhs_number(shown["nhs_number"])
