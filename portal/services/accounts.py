@@ -308,13 +308,22 @@ def change_password(
     if secrets.compare_digest(new.encode(), current.encode()):
         raise refuse("refused", "new_password", "Your new password must be different from your current password")
     user.password_hash = services.passwords.hash(new)
+    return _end_sessions_and_record(
+        db, services, user, "account.password_changed", actor_id=user.id, remote_addr=remote_addr
+    )
+
+
+def _end_sessions_and_record(
+    db: Session, services: PortalServices, user: User, action: str, *, actor_id: int | None, remote_addr: str
+) -> int:
+    """End every session of a user whose credentials or standing changed, audit it, commit; return how many."""
     ended = end_all_sessions(db, user.id)
     audit.record(
         db,
         services.keyring.audit_key,
-        action="account.password_changed",
+        action=action,
         outcome="ok",
-        actor_id=user.id,
+        actor_id=actor_id,
         object_type="staff_user",
         object_id=str(user.id),
         remote_addr=remote_addr,
@@ -363,19 +372,9 @@ def reset_totp(
     user.totp_secret_ct = None
     user.totp_confirmed_at = None
     user.last_totp_step = None
-    ended = end_all_sessions(db, user.id)
-    audit.record(
-        db,
-        services.keyring.audit_key,
-        action="admin.totp_reset",
-        outcome="ok",
-        actor_id=admin_actor_id,
-        object_type="staff_user",
-        object_id=str(user.id),
-        remote_addr=remote_addr,
+    return _end_sessions_and_record(
+        db, services, user, "admin.totp_reset", actor_id=admin_actor_id, remote_addr=remote_addr
     )
-    db.commit()
-    return ended
 
 
 def disable_user(
@@ -384,16 +383,6 @@ def disable_user(
     """Disable an account and end all its sessions; return how many. admin_actor_id None: the CLI. Commits."""
     _require_admin(db, services, admin_actor_id, user, "admin.user_disabled", remote_addr)
     user.is_active = False
-    ended = end_all_sessions(db, user.id)
-    audit.record(
-        db,
-        services.keyring.audit_key,
-        action="admin.user_disabled",
-        outcome="ok",
-        actor_id=admin_actor_id,
-        object_type="staff_user",
-        object_id=str(user.id),
-        remote_addr=remote_addr,
+    return _end_sessions_and_record(
+        db, services, user, "admin.user_disabled", actor_id=admin_actor_id, remote_addr=remote_addr
     )
-    db.commit()
-    return ended
