@@ -36,9 +36,18 @@ ROLE_RULES: dict[str, frozenset[Role] | None] = {
 }
 
 # action on a notice -> the relationships to the notice that allow it.
+# The procedure then narrows each action further (portal.services.stages.allowed_actions): who may escalate
+# from this stage, whether the stage takes an agreed date, whether the notice is still open.
+_PARTIES = frozenset({"raised_it", "recipient_spoc", "partnership_business_manager"})
 NOTICE_RULES: dict[str, frozenset[str]] = {
-    "read": frozenset({"raised_it", "recipient_spoc", "partnership_business_manager"}),
-    "download": frozenset({"raised_it", "recipient_spoc", "partnership_business_manager"}),
+    "read": _PARTIES,
+    "download": _PARTIES,
+    "acknowledge": frozenset({"recipient_spoc", "partnership_business_manager"}),
+    "respond": frozenset({"recipient_spoc", "partnership_business_manager"}),
+    "agree_due": frozenset({"raised_it", "recipient_spoc"}),
+    "escalate": _PARTIES,
+    "close": _PARTIES,
+    "chase": frozenset({"partnership_business_manager"}),
 }
 
 

@@ -18,7 +18,7 @@ from portal import migrate
 from portal.crypto import KEYRING_FILE, generate_keyring
 from portal.db import session_factory
 from portal.models import Agency, Partnership, Role
-from portal.services import accounts
+from portal.services import accounts, directory
 from portal.services.runtime import build_services, portal_services
 
 # One demo agency per partnership for its practitioner (the raising agency) and its SPOC (the receiving one).
@@ -128,6 +128,15 @@ def _create_demo_users(app: Flask, db: object) -> None:
                 is_demo=True,
             )
             created.append(account)
+            if role is Role.SPOC and agency and not _has_contacts(db, partnership.id, agency):
+                # Trafford and Pan Cheshire publish no SPOC list: route the demo SPOC's agency to the demo SPOC.
+                directory.add_contact(
+                    db,  # type: ignore[arg-type]
+                    partnership_slug=partnership.slug,
+                    agency_name=agency,
+                    role_title="Single Point of Contact (demo)",
+                    email=email,
+                )
     db.commit()  # type: ignore[attr-defined]
     if not created:
         click.echo("Demo users already exist (their passwords were shown when they were created).")
@@ -142,6 +151,19 @@ def _agency_exists(db: object, partnership_id: int, name: str | None) -> bool:
         name is not None
         and db.execute(  # type: ignore[attr-defined]
             select(Agency.id).where(Agency.partnership_id == partnership_id, Agency.name == name)
+        ).first()
+        is not None
+    )
+
+
+def _has_contacts(db: object, partnership_id: int, name: str) -> bool:
+    from portal.models import DirectoryContact
+
+    return (
+        db.execute(  # type: ignore[attr-defined]
+            select(DirectoryContact.id)
+            .join(Agency)
+            .where(Agency.partnership_id == partnership_id, Agency.name == name, DirectoryContact.active.is_(True))
         ).first()
         is not None
     )
@@ -249,13 +271,23 @@ def mail_worker_command() -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
     click.echo(f"Mail worker {worker_id} delivering with the {app.config['MAILER']} mailer.")
+    factory = session_factory(app)
+
+    def chase() -> None:
+        from portal.services import stages
+
+        with factory() as db:
+            stages.chase_overdue(db, portal_services(app))
+
     try:
         run_worker(
-            session_factory(app),
+            factory,
             _transport(app),
             stop=stop,
             poll_seconds=app.config["MAIL_POLL_SECONDS"],
             worker_id=worker_id,
+            periodic=chase,
+            periodic_seconds=app.config["CHASE_INTERVAL_SECONDS"],
             **_mail_options(app),
         )
     except KeyboardInterrupt:

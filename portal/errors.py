@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from portal.services.notices import DraftNotFoundError, FormNotAvailableError
+from portal.services.stages import StageActionError
 from portal.services.vault import DataKeyDestroyedError
 
 TITLES = {
@@ -28,6 +29,7 @@ def init_app(app: Flask) -> None:
     def csrf_error(_error: CSRFError) -> tuple[str, int]:
         return render_template("errors/form-expired.html"), 400
 
+    @app.errorhandler(StageActionError)
     @app.errorhandler(DraftNotFoundError)
     @app.errorhandler(FormNotAvailableError)
     def not_found(_error: Exception) -> tuple[str, int]:

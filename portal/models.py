@@ -15,6 +15,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -249,8 +250,11 @@ class Notice(Base):
     data_key_id: Mapped[str] = mapped_column(ForeignKey("data_key.id"))
     safety_check_id: Mapped[str] = mapped_column(ForeignKey("safety_check.id"))
     date_of_notification: Mapped[date] = mapped_column(Date)
+    # "Day 1" of the procedure's clocks (Pan Cheshire counts steps from the day the concern arose).
+    concern_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     partnership: Mapped[Partnership] = relationship()
     raised_by: Mapped[User] = relationship()
@@ -260,6 +264,56 @@ class Notice(Base):
     )
     answers: Mapped[list[NoticeAnswer]] = relationship(back_populates="notice")
     documents: Mapped[list[NoticeDocument]] = relationship(back_populates="notice", order_by="NoticeDocument.version")
+    stages: Mapped[list[NoticeStage]] = relationship(back_populates="notice", order_by="NoticeStage.position")
+
+    @property
+    def current_stage(self) -> NoticeStage | None:
+        """Return the stage record the notice is at (the last one entered)."""
+        return self.stages[-1] if self.stages else None
+
+
+class NoticeStage(Base):
+    """One stage a notice has been at: when it started, its due date, and what happened there.
+
+    The narrative (responses, reasons) is not here: it is encrypted in notice_answer under the notice's key.
+    """
+
+    __tablename__ = "notice_stage"
+    __table_args__ = (
+        UniqueConstraint("notice_id", "stage"),
+        # The chaser and the business unit's list look for open stages by due date.
+        Index("ix_notice_stage_open_due", "ended_at", "due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), index=True)
+    # The procedure's stage code, under the procedure version the notice was opened with.
+    stage: Mapped[str] = mapped_column(String(40))
+    position: Mapped[int] = mapped_column(Integer)
+    entered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), nullable=True)
+    # Calendar dates in England: the clocks count working days between them.
+    started_on: Mapped[date] = mapped_column(Date)
+    start_by: Mapped[date | None] = mapped_column(Date, nullable=True)
+    due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    agreed_due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    skipped_from: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), nullable=True)
+    responded_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    responded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # "escalated" (moved on) or "resolved" (the notice closed at this stage).
+    outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # The due date the responder was last chased for: one chase per overdue period.
+    last_chased_due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    chase_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    notice: Mapped[Notice] = relationship(back_populates="stages")
+
+    @property
+    def is_open(self) -> bool:
+        return self.ended_at is None
 
 
 class NoticeAnswer(Base):
@@ -288,6 +342,8 @@ class NoticeRecipient(Base):
     contact_id: Mapped[int] = mapped_column(ForeignKey("directory_contact.id"))
     # The address used, kept as sent even if the directory changes later.
     email: Mapped[str] = mapped_column(String(254))
+    # The stage this contact was sent the notice at.
+    stage: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
     notice: Mapped[Notice] = relationship(back_populates="recipients")
     agency: Mapped[Agency] = relationship()
@@ -298,11 +354,13 @@ class NoticeDocument(Base):
     """A signed PDF version of a notice, encrypted under the notice's data key."""
 
     __tablename__ = "notice_document"
-    __table_args__ = (UniqueConstraint("notice_id", "version"),)
+    __table_args__ = (UniqueConstraint("notice_id", "version", "copy"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), index=True)
     version: Mapped[int] = mapped_column(Integer)
+    # "full" for the parties; "business-unit" for a partnership copy without child identifiers (Trafford).
+    copy: Mapped[str] = mapped_column(String(20), default="full")
     pdf_ct: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -320,6 +378,8 @@ class NoticeEvent(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), nullable=True)
     kind: Mapped[str] = mapped_column(String(40))
     detail: Mapped[str] = mapped_column(Text, default="")
+    # The stage the event is about (a chase, an acknowledgement), when it is about one.
+    stage: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
     actor: Mapped[User | None] = relationship()
 
@@ -361,6 +421,8 @@ class AuditEvent(Base):
     """An append-only, hash-chained record of sign-ins, reads of case data, downloads and admin changes."""
 
     __tablename__ = "audit_event"
+    # The sign-in throttle counts recent failures by action.
+    __table_args__ = (Index("ix_audit_event_action_at", "action", "at"),)
 
     # Assigned under a lock as last seq + 1, so the chain has no gaps and no forks.
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)

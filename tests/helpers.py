@@ -152,10 +152,6 @@ def appendix1_answers(recipient_1: int, recipient_2: int | None = None, **overri
         "summary_of_disagreement": f"{CANARY_NARRATIVE}: the referral was declined although the threshold is met.",
         "informal_challenge_evidence": "Stage 1 call on 3 Nov; stage 2 managers met on 10 Nov; no agreement.",
         "desired_outcome": "A strategy discussion is held this week.",
-        "stage3_date_resolved": ["", "", ""],
-        "stage3_evidence": "",
-        "stage4_date_resolved": ["", "", ""],
-        "stage4_evidence": "",
     }
     data.update(overrides)
     return data

@@ -182,6 +182,49 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("notices.pdf", "GET"): row(
         anon=SIGN_IN, raiser=READ, prac2=DENIED, spoc=READ, spoc2=DENIED, bm=READ, bm2=DENIED, admin=DENIED
     ),
+    # -- the response loop: the relationship rule first, then the notice's procedure (Rochdale stage 3) --
+    # The recipient SPOC or the business unit acknowledges; a second acknowledgement changes nothing.
+    ("notices.acknowledge", "POST"): row(
+        anon=SIGN_IN,
+        raiser=DENIED,
+        prac2=DENIED,
+        spoc="302 /notices/{notice}",
+        spoc2=DENIED,
+        bm="302 /notices/{notice}",
+        bm2=DENIED,
+        admin=DENIED,
+    ),
+    # Stage 3 goes to the recipient agencies, so their SPOC responds; the business unit does not answer for them.
+    ("notices.respond", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=OK, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=DENIED
+    ),
+    ("notices.respond", "POST"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=OK, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=DENIED
+    ),
+    # Rochdale sets no timescale, so there is no date to agree at any stage.
+    ("notices.due_date", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=DENIED
+    ),
+    ("notices.due_date", "POST"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=DENIED
+    ),
+    # Rochdale: the challenging agency escalates (RAISER_ONLY); the business unit may move it on for the parties.
+    ("notices.escalate", "GET"): row(
+        anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=DENIED, admin=DENIED
+    ),
+    ("notices.escalate", "POST"): row(
+        anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=DENIED, admin=DENIED
+    ),
+    ("notices.close", "GET"): row(
+        anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=OK, spoc2=DENIED, bm=OK, bm2=DENIED, admin=DENIED
+    ),
+    ("notices.close", "POST"): row(
+        anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=OK, spoc2=DENIED, bm=OK, bm2=DENIED, admin=DENIED
+    ),
+    # Only the business unit chases, and only a stage with a due date (Rochdale's have none).
+    ("notices.chase", "POST"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=DENIED
+    ),
     # -- the business unit's list ----------------------------------------------------------------------
     ("business.notices", "GET"): row(
         anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=DENIED

@@ -177,7 +177,8 @@ def test_submit_routes_to_the_chosen_spocs_and_queues_link_only_mail(
         mails = db.execute(select(OutboxMessage)).scalars().all()
         assert sorted(m.to_address for m in mails) == sorted(r.email for r in recipients)
         events = db.execute(select(NoticeEvent)).scalars().all()
-        assert [e.kind for e in events] == ["raised"]
+        # Raised, stage 3 entered, and GMP's telephone-call prompt shown.
+        assert [e.kind for e in events] == ["raised", "stage-entered", "prompt"]
         assert (
             db.execute(select(AuditEvent).where(AuditEvent.action == "notice.submit")).scalar_one().object_id
             == notice.id

@@ -8,8 +8,14 @@ from datetime import date
 from typing import Any
 
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovCharacterCount, GovSelect, GovSubmitInput, GovTextInput
-from wtforms import Field, SelectField, StringField, SubmitField, TextAreaField
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCharacterCount,
+    GovRadioInput,
+    GovSelect,
+    GovSubmitInput,
+    GovTextInput,
+)
+from wtforms import Field, RadioField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired
 
@@ -59,11 +65,58 @@ def long_text(label: str, *, required: str | None, hint: str = "", max_length: i
 
 
 def contact_choice(label: str, *, required: str | None, hint: str = "") -> SelectField:
-    """A directory contact; the choices are filled in per request from the partnership's directory."""
+    """A directory contact; the choices are filled in per request from the partnership's directory.
+
+    ``portal.services.notices.build_form`` always fills them (with a blank first choice), so a value
+    outside the directory is refused.
+    """
     validators: list[Any] = [DataRequired(message=required)] if required else []
     return SelectField(
-        label, choices=[], validators=validators, description=hint, widget=GovSelect(), validate_choice=False
+        label,
+        choices=[],
+        validators=validators,
+        description=hint,
+        widget=GovSelect(),
+        invalid_choice_message="Choose a contact from the list",
     )
+
+
+def agency_choice(label: str, *, required: str | None, hint: str = "") -> SelectField:
+    """An agency of the partnership's directory; the choices are filled in per request (as contacts are)."""
+    validators: list[Any] = [DataRequired(message=required)] if required else []
+    return SelectField(
+        label,
+        choices=[],
+        validators=validators,
+        description=hint,
+        widget=GovSelect(),
+        invalid_choice_message="Choose an agency from the list",
+    )
+
+
+class ChoiceRadioField(RadioField):
+    """Radios where an unanswered optional question is valid and a value outside the list never is."""
+
+    def pre_validate(self, form: Any) -> None:
+        if self.data in (None, "", "None"):
+            return
+        super().pre_validate(form)
+
+
+def radio_choice(label: str, choices: Sequence[tuple[str, str]], *, required: str | None, hint: str = "") -> RadioField:
+    """One of a fixed list (stored as the code; ``NoticeFormDefinition.choice_labels`` shows the label)."""
+    validators: list[Any] = [DataRequired(message=required)] if required else []
+    return ChoiceRadioField(
+        label,
+        choices=[SelectChoice(value, text) for value, text in choices],
+        validators=validators,
+        description=hint,
+        widget=GovRadioInput(),
+        invalid_choice_message="Select one of the options",
+    )
+
+
+YES_NO: tuple[tuple[str, str], ...] = (("yes", "Yes"), ("no", "No"))
 
 
 class CompletedByMixin:
@@ -103,6 +156,15 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Entry:
+    """The stage a notice is raised at, and the stage skipped from (with its stated reason) if any."""
+
+    stage: str
+    skipped_from: str | None = None
+    skip_reason: str = ""
+
+
+@dataclass(frozen=True)
 class NoticeFormDefinition:
     """Everything the portal needs to know about one partnership's notice form."""
 
@@ -118,6 +180,28 @@ class NoticeFormDefinition:
     # Answers that identify the child: never shown in lists, e-mails or logs.
     identifier_fields: Sequence[str] = field(default_factory=tuple)
     prefill: Callable[[Any], dict[str, str]] | None = None
+    # Fields holding an agency id (not a contact): the procedure's stage rules pick that agency's
+    # contacts from the directory (Halton's tiers).
+    agency_fields: Sequence[str] = field(default_factory=tuple)
+    # The date field that is "Day 1" for the procedure's clocks (Pan Cheshire); default the notification date.
+    concern_date_field: str | None = None
+    # Where the notice starts, from the answers (Trafford may go straight to stage 3-4 with a reason).
+    entry: Callable[[dict[str, str]], Entry] | None = None
+    # True when the partnership's copy must not carry the child's identifiers (Trafford, seed 002).
+    pseudonymous_copy: bool = False
+    # Fields the seed does not print (✱ in reference/domain.md): proposals the partnership may adjust.
+    proposed_fields: Sequence[str] = field(default_factory=tuple)
+    # Choice fields whose stored value is a code: the label to show for each code.
+    choice_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def entry_for(self, answers: dict[str, str]) -> Entry:
+        """Return the stage a notice with these answers is raised at."""
+        return self.entry(answers) if self.entry else Entry(self.initial_stage)
+
+    def concern_date(self, answers: dict[str, str]) -> date:
+        """Return Day 1 of the procedure's clocks for these answers."""
+        value = answers.get(self.concern_date_field or "") or answers[self.date_of_notification_field]
+        return date.fromisoformat(value)
 
     @property
     def field_order(self) -> list[str]:
@@ -153,14 +237,21 @@ class NoticeFormDefinition:
     def date_fields(self) -> set[str]:
         return {name for name, f in unbound_fields(self.form_class) if f.field_class is GovukDateField}
 
-    def display(self, answers: dict[str, str], contact_labels: dict[str, str]) -> dict[str, str]:
-        """Format answers for people: long dates, contact names instead of ids."""
+    @property
+    def directory_fields(self) -> tuple[str, ...]:
+        """Fields whose answer is a directory id (a contact's or an agency's)."""
+        return (*self.recipient_fields, *self.agency_fields)
+
+    def display(self, answers: dict[str, str], directory_labels: dict[str, str]) -> dict[str, str]:
+        """Format answers for people: long dates, choice labels, directory names (by field) instead of ids."""
         dates, shown = self.date_fields(), {}
         for name, value in answers.items():
             if name in dates:
                 shown[name] = long_date(date.fromisoformat(value)) if value else ""
-            elif name in self.recipient_fields:
-                shown[name] = contact_labels.get(value, "") if value else ""
+            elif name in self.directory_fields:
+                shown[name] = directory_labels.get(name, "") if value else ""
+            elif name in self.choice_labels:
+                shown[name] = self.choice_labels[name].get(value, value)
             else:
                 shown[name] = value
         return shown

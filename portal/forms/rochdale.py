@@ -4,6 +4,10 @@ Every field is the seed's, in its order and wording. Fields the seed does not pr
 open to the partnership's adjustment (✱ in reference/domain.md):
 - the NHS number and the P Number are two typed inputs (the seed has one box "NHS Number/ P Number");
 - "Notification has been sent to: 1. 2." is chosen from the SPOC directory, so the portal can route it.
+
+The Stage 3 and Stage 4 rows (Date Outcome Resolved; Supporting Evidence) are not asked when the notice is
+raised: they fill in as those stages resolve, from the response and closure recorded in the portal
+(``portal.pdf.notices.rochdale_appendix1``).
 """
 
 from __future__ import annotations
@@ -57,20 +61,6 @@ class RochdaleAppendix1Form(CompletedByMixin, SubmitMixin, PortalForm):
         "happens as a result of this challenge",
         required="Enter the outcome you want for the child or family",
     )
-    stage3_date_resolved = GovukDateField(
-        "Stage 3: Date Outcome Resolved", subject="Stage 3 date outcome resolved", required=False, not_future=True
-    )
-    stage3_evidence = long_text(
-        "Stage 3: Supporting Evidence. Embed written confirmation between parties about the agreed outcome",
-        required=None,
-    )
-    stage4_date_resolved = GovukDateField(
-        "Stage 4: Date Outcome Resolved", subject="Stage 4 date outcome resolved", required=False, not_future=True
-    )
-    stage4_evidence = long_text(
-        "Stage 4: Supporting Evidence. Embed written confirmation between parties about the agreed outcome",
-        required=None,
-    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -82,11 +72,6 @@ class RochdaleAppendix1Form(CompletedByMixin, SubmitMixin, PortalForm):
         if self.sent_to_1.data and self.sent_to_1.data == self.sent_to_2.data:
             self.sent_to_2.errors.append("Choose a different second recipient, or leave it blank")
             ok = False
-        valid_ids = {str(choice.value) for choice in self.sent_to_1.choices if choice.value}
-        for f in (self.sent_to_1, self.sent_to_2):
-            if f.data and f.data not in valid_ids:
-                f.errors.append("Choose a contact from the list")
-                ok = False
         return ok
 
 
@@ -120,15 +105,11 @@ DEFINITION = NoticeFormDefinition(
             ("summary_of_disagreement", "informal_challenge_evidence", "desired_outcome"),
             "disagreement",
         ),
-        Section(
-            "Stage 3 and Stage 4",
-            ("stage3_date_resolved", "stage3_evidence", "stage4_date_resolved", "stage4_evidence"),
-            "stages",
-        ),
     ),
     recipient_fields=("sent_to_1", "sent_to_2"),
     initial_stage="stage-3",
     date_of_notification_field="date_of_notification",
     identifier_fields=("child_name", "child_dob", "nhs_number", "p_number"),
     prefill=prefill,
+    proposed_fields=("nhs_number", "p_number", "sent_to_1", "sent_to_2"),
 )

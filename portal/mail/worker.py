@@ -295,17 +295,25 @@ def run_worker(
     stop: threading.Event,
     poll_seconds: float,
     worker_id: str,
+    periodic: Callable[[], object] | None = None,
+    periodic_seconds: float = 300.0,
     **kwargs: Any,
 ) -> None:
     """Deliver due messages until stop is set; survive database and SMTP outages.
 
-    kwargs go to deliver_due (batch_size, retry_base_seconds, retry_max_seconds, lease_seconds, max_attempts).
+    ``periodic`` (the procedure clocks' chaser) runs at most every ``periodic_seconds``; what it queues is
+    delivered by the same loop. kwargs go to deliver_due (batch_size, retry_base_seconds, retry_max_seconds,
+    lease_seconds, max_attempts).
     """
     batch_size = int(kwargs.get("batch_size", 20))
     failures = 0
+    next_periodic = 0.0
     logger.info("mail worker %s started", worker_id)
     while not stop.is_set():
         try:
+            if periodic is not None and time.monotonic() >= next_periodic:
+                periodic()
+                next_periodic = time.monotonic() + periodic_seconds
             report = deliver_due(session_factory, transport, worker_id=worker_id, **kwargs)
         except DBAPIError as exc:
             # The database is restarting or unreachable: pooled connections are replaced on the next

@@ -1,31 +1,57 @@
 """Public API for notice PDFs: a registry of layouts and an in-memory renderer.
 
-Signing lives in ``portal.pdf.signing`` so rendering never needs key material.
+One layout module per partnership form under ``portal.pdf.notices``; each defines ``FORM_CODE``,
+``FIELD_KEYS`` (the answers it prints) and ``build_story(context)``. Signing lives in
+``portal.pdf.signing`` so rendering never needs key material.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Final
 
 from reportlab.platypus import Flowable
 
-from portal.pdf.context import NoticeContext
+from portal.pdf import notices as _layouts
+from portal.pdf.context import CLOSURE_KEYS, WITHHELD, NoticeContext, StageRecord
 from portal.pdf.layout import render_story
-from portal.pdf.notices import rochdale_appendix1
 
-__all__ = ["NOTICE_LAYOUTS", "NoticeContext", "UnknownNoticeForm", "render_notice"]
+__all__ = [
+    "CLOSURE_KEYS",
+    "NOTICE_LAYOUTS",
+    "WITHHELD",
+    "NoticeContext",
+    "NoticeLayout",
+    "StageRecord",
+    "UnknownNoticeForm",
+    "register_layout",
+    "render_notice",
+]
 
 NoticeBuilder = Callable[[NoticeContext], list[Flowable]]
 
-# Keyed by form code; one entry per partnership form. Not mutated at runtime.
-NOTICE_LAYOUTS: Final[dict[str, NoticeBuilder]] = {
-    "rochdale-appendix-1": rochdale_appendix1.build_story,
-}
+
+@dataclass(frozen=True)
+class NoticeLayout:
+    form_code: str
+    field_keys: frozenset[str]
+    build_story: NoticeBuilder
+
+
+# Keyed by form code; one entry per partnership form, filled from portal.pdf.notices at import.
+NOTICE_LAYOUTS: Final[dict[str, NoticeLayout]] = {}
 
 
 class UnknownNoticeForm(KeyError):
     """Raised when no layout is registered for a form code."""
+
+
+def register_layout(form_code: str, field_keys: tuple[str, ...] | frozenset[str], build_story: NoticeBuilder) -> None:
+    """Register a layout (the modules under portal.pdf.notices are registered automatically)."""
+    NOTICE_LAYOUTS[form_code] = NoticeLayout(form_code, frozenset(field_keys), build_story)
 
 
 def render_notice(form_code: str, context: NoticeContext) -> bytes:
@@ -34,12 +60,24 @@ def render_notice(form_code: str, context: NoticeContext) -> bytes:
     Built entirely in memory: no temporary file ever holds case data.
     """
     try:
-        build_story = NOTICE_LAYOUTS[form_code]
+        layout = NOTICE_LAYOUTS[form_code]
     except KeyError:
         raise UnknownNoticeForm(form_code) from None
+    context = replace(context, field_keys=layout.field_keys)
     # The /Info title is visible to anyone holding the file, so it carries no child data.
     return render_story(
-        build_story(context),
+        layout.build_story(context),
         reference=context.reference,
         title=f"{context.form_title} {context.reference}",
     )
+
+
+def _load_layouts() -> None:
+    for info in sorted(pkgutil.iter_modules(_layouts.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{_layouts.__name__}.{info.name}")
+        register_layout(module.FORM_CODE, module.FIELD_KEYS, module.build_story)
+
+
+_load_layouts()

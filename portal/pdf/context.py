@@ -1,4 +1,11 @@
-"""Typed input for notice PDFs: everything a layout needs, already formatted."""
+"""Typed input for notice PDFs: everything a layout needs, already formatted.
+
+A layout never sees a database row or a raw answer: ``fields`` holds the notice form's answers as
+display strings, ``stages`` one record per stage the notice has been at (with what happened there),
+and ``closure`` what was recorded when the notice closed. Each layout declares the field keys it
+prints (``NoticeLayout.field_keys`` in ``portal.pdf``); an answer outside them is refused, because a
+typo in a key would otherwise print a blank box on a legal notice.
+"""
 
 from __future__ import annotations
 
@@ -11,35 +18,50 @@ from zoneinfo import ZoneInfo
 # Notices are read by English partnerships, so issue times print in UK civil time.
 DISPLAY_TZ = ZoneInfo("Europe/London")
 
-FIELD_KEYS: tuple[str, ...] = (
-    "date_of_notification",
-    "child_name",
-    "child_dob",
-    "nhs_number",
-    "p_number",
-    "completed_by_name",
-    "completed_by_role",
-    "completed_by_agency_team",
-    "completed_by_contact",
-    "sent_to_1",
-    "sent_to_2",
-    "summary_of_disagreement",
-    "informal_challenge_evidence",
-    "desired_outcome",
-    "stage3_date_resolved",
-    "stage3_evidence",
-    "stage4_date_resolved",
-    "stage4_evidence",
+# Keys of ``NoticeContext.closure`` (domain rule 17), as the close form records them.
+CLOSURE_KEYS: tuple[str, ...] = (
+    "agreed_outcome",
+    "written_confirmation",
+    "impact_on_child",
+    "debrief",
+    "learning",
+    "closed_on",
 )
+
+# What a business-unit copy prints in place of a child identifier (Trafford's pseudonymous copy).
+WITHHELD = "Withheld from the partnership's copy"
+
+
+@dataclass(frozen=True, slots=True)
+class StageRecord:
+    """One stage of the notice's life, formatted for print. Dates are display strings ("" when not yet)."""
+
+    code: str
+    name: str
+    # When the notice entered the stage, and the date the stage must conclude by ("" for no deadline).
+    started: str
+    due: str
+    # "Open", "Escalated", "Resolved" or "Closed".
+    status: str
+    # Where the stage went: the agencies or contacts told on entry.
+    sent_to: str = ""
+    acknowledged: str = ""
+    responded: str = ""
+    # The recipient's response at this stage: the outcome and its rationale, and the actions agreed.
+    response: str = ""
+    agreed_actions: str = ""
+    # Filled when the stage ended: the date, and, when it was escalated, what was left unresolved.
+    ended: str = ""
+    escalation_reason: str = ""
+    # Set when the notice reached this stage by skipping earlier ones (Trafford "straight to stage 3-4").
+    skip_reason: str = ""
+    # Dates the responder was chased for a late response (Bolton's BSCP log).
+    chases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class NoticeContext:
-    """Hold the display data for one rendered version of a notice.
-
-    ``fields`` holds already-formatted display strings keyed by ``FIELD_KEYS``;
-    a missing or empty key prints as blank.
-    """
+    """Hold the display data for one rendered version of a notice."""
 
     reference: str
     form_title: str
@@ -47,24 +69,48 @@ class NoticeContext:
     issued_at: datetime
     partnership_name: str
     fields: Mapping[str, str] = field(default_factory=dict)
+    stages: tuple[StageRecord, ...] = ()
+    closure: Mapping[str, str] = field(default_factory=dict)
+    # Set by portal.pdf.render_notice from the layout: the answers this layout prints.
+    field_keys: frozenset[str] | None = None
+    # The business unit's pseudonymous copy (identifiers replaced by WITHHELD) or the parties' full copy.
+    copy: str = "full"
 
     def __post_init__(self) -> None:
         if self.issued_at.tzinfo is None or self.issued_at.utcoffset() is None:
             raise ValueError("issued_at must be timezone-aware (UTC)")
         if self.version < 1:
             raise ValueError("version starts at 1")
-        unknown = set(self.fields) - set(FIELD_KEYS)
-        if unknown:
+        if self.field_keys is not None and (unknown := set(self.fields) - self.field_keys):
             # A typo in a key would otherwise silently print a blank box on a legal notice.
             raise ValueError(f"unknown notice field(s): {sorted(unknown)}")
+        if unknown_closure := set(self.closure) - set(CLOSURE_KEYS):
+            raise ValueError(f"unknown closure field(s): {sorted(unknown_closure)}")
+        if self.copy not in ("full", "business-unit"):
+            raise ValueError(f"copy is 'full' or 'business-unit', not {self.copy!r}")
         # Frozen means frozen: copy so later edits to the caller's dict cannot change a render.
         object.__setattr__(self, "fields", MappingProxyType(dict(self.fields)))
+        object.__setattr__(self, "closure", MappingProxyType(dict(self.closure)))
+        object.__setattr__(self, "stages", tuple(self.stages))
 
     def value(self, key: str) -> str:
         """Return the display string for ``key``, or "" when absent."""
-        if key not in FIELD_KEYS:
+        if self.field_keys is not None and key not in self.field_keys:
             raise KeyError(key)
         return self.fields.get(key) or ""
+
+    def stage(self, code: str) -> StageRecord | None:
+        """Return the record of stage ``code``, or None if the notice has not been at it."""
+        for record in self.stages:
+            if record.code == code:
+                return record
+        return None
+
+    def closed(self, key: str) -> str:
+        """Return a closure answer (``CLOSURE_KEYS``), or "" while the notice is open."""
+        if key not in CLOSURE_KEYS:
+            raise KeyError(key)
+        return self.closure.get(key) or ""
 
     @property
     def issued_display(self) -> str:

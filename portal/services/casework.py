@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask import abort
 from sqlalchemy import select
@@ -13,15 +13,19 @@ from portal.access import notice_for
 from portal.forms import form_definition
 from portal.forms.base import NoticeFormDefinition
 from portal.models import Notice, NoticeEvent, NoticeRecipient, Role, User
-from portal.services import audit, notices
+from portal.pdf import WITHHELD, StageRecord
+from portal.procedures import Procedure
+from portal.services import audit, documents, notices, stages
 from portal.services.runtime import PortalServices
+from portal.services.stages import Actions
+from portal.timeutil import london_today
 
-STATUS_LABELS = {"sent": "Sent", "acknowledged": "Acknowledged", "closed": "Closed"}
+STATUS_LABELS = {"sent": "Open", "closed": "Closed"}
 
 
 @dataclass(frozen=True)
 class NoticeRow:
-    """One line of a list: the reference, dates, agencies and status, nothing that identifies a child."""
+    """One line of a list: the reference, dates, agencies, stage and clock, nothing that identifies a child."""
 
     id: str
     reference: str
@@ -31,40 +35,79 @@ class NoticeRow:
     receiving_agencies: str
     stage: str
     status: str
+    due_on: date | None
+    overdue: bool
+    due_this_week: bool
 
 
 @dataclass(frozen=True)
 class NoticeView:
-    """A notice as its reader sees it: answers for display, sections, recipients, timeline, PDF versions."""
+    """A notice as its reader sees it: answers, stages, closure, what they may do now, timeline, PDF versions."""
 
     notice: Notice
     definition: NoticeFormDefinition
+    procedure: Procedure
     answers: dict[str, str]
     recipients: list[NoticeRecipient]
     events: list[NoticeEvent]
     pdf_versions: list[int]
     sender_notes: list[tuple[str, str]]
+    stages: tuple[StageRecord, ...]
+    closure: dict[str, str]
+    actions: Actions
+    # True when this reader gets the partnership's pseudonymous copy (Trafford's business unit).
+    withheld: bool
+
+    @property
+    def current(self) -> StageRecord | None:
+        return self.stages[-1] if self.stages else None
 
 
-def _rows(db: Session, query: object) -> list[NoticeRow]:
+def _rows(db: Session, query: object, *, today: date | None = None) -> list[NoticeRow]:
+    today = today or london_today()
+    # "This week" runs to the end of Sunday: what a business unit plans its chasing around.
+    week_end = today + timedelta(days=6 - today.weekday())
     result = db.execute(
         query.options(  # type: ignore[attr-defined]
-            selectinload(Notice.recipients).selectinload(NoticeRecipient.agency), selectinload(Notice.raising_agency)
+            selectinload(Notice.recipients).selectinload(NoticeRecipient.agency),
+            selectinload(Notice.raising_agency),
+            selectinload(Notice.stages),
+            selectinload(Notice.partnership),
         ).order_by(Notice.submitted_at.desc())
     ).scalars()
-    return [
-        NoticeRow(
-            id=n.id,
-            reference=n.reference,
-            date_of_notification=n.date_of_notification,
-            submitted_at=n.submitted_at,
-            raising_agency=n.raising_agency.name if n.raising_agency else "",
-            receiving_agencies=", ".join(dict.fromkeys(r.agency.name for r in n.recipients)),
-            stage=n.stage.replace("-", " ").capitalize(),
-            status=STATUS_LABELS.get(n.status, n.status.capitalize()),
+    rows = []
+    for n in result:
+        current = n.current_stage
+        open_stage = current is not None and current.ended_at is None and n.status != stages.STATUS_CLOSED
+        due = current.due_on if current is not None and open_stage else None
+        overdue = due is not None and due < today
+        try:
+            stage_name = stages.procedure_of(n).stage(n.stage).name
+        except LookupError:
+            stage_name = n.stage
+        status = STATUS_LABELS.get(n.status, n.status.capitalize())
+        if overdue:
+            status = "Overdue"
+        elif open_stage and current is not None and current.responded_at is not None:
+            status = "Responded"
+        elif open_stage and current is not None and current.acknowledged_at is not None:
+            status = "Acknowledged"
+        rows.append(
+            NoticeRow(
+                id=n.id,
+                reference=n.reference,
+                date_of_notification=n.date_of_notification,
+                submitted_at=n.submitted_at,
+                raising_agency=n.raising_agency.name if n.raising_agency else "",
+                receiving_agencies=", ".join(dict.fromkeys(r.agency.name for r in n.recipients)),
+                stage=stage_name,
+                status=status,
+                due_on=due,
+                overdue=overdue,
+                due_this_week=due is not None and not overdue and due <= week_end,
+            )
         )
-        for n in result
-    ]
+    return rows
 
 
 def notices_for_user(db: Session, user: User) -> list[NoticeRow]:
@@ -86,6 +129,13 @@ def notices_for_partnership(db: Session, user: User) -> list[NoticeRow]:
     return _rows(db, select(Notice).where(Notice.partnership_id == user.partnership_id))
 
 
+def copy_for(user: User, definition: NoticeFormDefinition) -> str:
+    """The PDF copy a reader gets: the business unit's pseudonymous copy where the form requires one."""
+    if definition.pseudonymous_copy and user.role_enum is Role.BUSINESS_MANAGER:
+        return documents.BUSINESS_UNIT_COPY
+    return documents.FULL_COPY
+
+
 def read_notice(
     db: Session, services: PortalServices, user: User, notice_id: str, *, remote_addr: str = ""
 ) -> NoticeView:
@@ -95,10 +145,14 @@ def read_notice(
     if definition is None:
         raise notices.FormNotAvailableError(notice.form_code)
     answers = notices.notice_answers(db, services, notice)
-    labels = notices.contact_labels(db, [answers.get(n, "") for n in definition.recipient_fields])
-    shown = definition.display(answers, labels)
+    shown = documents.shown_answers(db, definition, notice, answers)
+    copy = copy_for(user, definition)
+    if copy == documents.BUSINESS_UNIT_COPY:
+        shown = {k: (WITHHELD if k in definition.identifier_fields and v else v) for k, v in shown.items()}
     events = list(
-        db.execute(select(NoticeEvent).where(NoticeEvent.notice_id == notice.id).order_by(NoticeEvent.at)).scalars()
+        db.execute(
+            select(NoticeEvent).where(NoticeEvent.notice_id == notice.id).order_by(NoticeEvent.at, NoticeEvent.id)
+        ).scalars()
     )
     audit.record(
         db,
@@ -114,11 +168,16 @@ def read_notice(
     return NoticeView(
         notice=notice,
         definition=definition,
+        procedure=stages.procedure_of(notice),
         answers=shown,
         recipients=list(notice.recipients),
         events=events,
-        pdf_versions=[d.version for d in notice.documents],
-        sender_notes=notices.sender_notes(db, [answers.get(n, "") for n in definition.recipient_fields]),
+        pdf_versions=sorted({d.version for d in notice.documents if d.copy == copy}),
+        sender_notes=notices.sender_notes(db, [str(r.contact_id) for r in notice.recipients]),
+        stages=documents.stage_records(db, notice, answers),
+        closure=documents.closure_record(notice, answers),
+        actions=stages.allowed_actions(user, notice),
+        withheld=copy == documents.BUSINESS_UNIT_COPY,
     )
 
 
@@ -134,7 +193,9 @@ def download_pdf(
     """Return (file name, signed PDF) for someone allowed to download it, and audit the download."""
     notice = notice_for(db, services.keyring.audit_key, user, notice_id, "download", remote_addr=remote_addr)
     try:
-        chosen, pdf = notices.notice_pdf(db, services, notice, version)
+        definition = form_definition(notice.form_code)
+        copy = copy_for(user, definition) if definition else documents.FULL_COPY
+        chosen, pdf = notices.notice_pdf(db, services, notice, version, copy)
     except LookupError:
         abort(404)
     audit.record(

@@ -85,6 +85,47 @@ def active_contacts(session: Session, partnership_id: int) -> list[DirectoryCont
     )
 
 
+class DirectoryError(ValueError):
+    """A directory change that cannot be made (unknown partnership or agency)."""
+
+
+def add_contact(
+    session: Session,
+    *,
+    partnership_slug: str,
+    agency_name: str,
+    role_title: str,
+    email: str,
+    telephone: str | None = None,
+) -> DirectoryContact:
+    """Add (or reactivate) a contact for an agency; flush but do not commit.
+
+    Trafford and Pan Cheshire publish no SPOC list, so their partnership adds its agencies' contacts here
+    (``flask --app portal directory add-contact``) before notices can be routed to them.
+    """
+    agency = session.scalars(
+        select(Agency).join(Partnership).where(Partnership.slug == partnership_slug, Agency.name == agency_name)
+    ).one_or_none()
+    if agency is None:
+        raise DirectoryError(f"no agency {agency_name!r} in partnership {partnership_slug!r}")
+    existing = session.scalars(
+        select(DirectoryContact).where(
+            DirectoryContact.agency_id == agency.id, DirectoryContact.role_title == role_title
+        )
+    ).first()
+    if existing is not None:
+        existing.email, existing.telephone, existing.active = email, telephone, True
+        session.flush()
+        return existing
+    position = len(agency.contacts)
+    contact = DirectoryContact(
+        agency_id=agency.id, role_title=role_title, email=email, telephone=telephone, position=position, active=True
+    )
+    session.add(contact)
+    session.flush()
+    return contact
+
+
 def _upsert_partnership(session: Session, spec: PartnershipSpec, report: ImportReport) -> Partnership:
     values = {
         "code": spec.code,

@@ -462,11 +462,13 @@ def _notice_units(session: Session, ids: list[Any]) -> list[_Unit]:
                 )
             )
         for row in session.execute(
-            select(_document.c.id, _document.c.notice_id, _document.c.version, _document.c.pdf_ct).where(
-                _document.c.notice_id.in_(notice_ids)
-            )
+            select(
+                _document.c.id, _document.c.notice_id, _document.c.version, _document.c.copy, _document.c.pdf_ct
+            ).where(_document.c.notice_id.in_(notice_ids))
         ):
-            binding = FieldBinding("notice_document", f"pdf/v{row.version}", row.notice_id)
+            from portal.services.documents import document_field
+
+            binding = FieldBinding("notice_document", document_field(row.version, row.copy), row.notice_id)
             by_notice[row.notice_id].sealed.append((_document, row.id, "pdf_ct", binding, row.pdf_ct))
     return list(units.values())
 

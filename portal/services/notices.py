@@ -8,7 +8,6 @@ audit entries) or none of it is.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -20,28 +19,23 @@ from wtforms import SelectChoice
 from portal.access import printable_id, well_formed_id
 from portal.forms import form_definition
 from portal.forms.base import NoticeFormDefinition, PortalForm
-from portal.forms.validators import format_nhs_number
-from portal.mail import queue_mail
 from portal.models import (
     Agency,
     DirectoryContact,
     Notice,
-    NoticeAnswer,
-    NoticeDocument,
     NoticeDraft,
-    NoticeEvent,
-    NoticeRecipient,
     Partnership,
     SafetyCheck,
     User,
     utcnow,
 )
-from portal.pdf import render_notice
-from portal.pdf.context import NoticeContext
-from portal.services import audit, vault
+from portal.procedures import procedure_for
+from portal.services import audit, stages, vault
+from portal.services.directory import agencies_for
+from portal.services.documents import issue_version, open_version
 from portal.services.references import next_reference
 from portal.services.runtime import PortalServices
-from portal.timeutil import LONDON, london_today, long_date
+from portal.timeutil import LONDON, london_today
 
 DRAFT_FIELD = "answers"
 
@@ -64,12 +58,6 @@ class InvalidAnswersError(NoticeError):
     def __init__(self, form: PortalForm) -> None:
         super().__init__("the answers need correcting")
         self.form = form
-
-
-@dataclass(frozen=True)
-class Recipient:
-    position: int
-    contact: DirectoryContact
 
 
 # -- the immediate-risk gate ---------------------------------------------------------------------------
@@ -206,6 +194,13 @@ def build_form(
     ]
     for name in definition.recipient_fields:
         form[name].choices = choices
+    if definition.agency_fields:
+        agencies = [
+            SelectChoice("", "Choose an agency"),
+            *(SelectChoice(str(a.id), a.name) for a in agencies_for(session, partnership_id)),
+        ]
+        for name in definition.agency_fields:
+            form[name].choices = agencies
     return form
 
 
@@ -222,6 +217,13 @@ def answers_as_formdata(definition: NoticeFormDefinition, answers: dict[str, str
         else:
             data.add(name, value)
     return data
+
+
+def directory_labels(session: Session, definition: NoticeFormDefinition, answers: dict[str, str]) -> dict[str, str]:
+    """Names to show for the directory ids in a draft's answers, by field."""
+    from portal.services.documents import directory_labels as labels
+
+    return labels(session, definition, answers)
 
 
 def contact_labels(session: Session, ids: list[str]) -> dict[str, str]:
@@ -251,7 +253,7 @@ def sender_notes(session: Session, contact_ids: list[str]) -> list[tuple[str, st
 def submit_notice(
     session: Session, services: PortalServices, user: User, draft_id: str, *, remote_addr: str = ""
 ) -> Notice:
-    """Turn a checked draft into a notice: encrypt, store, render and sign the PDF, route and queue e-mail."""
+    """Turn a checked draft into a notice: encrypt, store, enter its first stage, sign the PDF, queue e-mail."""
     draft, answers = get_draft(session, services, user, draft_id)
     definition = definition_for(user.partnership)
     form = build_form(
@@ -264,24 +266,34 @@ def submit_notice(
     if not form.validate():
         raise InvalidAnswersError(form)
     answers = definition.answers_from(form)
-    recipients = _recipients(session, user.partnership_id, definition, answers)
     partnership = user.partnership
+    procedure = procedure_for(partnership.slug, partnership.procedure_version)
+    entry = definition.entry_for(answers)
+    stage = procedure.stage(entry.stage)
+    if entry.skipped_from is not None:
+        skip = procedure.allowed_skip(entry.skipped_from, entry.stage)
+        if skip is None or (skip.reason_required and not entry.skip_reason.strip()):
+            # The form module maps answers to skips the procedure allows; anything else is a programming error.
+            raise NoticeError(f"the procedure does not allow {entry.skipped_from} to {entry.stage} like this")
+    chosen = _recipients(session, user.partnership_id, definition, answers)
     dek = vault.data_key(session, services.keyring, draft.data_key_id)
     submitted_at = utcnow()
+    today = submitted_at.astimezone(LONDON).date()
 
     notice = Notice(
         id=draft.id,
-        reference=next_reference(session, partnership, submitted_at.astimezone(LONDON).year),
+        reference=next_reference(session, partnership, today.year),
         partnership_id=partnership.id,
         form_code=definition.code,
         procedure_version=partnership.procedure_version,
-        stage=definition.initial_stage,
-        status="sent",
+        stage=stage.code,
+        status=stages.STATUS_OPEN,
         raised_by_id=user.id,
         raising_agency_id=user.agency_id,
         data_key_id=draft.data_key_id,
         safety_check_id=draft.safety_check_id,
         date_of_notification=date.fromisoformat(answers[definition.date_of_notification_field]),
+        concern_date=definition.concern_date(answers),
         submitted_at=submitted_at,
         updated_at=submitted_at,
     )
@@ -289,50 +301,27 @@ def submit_notice(
     session.flush()
     for name, value in answers.items():
         if value:
-            session.add(
-                NoticeAnswer(
-                    notice_id=notice.id,
-                    field_name=name,
-                    value_ct=vault.seal_text(
-                        draft.data_key_id, dek, value, table="notice_answer", field=name, row_id=notice.id
-                    ),
-                )
-            )
-    for r in recipients:
-        session.add(
-            NoticeRecipient(
-                notice_id=notice.id,
-                position=r.position,
-                agency_id=r.contact.agency_id,
-                contact_id=r.contact.id,
-                email=r.contact.email or "",
-            )
-        )
-
-    # The recipients are already loaded: label them from there rather than query the directory again.
-    labels = {str(r.contact.id): r.contact.label for r in recipients}
-    pdf = issue_pdf(session, services, notice, definition, answers, version=1, dek=dek, labels=labels)
-    session.add(NoticeDocument(notice_id=notice.id, version=1, pdf_ct=pdf))
-
-    link = f"{services.base_url}/notices/{notice.id}"
-    for address in dict.fromkeys(r.contact.email for r in recipients if r.contact.email):
-        queue_mail(
-            session,
-            to=address,
-            subject=f"OFFICIAL-SENSITIVE: escalation notice {notice.reference}",
-            body=_notification_body(partnership.name, notice.reference, link),
-            notice_id=notice.id,
-        )
-    agencies = ", ".join(dict.fromkeys(r.contact.agency.name for r in recipients))
-    session.add(
-        NoticeEvent(
-            notice_id=notice.id,
-            at=submitted_at,
-            actor_id=user.id,
-            kind="raised",
-            detail=f"Raised at {definition.initial_stage.replace('-', ' ')} and sent to {agencies}",
-        )
+            stages.seal_answer(session, notice, dek, name, value)
+    agency_ids = stages.involved_agency_ids(notice, answers, definition.agency_fields)
+    recipients = stages.stage_recipients(session, notice, stage, chosen=chosen, agency_ids=agency_ids)
+    if not recipients and stages.responder(stage) == "recipient":
+        raise NoticeError("a notice needs at least one recipient")
+    stages.add_event(session, notice, user, "raised", f"Raised under {procedure.title}", stage=stage.code)
+    stages.enter_stage(
+        session,
+        services,
+        notice,
+        stage,
+        actor=user,
+        recipients=recipients,
+        today=today,
+        skipped_from=entry.skipped_from,
+        skip_reason=entry.skip_reason.strip(),
+        dek=dek,
     )
+    session.flush()
+    issue_version(session, services, notice, dek=dek)
+
     check = session.get(SafetyCheck, draft.safety_check_id)
     if check is not None:
         check.notice_id = notice.id
@@ -353,9 +342,9 @@ def submit_notice(
 
 def _recipients(
     session: Session, partnership_id: int, definition: NoticeFormDefinition, answers: dict[str, str]
-) -> list[Recipient]:
+) -> list[DirectoryContact]:
     found = []
-    for position, name in enumerate(definition.recipient_fields, start=1):
+    for name in definition.recipient_fields:
         value = answers.get(name)
         if not value:
             continue
@@ -371,52 +360,8 @@ def _recipients(
         ).scalar_one_or_none()
         if contact is None:
             raise NoticeError("a recipient is no longer in the directory")
-        found.append(Recipient(position, contact))
-    if not found:
-        raise NoticeError("a notice needs at least one recipient")
+        found.append(contact)
     return found
-
-
-def _notification_body(partnership_name: str, reference: str, link: str) -> str:
-    # Only the reference and a link: the notice itself is read after signing in (ASVS 6.3.6: e-mail is
-    # not an authentication factor, and no child's details ever travel by e-mail).
-    return (
-        f"A formal escalation notice has been raised with you under the {partnership_name} procedure.\n\n"
-        f"Reference: {reference}\n\n"
-        f"Sign in to read it and download the signed PDF:\n{link}\n\n"
-        "This e-mail contains no case details. Do not reply to it with case details.\n"
-    )
-
-
-def issue_pdf(
-    session: Session,
-    services: PortalServices,
-    notice: Notice,
-    definition: NoticeFormDefinition,
-    answers: dict[str, str],
-    *,
-    version: int,
-    dek: bytes,
-    labels: dict[str, str] | None = None,
-) -> bytes:
-    """Render, sign and encrypt one PDF version of a notice; return the ciphertext to store."""
-    if labels is None:
-        labels = contact_labels(session, [answers.get(n, "") for n in definition.recipient_fields])
-    shown = definition.display(answers, labels)
-    if shown.get("nhs_number"):
-        shown["nhs_number"] = format_nhs_number(shown["nhs_number"])
-    context = NoticeContext(
-        reference=notice.reference,
-        form_title=definition.title,
-        version=version,
-        issued_at=notice.updated_at,
-        partnership_name=notice.partnership.name if notice.partnership else "",
-        fields={**shown, "date_of_notification": long_date(notice.date_of_notification)},
-    )
-    signed = services.signer.sign(render_notice(definition.code, context))
-    return vault.seal_bytes(
-        notice.data_key_id, dek, signed, table="notice_document", field=f"pdf/v{version}", row_id=notice.id
-    )
 
 
 # -- reading back -------------------------------------------------------------------------------------
@@ -436,21 +381,7 @@ def notice_answers(session: Session, services: PortalServices, notice: Notice) -
 
 
 def notice_pdf(
-    session: Session, services: PortalServices, notice: Notice, version: int | None = None
+    session: Session, services: PortalServices, notice: Notice, version: int | None = None, copy: str = "full"
 ) -> tuple[int, bytes]:
     """Decrypt a signed PDF version of a notice (the newest by default)."""
-
-    def read() -> tuple[int, bytes]:
-        documents = {d.version: d for d in notice.documents}
-        if not documents:
-            raise NoticeError("the notice has no PDF")
-        chosen = documents.get(version or max(documents))
-        if chosen is None:
-            raise LookupError("no such PDF version")
-        dek = vault.data_key(session, services.keyring, notice.data_key_id)
-        pdf = vault.open_bytes(
-            dek, chosen.pdf_ct, table="notice_document", field=f"pdf/v{chosen.version}", row_id=notice.id
-        )
-        return chosen.version, pdf
-
-    return vault.open_with_retry(session, read)
+    return open_version(session, services, notice, version, copy)

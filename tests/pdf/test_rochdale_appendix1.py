@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pypdf
 import pytest
 
-from portal.pdf import NOTICE_LAYOUTS, NoticeContext, UnknownNoticeForm, render_notice
+from portal.pdf import NOTICE_LAYOUTS, NoticeContext, StageRecord, UnknownNoticeForm, render_notice
 
 FORM = "rochdale-appendix-1"
 REFERENCE = "ROC-2026-0001"
@@ -65,10 +65,23 @@ FIELDS = {
     "summary_of_disagreement": "Agencies disagree about the threshold for a strategy discussion.",
     "informal_challenge_evidence": "Practitioners spoke on 3 November.\nManagers met on 9 November.",
     "desired_outcome": "A multi-agency strategy discussion is convened within 2 working days.",
-    "stage3_date_resolved": "20 November 2026",
-    "stage3_evidence": "Email from Head of Service confirming the strategy discussion.",
-    "stage4_date_resolved": "",
-    "stage4_evidence": "",
+}
+
+# Stage 3 resolved by agreement: its row fills from the stage record and the closure; Stage 4 stays blank.
+STAGES = (
+    StageRecord(
+        code="stage-3",
+        name="Stage 3",
+        started="12 November 2026",
+        due="",
+        status="Resolved",
+        response="Strategy discussion agreed.",
+        ended="20 November 2026",
+    ),
+)
+CLOSURE = {
+    "agreed_outcome": "Strategy discussion convened.",
+    "written_confirmation": "Email from Head of Service confirming the strategy discussion.",
 }
 
 
@@ -80,6 +93,8 @@ def make_context(**fields: str) -> NoticeContext:
         issued_at=datetime(2026, 11, 23, 14, 5, tzinfo=UTC),
         partnership_name="Rochdale Borough Safeguarding Children Partnership",
         fields={**FIELDS, **fields},
+        stages=STAGES,
+        closure=CLOSURE,
     )
 
 
@@ -244,7 +259,10 @@ def test_long_text_breaks_across_pages_without_loss() -> None:
     long_words = " ".join(f"w{i}" for i in range(4000))[:20_000] + " ENDFLOW"
     lines = "\n".join(f"line {i} of the evidence" for i in range(900))[:20_000] + "\nENDTABLE"
     unbroken = "x" * 5_000 + "ENDWORD"
-    context = make_context(summary_of_disagreement=long_words, stage3_evidence=lines, completed_by_contact=unbroken)
+    context = replace(
+        make_context(summary_of_disagreement=long_words, completed_by_contact=unbroken),
+        closure={**CLOSURE, "written_confirmation": lines},
+    )
     pdf = render_notice(FORM, context)
     total = assert_furniture(pdf)
     assert total > 10
@@ -279,7 +297,7 @@ def test_context_rejects_naive_times_and_unknown_fields() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         replace(make_context(), issued_at=datetime(2026, 11, 23, 14, 5))  # noqa: DTZ001
     with pytest.raises(ValueError, match="unknown notice field"):
-        make_context(child_nmae="typo")
+        render_notice(FORM, make_context(child_nmae="typo"))
 
 
 def test_context_fields_are_copied_and_read_only() -> None:

@@ -10,7 +10,7 @@ from typing import Final
 
 from reportlab.platypus import Flowable, Spacer
 
-from portal.pdf.context import NoticeContext
+from portal.pdf.context import NoticeContext, StageRecord
 from portal.pdf.layout import (
     HANDLING,
     STYLES,
@@ -20,6 +20,26 @@ from portal.pdf.layout import (
     grid_table,
     label_value_table,
     para,
+)
+
+FORM_CODE: Final = "rochdale-appendix-1"
+
+# The answers this layout prints. The Stage 3 / Stage 4 rows come from the stage records and closure.
+FIELD_KEYS: Final = (
+    "date_of_notification",
+    "child_name",
+    "child_dob",
+    "nhs_number",
+    "p_number",
+    "completed_by_name",
+    "completed_by_role",
+    "completed_by_agency_team",
+    "completed_by_contact",
+    "sent_to_1",
+    "sent_to_2",
+    "summary_of_disagreement",
+    "informal_challenge_evidence",
+    "desired_outcome",
 )
 
 APPENDIX: Final = "APPENDIX 1"
@@ -64,6 +84,25 @@ def _recipients(context: NoticeContext) -> str:
     return f"1. {context.value('sent_to_1')}\n2. {context.value('sent_to_2')}"
 
 
+def _stage_row(context: NoticeContext, code: str) -> list[str]:
+    """Return (Date Outcome Resolved, Supporting Evidence) for a stage row, filled as the stage resolves.
+
+    A stage resolved by agreement (the notice closed there) prints the closure date and the written
+    confirmation between the parties; a stage that ended by escalation prints its end date, the
+    response given and what was left unresolved; an open stage prints blank, as on paper.
+    """
+    record: StageRecord | None = context.stage(code)
+    if record is None or not record.ended:
+        return ["", ""]
+    if record.status == "Escalated":
+        parts = [f"Response: {record.response}" if record.response else "", f"Escalated: {record.escalation_reason}"]
+        return [record.ended, "\n".join(p for p in parts if p)]
+    evidence = context.closed("written_confirmation") or record.response
+    outcome = context.closed("agreed_outcome")
+    parts = [f"Agreed outcome: {outcome}" if outcome else "", evidence]
+    return [record.ended, "\n".join(p for p in parts if p)]
+
+
 def build_story(context: NoticeContext) -> list[Flowable]:
     """Return the flowables for one Appendix 1 notice."""
     details = label_value_table(
@@ -83,8 +122,8 @@ def build_story(context: NoticeContext) -> list[Flowable]:
     stages = grid_table(
         [STAGE, DATE_RESOLVED, f"{SUPPORTING_EVIDENCE}\n{SUPPORTING_EVIDENCE_HINT}"],
         [
-            ("Stage 3", [context.value("stage3_date_resolved"), context.value("stage3_evidence")]),
-            ("Stage 4", [context.value("stage4_date_resolved"), context.value("stage4_evidence")]),
+            ("Stage 3", _stage_row(context, "stage-3")),
+            ("Stage 4", _stage_row(context, "stage-4")),
         ],
         fractions=(0.16, 0.24, 0.60),
     )

@@ -1,0 +1,133 @@
+"""Halton Safeguarding Children Board: escalation record for the "Escalation Policy Resolution Pathways", revised
+September 2013 (seed 004, a legacy policy).
+
+The policy has no form; this record is derived from its paragraphs 1.4 to 4.2 and Appendix A (domain.md (b)5).
+Only the Appendix A tier names and the three disagreement areas' wording are the seed's; every field is a
+proposal (✱), open to the partnership's adjustment:
+- date raised (the date of this notice);
+- the child: name, date of birth, NHS number;
+- raised by: name, role, agency/team, contact details;
+- the other agency involved, chosen from the directory: each tier's contacts are that agency's Appendix A
+  contacts, so the portal routes every tier without a contact choice here;
+- the area of disagreement, from 1.8 ("determining levels of need, roles and responsibilities, and the need for
+  action and communication");
+- explicitly what the problem is and what the respective workers aim to achieve (2.2);
+- what was tried at practitioner/case worker level and its outcome (2.1).
+
+Immediate risk of significant harm (1.5) is asked by the portal before any form, so it is not asked again here.
+The outcome at each tier, the written confirmation (2.5), the debrief (4.1) and the general issues referred to the
+MASCU (4.2) fill in from the stage records and closure (``portal.pdf.notices.halton_record``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from portal.forms.base import (
+    CompletedByMixin,
+    NoticeFormDefinition,
+    PortalForm,
+    Section,
+    SubmitMixin,
+    agency_choice,
+    long_text,
+    radio_choice,
+    short_text,
+)
+from portal.forms.fields import GovukDateField
+from portal.forms.validators import NhsNumber
+
+FORM_CODE = "halton-2013-record"
+
+LEGACY_CAPTION = (
+    "Halton Safeguarding Children Board, Escalation Policy Resolution Pathways, revised September 2013 (legacy policy)"
+)
+
+# Seed 004 paragraph 1.8, in its order and words.
+DISAGREEMENT_AREAS: tuple[tuple[str, str], ...] = (
+    ("levels-of-need", "Determining levels of need"),
+    ("roles-and-responsibilities", "Roles and responsibilities"),
+    ("action-and-communication", "The need for action and communication"),
+)
+
+
+class HaltonRecordForm(CompletedByMixin, SubmitMixin, PortalForm):
+    date_of_notification = GovukDateField(
+        "Date raised", subject="Date raised", not_future=True, description="For example, 27 3 2026"
+    )
+    child_name = short_text("Name of child or young person", required="Enter the child or young person's name")
+    child_dob = GovukDateField(
+        "Date of birth", subject="Date of birth", not_future=True, description="For example, 27 3 2016"
+    )
+    nhs_number = short_text(
+        "NHS number",
+        required=None,
+        max_length=20,
+        hint="10 digits, for example 943 476 5919. Leave blank if you do not know it.",
+    )
+    other_agency = agency_choice(
+        "The other agency involved",
+        required="Choose the other agency involved",
+        hint="The record goes to this agency's contacts in Appendix A of the policy, tier by tier.",
+    )
+    disagreement_area = radio_choice(
+        "What is the disagreement about?",
+        DISAGREEMENT_AREAS,
+        required="Select what the disagreement is about",
+    )
+    problem = long_text(
+        "Identify explicitly what the problem is",
+        required="Enter what the problem is",
+        hint="Be clear about the nature of the disagreement.",
+    )
+    workers_aims = long_text(
+        "What the respective workers aim to achieve",
+        required="Enter what each worker aims to achieve",
+    )
+    practitioner_level = long_text(
+        "What was tried at practitioner/case worker level, and the outcome",
+        required="Enter what was tried at practitioner or case worker level, and the outcome",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.nhs_number.validators = [*self.nhs_number.validators, NhsNumber()]
+
+
+def prefill(user: Any) -> dict[str, str]:
+    """Answer what the portal already knows about the person writing (WCAG 2.2 redundant entry)."""
+    agency = user.agency.name if user.agency else ""
+    contact = " / ".join(part for part in (user.telephone, user.email) if part)
+    return {
+        "completed_by_name": user.name,
+        "completed_by_role": user.job_title,
+        "completed_by_agency_team": agency,
+        "completed_by_contact": contact,
+    }
+
+
+RAISED = ("date_of_notification",)
+CHILD = ("child_name", "child_dob", "nhs_number")
+RAISED_BY = ("completed_by_name", "completed_by_role", "completed_by_agency_team", "completed_by_contact")
+DISAGREEMENT = ("other_agency", "disagreement_area", "problem", "workers_aims", "practitioner_level")
+
+DEFINITION = NoticeFormDefinition(
+    code=FORM_CODE,
+    # No caption slot on the form page: the title carries the legacy marking, the PDF the full caption.
+    title="Escalation record: Halton Escalation Policy Resolution Pathways, September 2013 (legacy policy)",
+    form_class=HaltonRecordForm,
+    sections=(
+        Section("The record", RAISED, "raised"),
+        Section("The child or young person", CHILD, "child"),
+        Section("Raised by", RAISED_BY, "raised-by"),
+        Section("The disagreement", DISAGREEMENT, "disagreement"),
+    ),
+    recipient_fields=(),
+    agency_fields=("other_agency",),
+    initial_stage="manager-named-professional",
+    date_of_notification_field="date_of_notification",
+    identifier_fields=CHILD,
+    prefill=prefill,
+    proposed_fields=(*RAISED, *CHILD, *RAISED_BY, *DISAGREEMENT),
+    choice_labels={"disagreement_area": dict(DISAGREEMENT_AREAS)},
+)

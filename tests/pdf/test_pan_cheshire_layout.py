@@ -1,0 +1,293 @@
+"""Rendering of Pan Cheshire's Appendix A: labels and order, stage records, closure, hostile input, metadata."""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pypdf
+import pytest
+
+from portal.forms.pan_cheshire import DEFINITION
+from portal.pdf import NOTICE_LAYOUTS, NoticeContext, StageRecord, render_notice
+from portal.pdf.notices import pan_cheshire_appendix_a as layout
+
+FORM = "pan-cheshire-appendix-a"
+REFERENCE = "PCH-2026-0001"
+CANARY_NAME = "Zyxqoria Canarytest"
+CANARY_DOB = "29 February 2016"
+CANARY_NHS = "999 000 0018"
+
+LABELS = (
+    "Appendix A",
+    "Form for submitting professional challenge cases for escalation and resolution to the Local Safeguarding "
+    "Children's Partnership",
+    "THIS DOCUMENT MUST BE SENT/STORED SECURELY",
+    "Submitted by",
+    "Name",
+    "Role",
+    "Agency",
+    "Contact details",
+    "Agencies involved",
+    "The other agency's Safeguarding Partnership representative",
+    "Second Safeguarding Partnership representative",
+    "The child or family",
+    "Name of child or young person",
+    "Date of birth",
+    "NHS number",
+    "Allocated lead professional or social worker",
+    "Identify explicitly what the problem is",
+    "The nature of the professional challenge",
+    "What the challenge aims to achieve",
+    "Steps taken",
+    "Step 1 (Day 1): date the issue was raised with the other agency",
+    "Step 1: what happened",
+    "Step 2: who took part, when, and the outcome",
+    "Step 3: who is taking part",
+    "Current risk",
+    "Is the child considered at significant risk?",
+    "Has the local authority children's social care front door been contacted?",
+    "Is a meeting of the involved parties requested?",
+    "Step 3: Safeguarding Partnership representative",
+    "Date Step 3 started",
+    "To conclude by (Day 14)",
+    "Sent to",
+    "Outcome of Step 3",
+    "Actions agreed",
+    "Written representations",
+    "The other agency's representation (its response at Step 3)",
+    "The submitting agency's representation (why it was escalated to Step 4)",
+    "For Safeguarding Partnership use",
+    "Date received by the Safeguarding Partnership Manager",
+    "To conclude by (Day 21)",
+    "Recommendation of the Statutory Partners",
+    "Agreed outcome",
+    "Written confirmation of the outcome, fed back to the practitioner who raised the concern",
+    "Date concluded",
+    "Learning for the Safeguarding Partnership",
+)
+
+FIELDS = {
+    "submitted_by_name": "Sam Senior",
+    "submitted_by_role": "Head of Service",
+    "submitted_by_agency": "Cheshire East Children's Social Care",
+    "submitted_by_contact": "sam.senior@cheshireeast.test\n01270 000000",
+    "representative_1": "Cheshire Police: Safeguarding Partnership representative",
+    "representative_2": "",
+    "child_name": CANARY_NAME,
+    "child_dob": CANARY_DOB,
+    "nhs_number": CANARY_NHS,
+    "lead_professional": "Alex Worker, Social Worker",
+    "problem": "The referral was declined although the threshold is met.",
+    "challenge_nature": "Disagreement about the threshold for a strategy discussion.",
+    "challenge_aim": "A strategy discussion is held this week.",
+    "step1_date": "2 November 2026",
+    "step1_summary": "Health visitor called the duty social worker.",
+    "step2_summary": "Line managers met on 5 November; no agreement.",
+    "step3_participants": "Sam Senior and both Partnership representatives.",
+    "date_of_notification": "12 November 2026",
+    "significant_risk": "No",
+    "front_door_contacted": "",
+    "meeting_requested": "Yes",
+}
+
+STEP_3 = StageRecord(
+    code="step-3",
+    name="Step 3: Safeguarding Partnership representative",
+    started="12 November 2026",
+    due="19 November 2026",
+    status="Escalated",
+    sent_to="Cheshire Police: Safeguarding Partnership representative",
+    response="PoliceRepresentation: the threshold was applied correctly.",
+    agreed_actions="StepThreeActions: share the chronology.",
+    ended="20 November 2026",
+    escalation_reason="SubmitterRepresentation: the risk is not reflected in the decision.",
+)
+STEP_4 = StageRecord(
+    code="step-4",
+    name="Step 4: Statutory Partners",
+    started="20 November 2026",
+    due="1 December 2026",
+    status="Closed",
+    response="PartnersRecommendation: hold a strategy discussion.",
+    ended="27 November 2026",
+)
+CLOSURE = {
+    "agreed_outcome": "AgreedOutcomeText",
+    "written_confirmation": "FeedbackGivenText",
+    "debrief": "Yes",
+    "closed_on": "27 November 2026",
+    "learning": "LearningText",
+}
+
+
+def make_context(**fields: str) -> NoticeContext:
+    return NoticeContext(
+        reference=REFERENCE,
+        form_title=DEFINITION.title,
+        version=1,
+        issued_at=datetime(2026, 11, 23, 14, 5, tzinfo=UTC),
+        partnership_name="Cheshire East Safeguarding Children's Partnership",
+        fields={**FIELDS, **fields},
+    )
+
+
+FURNITURE = re.compile(
+    rf"OFFICIAL-SENSITIVE THIS DOCUMENT MUST BE SENT/STORED SECURELY {REFERENCE} Page (\d+) of (\d+) OFFICIAL-SENSITIVE"
+)
+
+
+def text_of(pdf: bytes) -> str:
+    """Return the body text of every page, in order, without the page furniture."""
+    pages = [flat(page.extract_text()) for page in pypdf.PdfReader(io.BytesIO(pdf)).pages]
+    for number, page in enumerate(pages, start=1):
+        assert [m.groups() for m in FURNITURE.finditer(page)] == [(str(number), str(len(pages)))], number
+    return flat(" ".join(FURNITURE.sub(" ", page) for page in pages))
+
+
+def flat(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def between(text: str, start: str, end: str) -> str:
+    """Return the text after label ``start`` and before label ``end``."""
+    head = text.index(start) + len(start)
+    return text[head : text.index(end, head)].strip()
+
+
+def assert_in_order(text: str, items: tuple[str, ...] | list[str]) -> None:
+    position = -1
+    for item in items:
+        found = text.find(item, position + 1)
+        assert found > position, f"{item!r} missing or out of order"
+        position = found
+
+
+def test_layout_is_registered_and_prints_every_answer_of_the_form() -> None:
+    assert FORM in NOTICE_LAYOUTS
+    assert set(layout.FIELD_KEYS) == set(DEFINITION.field_order)
+
+
+def test_labels_are_present_in_order() -> None:
+    assert_in_order(text_of(render_notice(FORM, make_context())), LABELS)
+
+
+def test_answers_are_printed_under_their_labels() -> None:
+    text = text_of(render_notice(FORM, make_context()))
+    for key, value in FIELDS.items():
+        if value:
+            assert flat(value) in text, key
+    assert between(text, "Is the child considered at significant risk?", "Has the local") == "No"
+    assert between(text, "Is a meeting of the involved parties requested?", "Step 3:") == "Yes"
+    assert "Cheshire East Safeguarding Children's Partnership" in text
+    assert "Version 1, issued 23 November 2026 14:05" in text
+
+
+def test_before_step_3_is_recorded_only_the_notice_date_prints() -> None:
+    text = text_of(render_notice(FORM, make_context()))
+    assert between(text, "Date Step 3 started", "To conclude by (Day 14)") == "12 November 2026"
+    assert between(text, "To conclude by (Day 14)", "Sent to") == ""
+    assert between(text, "Outcome of Step 3", "Actions agreed") == ""
+    assert between(text, "(its response at Step 3)", "The submitting agency's") == ""
+    assert between(text, "(why it was escalated to Step 4)", "For Safeguarding Partnership use") == ""
+    assert between(text, "Date received by the Safeguarding Partnership Manager", "To conclude by (Day 21)") == ""
+    assert between(text, "Recommendation of the Statutory Partners", "Agreed outcome") == ""
+    assert text.endswith("Learning for the Safeguarding Partnership")
+
+
+def test_step_3_and_the_representations_fill_from_the_stage_record() -> None:
+    text = text_of(render_notice(FORM, replace(make_context(), stages=(STEP_3,))))
+    assert between(text, "Date Step 3 started", "To conclude by (Day 14)") == "12 November 2026"
+    assert between(text, "To conclude by (Day 14)", "Sent to") == "19 November 2026"
+    assert between(text, "Sent to", "Outcome of Step 3") == STEP_3.sent_to
+    assert between(text, "Outcome of Step 3", "Actions agreed") == "Escalated to Step 4 on 20 November 2026"
+    assert between(text, "Actions agreed", "Written representations") == STEP_3.agreed_actions
+    assert between(text, "(its response at Step 3)", "The submitting agency's") == STEP_3.response
+    assert between(text, "(why it was escalated to Step 4)", "For Safeguarding") == STEP_3.escalation_reason
+    # Step 4 has not started: the Partnership's part stays blank.
+    assert between(text, "Date received by the Safeguarding Partnership Manager", "To conclude by (Day 21)") == ""
+
+
+def test_a_step_3_resolved_by_agreement_says_so() -> None:
+    resolved = replace(STEP_3, status="Resolved", escalation_reason="")
+    text = text_of(render_notice(FORM, replace(make_context(), stages=(resolved,))))
+    assert between(text, "Outcome of Step 3", "Actions agreed") == "Resolved on 20 November 2026"
+    assert between(text, "(why it was escalated to Step 4)", "For Safeguarding") == ""
+
+
+def test_the_partnership_part_fills_from_step_4_and_the_closure() -> None:
+    context = replace(make_context(), stages=(STEP_3, STEP_4), closure=CLOSURE)
+    text = text_of(render_notice(FORM, context))
+    assert (
+        between(text, "Date received by the Safeguarding Partnership Manager", "To conclude by") == "20 November 2026"
+    )
+    assert between(text, "To conclude by (Day 21)", "Recommendation") == "1 December 2026"
+    assert between(text, "Recommendation of the Statutory Partners", "Agreed outcome") == STEP_4.response
+    assert between(text, "Agreed outcome", "Written confirmation of the outcome") == "AgreedOutcomeText"
+    assert between(text, "fed back to the practitioner who raised the concern", "Date concluded") == "FeedbackGivenText"
+    assert between(text, "Date concluded", "Learning for the") == "27 November 2026"
+    assert text.endswith("Learning for the Safeguarding Partnership LearningText")
+    assert_in_order(text, [STEP_3.response, STEP_3.escalation_reason, STEP_4.response, "AgreedOutcomeText"])
+
+
+def test_blank_notice_still_shows_every_label() -> None:
+    text = text_of(render_notice(FORM, replace(make_context(), fields={})))
+    assert_in_order(text, LABELS)
+    assert CANARY_NAME not in text
+
+
+HOSTILE = (
+    "<b>not bold</b> a & b &amp; </para> <br/> <font size=40>big</font>\n"
+    "col1\tcol2\x01\x1b[31m\u200b end\n"
+    "emoji \U0001f600 and Zoë ]]> %%EOF \\ ( )"
+)
+
+
+def test_hostile_text_renders_literally() -> None:
+    stage = replace(STEP_3, response=HOSTILE, escalation_reason=HOSTILE)
+    context = replace(
+        make_context(), fields=dict.fromkeys(FIELDS, HOSTILE), stages=(stage,), closure=dict.fromkeys(CLOSURE, HOSTILE)
+    )
+    text = text_of(render_notice(FORM, context))
+    assert "<b>not bold</b> a & b &amp; </para> <br/> <font size=40>big</font>" in text
+    assert "col1 col2[31m end" in text
+    assert "Zoë" in text
+
+
+def test_long_input_breaks_across_pages_without_loss() -> None:
+    lines = "\n".join(f"line {i} of the problem" for i in range(5000)) + "\nENDLINES"
+    unbroken = "x" * 5000 + "ENDWORD"
+    stage = replace(STEP_3, response=lines.replace("ENDLINES", "ENDRESPONSE"))
+    context = replace(make_context(problem=lines, submitted_by_contact=unbroken), stages=(stage,))
+    pdf = render_notice(FORM, context)
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) > 20
+    text = text_of(pdf)
+    for marker in ("ENDLINES", "ENDRESPONSE"):
+        assert marker in text
+    assert "ENDWORD" in text.replace(" ", "")
+
+
+def test_a_field_the_layout_does_not_print_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown notice field"):
+        render_notice(FORM, make_context(sent_to_1="Rochdale's field"))
+
+
+def test_metadata_holds_no_child_data() -> None:
+    pdf = render_notice(FORM, make_context())
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    info = {key: str(value) for key, value in (reader.metadata or {}).items()}
+    assert info["/Title"] == f"{DEFINITION.title} {REFERENCE}"
+    metadata_text = " ".join(info.values())
+    if reader.xmp_metadata is not None:
+        metadata_text += reader.xmp_metadata.stream.get_data().decode("utf-8", "replace")
+    for canary in (CANARY_NAME, *CANARY_NAME.split(), CANARY_DOB, CANARY_NHS, CANARY_NHS.replace(" ", "")):
+        assert canary.lower() not in metadata_text.lower()
+    assert CANARY_NAME in text_of(pdf)
+
+
+def test_rendering_is_deterministic() -> None:
+    context = replace(make_context(), stages=(STEP_3, STEP_4), closure=CLOSURE)
+    assert render_notice(FORM, context) == render_notice(FORM, context)
