@@ -58,12 +58,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     WTFormsHelpers(app)
-    from portal.timeutil import london_today, long_date, long_datetime
+    from portal.services import stages
+    from portal.timeutil import long_date, long_datetime
 
     app.jinja_env.filters["long_date"] = long_date
     app.jinja_env.filters["long_datetime"] = long_datetime
     # Clocks on pages compare with today in England, whatever the server's time zone.
-    app.context_processor(lambda: {"today": london_today()})
+    app.context_processor(lambda: {"today": stages.current_date()})
 
     from portal.web_sessions import DatabaseSessionInterface
 

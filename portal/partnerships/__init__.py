@@ -126,93 +126,48 @@ def find_table(text: str, headings: Sequence[str]) -> tuple[list[str], list[list
     return header, rows
 
 
-# The parsers import the spec types above, so they are imported only once those exist.
-from portal.partnerships import bolton, halton, pan_cheshire, rochdale, trafford  # noqa: E402
-
-_GENERIC_FRONT_DOOR = (
+GENERIC_FRONT_DOOR = (
     "Contact your local authority children's social care front door to make a child protection "
     "referral. If a child is in immediate danger, call 999."
 )
 
-PARTNERSHIPS: dict[str, PartnershipSpec] = {
-    spec.slug: spec
-    for spec in (
-        PartnershipSpec(
-            slug="rochdale",
-            code="ROC",
-            name="Rochdale Borough Safeguarding Children Partnership",
-            seed_prefix="000_",
-            form_code="rochdale-appendix-1",
-            # The seed carries no date. Its SPOC list still names HMR CCG (abolished July 2022) and the
-            # National Probation Service (unified 2021), so 2021 is an estimate, not a printed date.
-            procedure_version="rochdale-gm-2021",
-            is_legacy=False,
-            front_door="Rochdale Early Help and Safeguarding Hub (EHASH): 01706 925 879",
-            directory_owner="RBSB.admin@rochdale.gov.uk",
-            parse_directory=rochdale.parse_directory,
-        ),
-        PartnershipSpec(
-            slug="pan-cheshire",
-            code="PCH",
-            name="Pan Cheshire Safeguarding Children Partnerships",
-            seed_prefix="001_",
-            form_code="pan-cheshire-appendix-a",
-            # The seed carries no date.
-            procedure_version="pan-cheshire-undated",
-            is_legacy=False,
-            front_door=_GENERIC_FRONT_DOOR,
-            # The seed gives a post, not an address: "please contact your local Safeguarding Partnership
-            # manager".
-            directory_owner="Your local Safeguarding Partnership manager",
-            parse_directory=pan_cheshire.parse_directory,
-        ),
-        PartnershipSpec(
-            slug="trafford",
-            code="TRA",
-            name="Trafford Strategic Safeguarding Partnership",
-            seed_prefix="002_",
-            form_code="trafford-resolution-notice",
-            # The seed carries no date.
-            procedure_version="trafford-gm-undated",
-            is_legacy=False,
-            front_door=_GENERIC_FRONT_DOOR,
-            directory_owner="tssp@trafford.gov.uk",
-            parse_directory=trafford.parse_directory,
-        ),
-        PartnershipSpec(
-            slug="bolton",
-            code="BOL",
-            name="Bolton Safeguarding Children Partnership",
-            seed_prefix="003_",
-            form_code="bolton-rpde",
-            # "LAUNCH: SEPTEMBER 2022 REVIEW : APRIL 2025".
-            procedure_version="bolton-2022-09",
-            is_legacy=False,
-            front_door=_GENERIC_FRONT_DOOR,
-            directory_owner="boltonsafeguardingchildren@bolton.gov.uk",
-            parse_directory=bolton.parse_directory,
-        ),
-        PartnershipSpec(
-            slug="halton",
-            code="HAL",
-            name="Halton Safeguarding Children Board",
-            seed_prefix="004_",
-            form_code="halton-2013-record",
-            # "Revised September 2013".
-            procedure_version="halton-2013-09",
-            is_legacy=True,
-            front_door=_GENERIC_FRONT_DOOR,
-            # The seed names a post, not an address, as the owner of escalations and learning.
-            directory_owner="Multi-Agency Safeguarding Children's Unit Manager",
-            parse_directory=halton.parse_directory,
-        ),
-    )
-}
+# Keyed by slug. Every module of this package defines one partnership as ``SPEC`` (with its directory
+# parser); they are found by listing the package, so adding a partnership is adding its module. Code outside
+# the package (a test, a plug-in) calls register_partnership().
+PARTNERSHIPS: dict[str, PartnershipSpec] = {}
+
+
+def register_partnership(spec: PartnershipSpec) -> PartnershipSpec:
+    """Add a partnership; its slug and reference code must be new."""
+    for other in PARTNERSHIPS.values():
+        if other.slug != spec.slug and other.code == spec.code:
+            raise ValueError(f"reference code {spec.code!r} is already used by {other.slug!r}")
+    PARTNERSHIPS[spec.slug] = spec
+    return spec
+
+
+def _load_partnerships() -> None:
+    import importlib
+    import pkgutil
+
+    specs = []
+    for info in pkgutil.iter_modules(__path__):
+        spec = getattr(importlib.import_module(f"{__name__}.{info.name}"), "SPEC", None)
+        if isinstance(spec, PartnershipSpec):
+            specs.append(spec)
+    # In the seeds' order (000 Rochdale … 004 Halton), so a fresh database numbers them the same way.
+    for spec in sorted(specs, key=lambda s: s.seed_prefix):
+        register_partnership(spec)
+
 
 __all__ = [
+    "GENERIC_FRONT_DOOR",
     "PARTNERSHIPS",
     "AgencySpec",
     "ContactSpec",
     "PartnershipSpec",
     "SeedFormatError",
+    "register_partnership",
 ]
+
+_load_partnerships()

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from portal.partnerships import (
     EMAIL_RE,
+    GENERIC_FRONT_DOOR,
     AgencySpec,
     ContactSpec,
+    PartnershipSpec,
     find_table,
     superseded_reason,
 )
@@ -47,3 +49,18 @@ def parse_directory(seed_text: str) -> list[AgencySpec]:
         )
         for service, service_contacts in contacts.items()
     ]
+
+
+SPEC = PartnershipSpec(
+    slug="bolton",
+    code="BOL",
+    name="Bolton Safeguarding Children Partnership",
+    seed_prefix="003_",
+    form_code="bolton-rpde",
+    # "LAUNCH: SEPTEMBER 2022 REVIEW : APRIL 2025".
+    procedure_version="bolton-2022-09",
+    is_legacy=False,
+    front_door=GENERIC_FRONT_DOOR,
+    directory_owner="boltonsafeguardingchildren@bolton.gov.uk",
+    parse_directory=parse_directory,
+)

@@ -13,8 +13,10 @@ import re
 
 from portal.partnerships import (
     EMAIL_RE,
+    GENERIC_FRONT_DOOR,
     AgencySpec,
     ContactSpec,
+    PartnershipSpec,
     find_phones,
     find_table,
     squash,
@@ -75,3 +77,19 @@ def _people(cell: str) -> list[tuple[str, list[str]]]:
         # Someone named with a telephone number but no address.
         people.append((rest, []))
     return people
+
+
+SPEC = PartnershipSpec(
+    slug="halton",
+    code="HAL",
+    name="Halton Safeguarding Children Board",
+    seed_prefix="004_",
+    form_code="halton-2013-record",
+    # "Revised September 2013".
+    procedure_version="halton-2013-09",
+    is_legacy=True,
+    front_door=GENERIC_FRONT_DOOR,
+    # The seed names a post, not an address, as the owner of escalations and learning.
+    directory_owner="Multi-Agency Safeguarding Children's Unit Manager",
+    parse_directory=parse_directory,
+)

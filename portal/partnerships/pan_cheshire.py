@@ -9,7 +9,7 @@ contacts and all need review before the directory is relied on.
 
 from __future__ import annotations
 
-from portal.partnerships import AgencySpec, SeedFormatError, squash
+from portal.partnerships import GENERIC_FRONT_DOOR, AgencySpec, PartnershipSpec, SeedFormatError, squash
 
 # (name, sender note quoting or paraphrasing the seed's instruction for that agency).
 _PROPOSED = (
@@ -36,3 +36,20 @@ def parse_directory(seed_text: str) -> list[AgencySpec]:
     if "pan cheshire procedure" not in squash(seed_text).casefold():
         raise SeedFormatError("the seed is not the Pan Cheshire escalation procedure")
     return [AgencySpec(name=name, sender_note=note, contacts=(), needs_review=True) for name, note in _PROPOSED]
+
+
+SPEC = PartnershipSpec(
+    slug="pan-cheshire",
+    code="PCH",
+    name="Pan Cheshire Safeguarding Children Partnerships",
+    seed_prefix="001_",
+    form_code="pan-cheshire-appendix-a",
+    # The seed carries no date.
+    procedure_version="pan-cheshire-undated",
+    is_legacy=False,
+    front_door=GENERIC_FRONT_DOOR,
+    # The seed gives a post, not an address: "please contact your local Safeguarding Partnership
+    # manager".
+    directory_owner="Your local Safeguarding Partnership manager",
+    parse_directory=parse_directory,
+)

@@ -15,6 +15,7 @@ from portal.partnerships import (
     PHONE_RE,
     AgencySpec,
     ContactSpec,
+    PartnershipSpec,
     find_phones,
     find_table,
     squash,
@@ -120,3 +121,19 @@ def _note(text: str) -> str:
     """Tidy a sender note, keeping the seed's separate sentences on separate lines."""
     parts = (squash(part).strip(" /") for part in text.split(_BREAK))
     return "\n".join(part for part in parts if part)
+
+
+SPEC = PartnershipSpec(
+    slug="rochdale",
+    code="ROC",
+    name="Rochdale Borough Safeguarding Children Partnership",
+    seed_prefix="000_",
+    form_code="rochdale-appendix-1",
+    # The seed carries no date. Its SPOC list still names HMR CCG (abolished July 2022) and the
+    # National Probation Service (unified 2021), so 2021 is an estimate, not a printed date.
+    procedure_version="rochdale-gm-2021",
+    is_legacy=False,
+    front_door="Rochdale Early Help and Safeguarding Hub (EHASH): 01706 925 879",
+    directory_owner="RBSB.admin@rochdale.gov.uk",
+    parse_directory=parse_directory,
+)

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 import re
 
-from portal.partnerships import EMAIL_RE, AgencySpec, ContactSpec, SeedFormatError, squash
+from portal.partnerships import (
+    EMAIL_RE,
+    GENERIC_FRONT_DOOR,
+    AgencySpec,
+    ContactSpec,
+    PartnershipSpec,
+    SeedFormatError,
+    squash,
+)
 
 BUSINESS_UNIT = "Safeguarding Partnership business unit"
 BUSINESS_MANAGER_ROLE = "TSSP Business Manager"
@@ -36,3 +44,18 @@ def parse_directory(seed_text: str) -> list[AgencySpec]:
         )
     )
     return agencies
+
+
+SPEC = PartnershipSpec(
+    slug="trafford",
+    code="TRA",
+    name="Trafford Strategic Safeguarding Partnership",
+    seed_prefix="002_",
+    form_code="trafford-resolution-notice",
+    # The seed carries no date.
+    procedure_version="trafford-gm-undated",
+    is_legacy=False,
+    front_door=GENERIC_FRONT_DOOR,
+    directory_owner="tssp@trafford.gov.uk",
+    parse_directory=parse_directory,
+)

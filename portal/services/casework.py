@@ -18,7 +18,6 @@ from portal.procedures import Procedure
 from portal.services import audit, documents, notices, stages
 from portal.services.runtime import PortalServices
 from portal.services.stages import Actions
-from portal.timeutil import london_today
 
 STATUS_LABELS = {"sent": "Open", "closed": "Closed"}
 
@@ -64,7 +63,7 @@ class NoticeView:
 
 
 def _rows(db: Session, query: object, *, today: date | None = None) -> list[NoticeRow]:
-    today = today or london_today()
+    today = today or stages.current_date()
     # "This week" runs to the end of Sunday: what a business unit plans its chasing around.
     week_end = today + timedelta(days=6 - today.weekday())
     result = db.execute(

@@ -57,10 +57,24 @@ def import_partnerships(session: Session, seed_dir: Path, *, today: date) -> Imp
     ]
     report = ImportReport()
     for spec, agencies in parsed:
-        partnership = _upsert_partnership(session, spec, report)
-        _import_directory(session, partnership, agencies, today, report)
+        _import_parsed(session, spec, agencies, today, report)
     session.flush()
     return report
+
+
+def import_partnership(session: Session, spec: PartnershipSpec, seed_text: str, *, today: date) -> ImportReport:
+    """Create or update one partnership and its directory from its seed's text; flush but do not commit."""
+    report = ImportReport()
+    _import_parsed(session, spec, spec.parse_directory(seed_text), today, report)
+    session.flush()
+    return report
+
+
+def _import_parsed(
+    session: Session, spec: PartnershipSpec, agencies: list[AgencySpec], today: date, report: ImportReport
+) -> None:
+    partnership = _upsert_partnership(session, spec, report)
+    _import_directory(session, partnership, agencies, today, report)
 
 
 def agencies_for(session: Session, partnership_id: int) -> list[Agency]:

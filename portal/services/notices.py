@@ -35,7 +35,7 @@ from portal.services.directory import agencies_for
 from portal.services.documents import issue_version, open_version
 from portal.services.references import next_reference
 from portal.services.runtime import PortalServices
-from portal.timeutil import LONDON, london_today
+from portal.timeutil import london_today
 
 DRAFT_FIELD = "answers"
 
@@ -278,7 +278,7 @@ def submit_notice(
     chosen = _recipients(session, user.partnership_id, definition, answers)
     dek = vault.data_key(session, services.keyring, draft.data_key_id)
     submitted_at = utcnow()
-    today = submitted_at.astimezone(LONDON).date()
+    today = stages.current_date()
 
     notice = Notice(
         id=draft.id,

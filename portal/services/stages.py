@@ -77,6 +77,11 @@ class StageRuleError(ValueError):
         self.message = message
 
 
+def current_date() -> date:
+    """Today in England: the day every stage clock counts from (one place, so tests can set the date)."""
+    return london_today()
+
+
 def stage_field(stage: str, name: str) -> str:
     """Return the notice_answer name of a stage's narrative field (at most 60 characters)."""
     if name not in STAGE_FIELDS:
@@ -101,6 +106,10 @@ def concern_date(notice: Notice) -> date:
 def responder(stage: Stage) -> str:
     """Return who responds at a stage: "recipient" (the agencies it is sent to) or "business_unit"."""
     kinds = {n.audience.kind for n in stage.notify if n.when is When.ON_ENTER}
+    if stage.final and AudienceKind.BUSINESS_UNIT in kinds:
+        # The last stage is the partnership's own (an independent advisor, panel or statutory partners):
+        # its business unit records the resolution; the agencies are told of it.
+        return "business_unit"
     if kinds & {AudienceKind.RECIPIENT_SPOCS, AudienceKind.TIER}:
         return "recipient"
     return "business_unit"
@@ -659,7 +668,7 @@ def escalate(
 ) -> Entered:
     """Move the notice on to ``to_stage``: end this stage, ask about immediate risk again, enter the next."""
     notice = load(session, services, user, notice_id, "escalate", remote_addr)
-    today = today or london_today()
+    today = today or current_date()
     procedure = procedure_of(notice)
     current = notice.current_stage
     assert current is not None
@@ -826,7 +835,7 @@ def chase_stage(session: Session, services: PortalServices, record: NoticeStage,
 
 def chase_overdue(session: Session, services: PortalServices, *, today: date | None = None) -> int:
     """Chase every open stage past its due date that has not been chased for that date; return how many."""
-    today = today or london_today()
+    today = today or current_date()
     due = (
         session.execute(
             select(NoticeStage)
@@ -858,7 +867,7 @@ def chase_now(session: Session, services: PortalServices, user: User, notice_id:
     notice = load(session, services, user, notice_id, "chase", remote_addr)
     record = notice.current_stage
     assert record is not None
-    if record.due_on is None or record.due_on >= london_today():
+    if record.due_on is None or record.due_on >= current_date():
         raise StageRuleError("chase", "This stage is not overdue yet")
     done = chase_stage(session, services, record, actor=user)
     session.commit()

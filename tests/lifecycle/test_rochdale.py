@@ -58,9 +58,10 @@ def test_rochdale_notice_from_stage_3_to_closure(app: Flask, accounts: Accounts)
     assert "Escalated: Still no strategy discussion after the review" in v3
     assert "Response: We do not agree the threshold is met" in v3
 
-    # Stage 4 is final: nobody may escalate; the business manager closes with the agreed outcome.
+    # Stage 4 is the partnership's: its business unit records the resolution; nobody may escalate further.
     assert "/escalate" not in life.page("raiser")
-    life.respond("spoc", "Strategy discussion will be held on Monday")
+    assert "Record your response" not in life.page("spoc")
+    life.respond("bm", "Strategy discussion will be held on Monday")
     life.new_mail()
     life.close("bm")
     notice = life.notice()

@@ -1,0 +1,45 @@
+"""The business unit's list shows what is overdue and what is due this week, by the procedure's clocks."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from bs4 import BeautifulSoup
+from flask import Flask
+
+from portal.models import Role
+from portal.services import stages
+from tests.helpers import CANARY_NAME, Accounts, contact_id, raise_notice
+from tests.lifecycle.driver import Life
+from tests.lifecycle.test_bolton import AGENCY_A, AGENCY_B, SENT, rpde_answers
+
+
+def counts(html: str) -> tuple[str, str]:
+    soup = BeautifulSoup(html, "html.parser")
+    return soup.select_one("#overdue-count").text, soup.select_one("#due-count").text
+
+
+def test_business_list_shows_overdue_and_due_this_week(
+    app: Flask, accounts: Accounts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stages, "current_date", lambda: SENT)
+    life = Life(app)
+    raiser = life.party(accounts, "raiser", Role.PRACTITIONER, partnership="bolton", agency=AGENCY_A)
+    life.party(accounts, "bm", Role.BUSINESS_MANAGER, partnership="bolton")
+    life.notice_id, life.reference = raise_notice(raiser.client, rpde_answers(contact_id(app, AGENCY_B, "bolton")))
+
+    def business_page(today: date) -> str:
+        monkeypatch.setattr(stages, "current_date", lambda: today)
+        page = life.client("bm").get("/business/notices")
+        assert page.status_code == 200
+        assert CANARY_NAME not in page.text  # lists never identify the child
+        return page.text
+
+    # Due Tue 6 Jan 2026: not this week on Thu 18 Dec; due this week on Mon 5 Jan; overdue from Wed 7 Jan.
+    assert counts(business_page(date(2025, 12, 18))) == ("0", "0")
+    this_week = business_page(date(2026, 1, 5))
+    assert counts(this_week) == ("0", "1") and "Due this week (1)" in this_week
+    late = business_page(date(2026, 1, 7))
+    assert counts(late) == ("1", "0") and "Overdue (1)" in late and "6 January 2026" in late
+    assert life.reference in late
