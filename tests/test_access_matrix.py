@@ -229,6 +229,10 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("business.notices", "GET"): row(
         anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=DENIED
     ),
+    # The register export: each business unit its own partnership's notices, without child identifiers.
+    ("business.export", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=DENIED
+    ),
 }
 
 # Requests that change what later requests see run last, in this order.

@@ -1,0 +1,155 @@
+"""The business unit's export of its partnership's notices: minimal, pseudonymous, capped and audited.
+
+What leaves the portal in a spreadsheet is the register a business unit reports from (security.md §6
+item 21): references, agencies, stages, dates and clocks. No child identifier or narrative is in it, so it
+decrypts nothing. Every cell is neutralised against spreadsheet formula injection (ASVS 1.2.10), the file
+is marked OFFICIAL-SENSITIVE in its first line, each export is audited with its row count, and a user may
+export only a few times an hour (the NCSC's bulk-data measures).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from portal.models import AuditEvent, Notice, NoticeEvent, NoticeRecipient, User, utcnow
+from portal.services import audit, stages
+from portal.services.runtime import PortalServices
+from portal.timeutil import LONDON
+from portal.working_days import ENGLAND_AND_WALES_CALENDAR
+
+EXPORTS_PER_HOUR = 10
+MARKING = "OFFICIAL-SENSITIVE: escalation notices register. Contains no child identifiers. Store securely."
+COLUMNS = (
+    "Reference",
+    "Partnership",
+    "Procedure version",
+    "Date of notification",
+    "Raised on",
+    "Raising agency",
+    "Receiving agencies",
+    "Stages reached",
+    "Current stage",
+    "Went straight to a later stage",
+    "Status",
+    "Due by",
+    "Overdue",
+    "Chases",
+    "Closed on",
+    "Working days open",
+)
+# A cell starting with one of these is read as a formula (or a DDE command) by spreadsheet programs.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
+
+
+class ExportLimitError(Exception):
+    """The user has exported too often in the last hour."""
+
+
+def neutralise(value: object) -> str:
+    """Return a cell value a spreadsheet shows as text, never runs: a leading quote disarms a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def export_register(
+    session: Session, services: PortalServices, user: User, *, remote_addr: str = ""
+) -> tuple[str, bytes]:
+    """Return (file name, CSV bytes) of every notice of the user's partnership; refuse past the hourly cap."""
+    since = utcnow() - timedelta(hours=1)
+    recent = session.execute(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(
+            AuditEvent.action == "notice.export",
+            AuditEvent.actor_id == user.id,
+            AuditEvent.outcome == "ok",
+            AuditEvent.at >= since,
+        )
+    ).scalar_one()
+    if recent >= EXPORTS_PER_HOUR:
+        audit.record(
+            session,
+            services.keyring.audit_key,
+            action="notice.export",
+            outcome="denied",
+            actor_id=user.id,
+            object_type="partnership",
+            object_id=f"limit={EXPORTS_PER_HOUR}/h",
+            remote_addr=remote_addr,
+        )
+        session.commit()
+        raise ExportLimitError
+    notices = (
+        session.execute(
+            select(Notice)
+            .where(Notice.partnership_id == user.partnership_id)
+            .options(
+                selectinload(Notice.stages),
+                selectinload(Notice.recipients).selectinload(NoticeRecipient.agency),
+                selectinload(Notice.raising_agency),
+                selectinload(Notice.partnership),
+            )
+            .order_by(Notice.submitted_at)
+        )
+        .scalars()
+        .all()
+    )
+    chases = dict(
+        session.execute(
+            select(NoticeEvent.notice_id, func.count())
+            .where(NoticeEvent.kind == "chased", NoticeEvent.notice_id.in_([n.id for n in notices]))
+            .group_by(NoticeEvent.notice_id)
+        ).all()
+    )
+    today = stages.current_date()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([MARKING])
+    writer.writerow(COLUMNS)
+    for notice in notices:
+        writer.writerow([neutralise(cell) for cell in _row(notice, chases.get(notice.id, 0), today)])
+    audit.record(
+        session,
+        services.keyring.audit_key,
+        action="notice.export",
+        outcome="ok",
+        actor_id=user.id,
+        object_type="partnership",
+        object_id=f"rows={len(notices)}",
+        remote_addr=remote_addr,
+    )
+    session.commit()
+    # The byte-order mark makes spreadsheet programs read the UTF-8 (agency names with accents) correctly.
+    return f"{user.partnership.code}-notices-{today.isoformat()}.csv", ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def _row(notice: Notice, chase_count: int, today: object) -> list[object]:
+    procedure = stages.procedure_of(notice)
+    current = notice.current_stage
+    open_now = notice.status != stages.STATUS_CLOSED and current is not None and current.ended_at is None
+    due = current.due_on if open_now and current is not None else None
+    raised_on = notice.submitted_at.astimezone(LONDON).date()
+    ended = notice.closed_at.astimezone(LONDON).date() if notice.closed_at else today
+    return [
+        notice.reference,
+        notice.partnership.name,
+        notice.procedure_version,
+        notice.date_of_notification.isoformat(),
+        raised_on.isoformat(),
+        notice.raising_agency.name if notice.raising_agency else "",
+        "; ".join(dict.fromkeys(r.agency.name for r in notice.recipients)),
+        "; ".join(procedure.stage(s.stage).name for s in notice.stages),
+        procedure.stage(notice.stage).name,
+        "Yes" if any(s.skipped_from for s in notice.stages) else "No",
+        "Closed" if notice.status == stages.STATUS_CLOSED else "Open",
+        due.isoformat() if due else "",
+        "Yes" if due is not None and due < today else "No",  # type: ignore[operator]
+        chase_count,
+        notice.closed_at.astimezone(LONDON).date().isoformat() if notice.closed_at else "",
+        ENGLAND_AND_WALES_CALENDAR.working_days_between(raised_on, ended),  # type: ignore[arg-type]
+    ]
