@@ -3,7 +3,8 @@
 Every view declares a rule with @rule(...). A before-request hook enforces the role part for every
 endpoint (an endpoint without a rule is refused, so a new route cannot be left open by accident), and
 notice_for() enforces the object part for every route that takes a notice. Denials are 404, never 403,
-so a URL does not confirm that a notice exists, and every denial is audited.
+so a URL does not confirm that a notice exists, and every denial is audited. A notice shredded at the end
+of its retention answers its parties with one page saying so (NoticeShreddedError), whatever the route.
 """
 
 from __future__ import annotations
@@ -49,6 +50,16 @@ NOTICE_RULES: dict[str, frozenset[str]] = {
     "close": _PARTIES,
     "chase": frozenset({"partnership_business_manager"}),
 }
+
+
+class NoticeShreddedError(Exception):
+    """The notice's content was destroyed at the end of its retention period (crypto-shredding): only its
+    de-identified record is left. Raised to someone who may otherwise act on it; answered 410 Gone."""
+
+    def __init__(self, notice: Notice) -> None:
+        super().__init__("the notice's content was destroyed at the end of its retention period")
+        self.reference = notice.reference
+        self.shredded_at = notice.shredded_at
 
 
 def rule(name: str) -> Callable[[F], F]:
@@ -101,6 +112,15 @@ def notice_for(
 ) -> Notice:
     """Load a notice the user may act on, or audit the denial and answer 404."""
     notice = db.get(Notice, notice_id) if well_formed_id(notice_id) else None
+    if notice is not None:
+        from portal.services import honeytoken
+        from portal.services.runtime import portal_services
+
+        services = portal_services()
+        if honeytoken.is_bait(services, notice.id):
+            # Nobody has a reason to reach the bait notice: alarm, then answer as for a notice that is not there.
+            honeytoken.alarm(db, services, notice.id, user=user, route=f"notice.{action}", addr=remote_addr)
+            abort(404)
     if notice is None or not may(user, action, notice):
         audit.record(
             db,
@@ -114,6 +134,20 @@ def notice_for(
         )
         db.commit()
         abort(404)
+    if notice.shredded_at is not None:
+        # Every route that takes a notice comes here, so none can reach the (destroyed) content: one clear page.
+        audit.record(
+            db,
+            audit_key,
+            action=f"notice.{action}",
+            outcome="shredded",
+            actor_id=user.id,
+            object_type="notice",
+            object_id=notice.id,
+            remote_addr=remote_addr,
+        )
+        db.commit()
+        raise NoticeShreddedError(notice)
     return notice
 
 

@@ -35,6 +35,8 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_RETRY_BASE_SECONDS": 5,
     "MAIL_RETRY_MAX_SECONDS": 900,
     "MAIL_POLL_SECONDS": 2,
+    # Who is e-mailed when a bait (honey-token) notice is touched; the audit and the log record it regardless.
+    "SECURITY_ALERT_EMAIL": None,
     # How often the mail worker looks for overdue stages to chase (each is chased once per due date).
     "CHASE_INTERVAL_SECONDS": 300,
     # Sessions: signed out after 30 min idle (SecureDrop uses 120; case data warrants less) or 10 h in all.

@@ -124,8 +124,11 @@ def notices_for_user(db: Session, user: User) -> list[NoticeRow]:
 
 
 def notices_for_partnership(db: Session, user: User) -> list[NoticeRow]:
-    """Every notice of the business manager's partnership."""
-    return _rows(db, select(Notice).where(Notice.partnership_id == user.partnership_id))
+    """Every notice of the business manager's partnership (but the bait: see portal.services.honeytoken)."""
+    from portal.services.runtime import portal_services
+
+    bait = sorted(portal_services().honeytokens)
+    return _rows(db, select(Notice).where(Notice.partnership_id == user.partnership_id, Notice.id.not_in(bait)))
 
 
 def copy_for(user: User, definition: NoticeFormDefinition) -> str:

@@ -87,7 +87,8 @@ def export_register(
     notices = (
         session.execute(
             select(Notice)
-            .where(Notice.partnership_id == user.partnership_id)
+            # The bait notice is never exported: no legitimate path leads to it (portal.services.honeytoken).
+            .where(Notice.partnership_id == user.partnership_id, Notice.id.not_in(sorted(services.honeytokens)))
             .options(
                 selectinload(Notice.stages),
                 selectinload(Notice.recipients).selectinload(NoticeRecipient.agency),

@@ -19,6 +19,11 @@ class PortalServices:
     signer: PdfSigner
     passwords: Passwords
     base_url: str
+    # Ids of the bait notices (portal.services.honeytoken), kept beside the keys and not in the database,
+    # so someone reading the database cannot tell the bait from a real notice.
+    honeytokens: frozenset[str] = frozenset()
+    # Where a touched bait notice is reported (PORTAL_SECURITY_ALERT_EMAIL); the audit and log always are.
+    security_alert_email: str | None = None
 
 
 def portal_services(app: Flask | None = None) -> PortalServices:
@@ -51,7 +56,23 @@ def build_services(app: Flask) -> PortalServices:
             parallelism=app.config["ARGON2_PARALLELISM"],
         ),
         base_url=str(app.config["BASE_URL"]).rstrip("/"),
+        honeytokens=load_honeytokens(key_dir),
+        security_alert_email=app.config.get("SECURITY_ALERT_EMAIL") or None,
     )
+
+
+HONEYTOKEN_FILE = "honeytokens.json"
+
+
+def load_honeytokens(key_dir: object) -> frozenset[str]:
+    """Read the bait notices' ids from the key directory (an absent file means none are planted)."""
+    import json
+    from pathlib import Path
+
+    path = Path(str(key_dir)) / HONEYTOKEN_FILE
+    if not path.exists():
+        return frozenset()
+    return frozenset(json.loads(path.read_text(encoding="utf-8")))
 
 
 def _is_dev_cert(cert_pem: bytes) -> bool:
