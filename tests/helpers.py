@@ -179,3 +179,26 @@ def raise_notice(client: FlaskClient, answers: dict[str, Any]) -> tuple[str, str
 def errors_on(html: str) -> list[str]:
     soup = BeautifulSoup(html, "html.parser")
     return [a.get_text(strip=True) for a in soup.select(".govuk-error-summary__list a")]
+
+
+def database_bytes(app: Flask) -> bytes:
+    """Everything the database holds as bytes: the SQLite file and its WAL, or a plain pg_dump."""
+    import os
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    url = make_url(app.config["DATABASE_URL"])
+    if url.get_backend_name() == "sqlite":
+        database = Path(url.database or "")
+        dumped = b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*"))
+        assert len(dumped) > 10_000 and Path(str(database) + "-wal").exists()
+        return dumped
+    pg_dump = shutil.which("pg_dump")
+    assert pg_dump, "pg_dump is needed for this test (Debian postgresql-client)"
+    command = [pg_dump, "--format=plain", "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432)]
+    command += ["-U", url.username or "postgres", url.database or ""]
+    env = {**os.environ, "PGPASSWORD": url.password or ""}
+    return subprocess.run(command, check=True, capture_output=True, env=env, timeout=60).stdout

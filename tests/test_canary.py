@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy.engine import make_url
 
 from portal.db import session_factory
 from portal.mail import deliver_due
@@ -23,6 +19,7 @@ from tests.helpers import (
     CANARY_NHS,
     appendix1_answers,
     contact_id,
+    database_bytes,
     raise_notice,
     sign_in,
     smtp_transport,
@@ -70,36 +67,9 @@ def test_canary_is_nowhere_in_plaintext(app: Flask, client: FlaskClient, account
     transport = smtp_transport(smtp.port)
     assert deliver_due(session_factory(app), transport, worker_id="canary").sent == 2
 
-    url = make_url(app.config["DATABASE_URL"])
-    if url.get_backend_name() == "sqlite":
-        database = Path(url.database)
-        dumped = b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*"))
-        assert len(dumped) > 10_000
-        assert Path(str(database) + "-wal").exists()
-        assert_no_canary(dumped, "the SQLite database and its WAL")
-    else:
-        pg_dump = shutil.which("pg_dump")
-        assert pg_dump, "pg_dump is needed for this test (Debian postgresql-client)"
-        env = {**os.environ, "PGPASSWORD": url.password or ""}
-        dump = subprocess.run(
-            [
-                pg_dump,
-                "--format=plain",
-                "-h",
-                url.host or "127.0.0.1",
-                "-p",
-                str(url.port or 5432),
-                "-U",
-                url.username or "postgres",
-                url.database,
-            ],
-            check=True,
-            capture_output=True,
-            env=env,
-            timeout=60,
-        ).stdout
-        assert reference.encode() in dump  # the dump is real
-        assert_no_canary(dump, "pg_dump")
+    dumped = database_bytes(app)
+    assert reference.encode() in dumped  # the dump is real
+    assert_no_canary(dumped, "the database (SQLite file and WAL, or pg_dump)")
 
     mail = b"".join(m.as_bytes() for m in smtp.messages)
     assert reference.encode() in mail
