@@ -226,6 +226,7 @@ def escalate(notice_id: str) -> str | Response:
         "Escalate the notice",
         front_door=notice.partnership.front_door,
         immediate_risk_advice=stages.procedure_of(notice).immediate_risk,
+        targets=stages.escalation_targets(notice),
     )
 
 
