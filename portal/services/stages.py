@@ -471,6 +471,17 @@ def load(
     return notice
 
 
+def _load_current(
+    session: Session, services: PortalServices, user: User, notice_id: str, action: str, remote_addr: str
+) -> tuple[Notice, NoticeStage, Stage]:
+    """``load`` the notice, with the record of the stage it is at and that stage's definition."""
+    notice = load(session, services, user, notice_id, action, remote_addr)
+    current = notice.current_stage
+    if current is None:  # every notice enters a stage when it is raised
+        raise StageActionError(action)
+    return notice, current, procedure_of(notice).stage(current.stage)
+
+
 def _audit(
     session: Session, services: PortalServices, user: User | None, notice: Notice, action: str, addr: str
 ) -> None:
@@ -499,9 +510,7 @@ def acknowledge(
     if current is not None and current.acknowledged_at is not None and current.ended_at is None:
         # Already acknowledged (a second click, or the other party got there first): nothing to change.
         return notice
-    notice = load(session, services, user, notice_id, "acknowledge", remote_addr)
-    assert current is not None
-    stage = procedure_of(notice).stage(current.stage)
+    notice, current, stage = _load_current(session, services, user, notice_id, "acknowledge", remote_addr)
     current.acknowledged_at = utcnow()
     current.acknowledged_by_id = user.id
     due = f"; due by {format_date(current.due_on)}" if current.due_on else ""
@@ -534,10 +543,7 @@ def respond(
     remote_addr: str = "",
 ) -> Notice:
     """Record the response at the current stage, issue a new signed PDF version and tell who must know."""
-    notice = load(session, services, user, notice_id, "respond", remote_addr)
-    current = notice.current_stage
-    assert current is not None
-    stage = procedure_of(notice).stage(current.stage)
+    notice, current, stage = _load_current(session, services, user, notice_id, "respond", remote_addr)
     dek = _dek(session, services, notice)
     seal_answer(session, notice, dek, stage_field(stage.code, "response"), response)
     if agreed_actions:
@@ -575,10 +581,7 @@ def agree_due_date(
     remote_addr: str = "",
 ) -> Notice:
     """Set the current stage's agreed due date, refused beyond the procedure's cap (Trafford: 10 working days)."""
-    notice = load(session, services, user, notice_id, "agree_due", remote_addr)
-    current = notice.current_stage
-    assert current is not None
-    stage = procedure_of(notice).stage(current.stage)
+    notice, current, stage = _load_current(session, services, user, notice_id, "agree_due", remote_addr)
     try:
         due = stage.deadline.due_date(
             stage_started=current.started_on, concern_date=concern_date(notice), agreed=agreed
@@ -667,11 +670,9 @@ def escalate(
     remote_addr: str = "",
 ) -> Entered:
     """Move the notice on to ``to_stage``: end this stage, ask about immediate risk again, enter the next."""
-    notice = load(session, services, user, notice_id, "escalate", remote_addr)
+    notice, current, leaving = _load_current(session, services, user, notice_id, "escalate", remote_addr)
     today = today or current_date()
     procedure = procedure_of(notice)
-    current = notice.current_stage
-    assert current is not None
     targets = {stage.code: needs_reason for stage, needs_reason in escalation_targets(notice)}
     if to_stage not in targets:
         raise StageRuleError("to_stage", "Choose a stage the procedure allows you to escalate to")
@@ -680,7 +681,6 @@ def escalate(
     if immediate_risk and not referral.strip():
         raise StageRuleError("referral", "Enter how and when the child protection referral was made")
     target = procedure.stage(to_stage)
-    leaving = procedure.stage(current.stage)
     dek = _dek(session, services, notice)
 
     # Domain rule 1: asked again at every escalation; the referral itself is never made through the portal.
@@ -740,14 +740,10 @@ def close(
     remote_addr: str = "",
 ) -> Notice:
     """Close the notice at its current stage with the agreed outcome and the closure record."""
-    notice = load(session, services, user, notice_id, "close", remote_addr)
-    procedure = procedure_of(notice)
-    for name in procedure.close_requires:
+    notice, current, stage = _load_current(session, services, user, notice_id, "close", remote_addr)
+    for name in procedure_of(notice).close_requires:
         if not closure.get(name, "").strip():
             raise StageRuleError(name, "Answer this before closing the notice")
-    current = notice.current_stage
-    assert current is not None
-    stage = procedure.stage(current.stage)
     dek = _dek(session, services, notice)
     for name, value in closure.items():
         if value:
@@ -864,9 +860,7 @@ def chase_overdue(session: Session, services: PortalServices, *, today: date | N
 
 def chase_now(session: Session, services: PortalServices, user: User, notice_id: str, *, remote_addr: str = "") -> bool:
     """A business manager chases the current stage's responder by hand (once per due date, as the worker)."""
-    notice = load(session, services, user, notice_id, "chase", remote_addr)
-    record = notice.current_stage
-    assert record is not None
+    _notice, record, _stage = _load_current(session, services, user, notice_id, "chase", remote_addr)
     if record.due_on is None or record.due_on >= current_date():
         raise StageRuleError("chase", "This stage is not overdue yet")
     done = chase_stage(session, services, record, actor=user)
