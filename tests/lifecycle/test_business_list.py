@@ -43,3 +43,12 @@ def test_business_list_shows_overdue_and_due_this_week(
     late = business_page(date(2026, 1, 7))
     assert counts(late) == ("1", "0") and "Overdue (1)" in late and "6 January 2026" in late
     assert life.reference in late
+
+    # The business unit can chase by hand from the notice page; like the worker, once per due date.
+    life.new_mail()
+    assert "Chase the response now" in life.page("bm")
+    life.act("bm", "chase")
+    assert life.stages()[0].chase_count == 1 and "chased" in life.timeline()
+    assert {to for to, _s, _b in life.new_mail()} >= set(life.recipients("formal-resolution"))
+    life.act("bm", "chase")
+    assert life.stages()[0].chase_count == 1 and life.new_mail() == []
