@@ -366,6 +366,24 @@ def grid_table(header: Sequence[str], rows: Sequence[tuple[str, Sequence[str]]],
     return grid.build(repeat_rows=1)
 
 
+def notice_heading(
+    title: str,
+    *,
+    partnership_name: str,
+    version_line: str,
+    above: str = "",
+    captions: Sequence[str] = (),
+    note: str = "",
+) -> list[Flowable]:
+    """The top of every notice: the form's own heading lines, the partnership, the version, the handling banner."""
+    story: list[Flowable] = [para(above, STYLES.appendix)] if above else []
+    story += [para(title, STYLES.title), *(para(c, STYLES.caption) for c in captions)]
+    story += [para(partnership_name, STYLES.caption), para(version_line, STYLES.caption)]
+    if note:
+        story += [Spacer(1, 6), para(note, STYLES.hint)]
+    return [*story, Spacer(1, 8), banner(HANDLING)]
+
+
 def _draw_furniture(canvas: Canvas, *, reference: str, page: int, total: int) -> None:
     """Draw the security marking, handling line, reference and page count."""
     canvas.saveState()

@@ -15,12 +15,11 @@ from portal.forms.base import YES_NO
 from portal.forms.bolton import REASONS
 from portal.pdf.context import NoticeContext
 from portal.pdf.layout import (
-    HANDLING,
     STYLES,
     Row,
-    banner,
     free_text_section,
     label_value_table,
+    notice_heading,
     para,
     section_heading,
 )
@@ -211,14 +210,13 @@ def _outcome(context: NoticeContext) -> list[Flowable]:
 def build_story(context: NoticeContext) -> list[Flowable]:
     """Return the flowables for one Bolton RPDE form."""
     return [
-        para(PARTNERSHIP, STYLES.appendix),
-        para(TITLE, STYLES.title),
-        para(context.partnership_name, STYLES.caption),
-        para(f"Version {context.version}, issued {context.issued_display}", STYLES.caption),
-        Spacer(1, 6),
-        para(SENT_TO, STYLES.hint),
-        Spacer(1, 8),
-        banner(HANDLING),
+        *notice_heading(
+            TITLE,
+            above=PARTNERSHIP,
+            note=SENT_TO,
+            partnership_name=context.partnership_name,
+            version_line=f"Version {context.version}, issued {context.issued_display}",
+        ),
         Spacer(1, 10),
         *_part_a(context),
         *_part_b_and_log(context),

@@ -13,13 +13,12 @@ from reportlab.platypus import Flowable, Spacer
 
 from portal.pdf.context import NoticeContext, StageRecord
 from portal.pdf.layout import (
-    HANDLING,
     STYLES,
     Row,
-    banner,
     free_text_section,
     grid_table,
     label_value_table,
+    notice_heading,
     para,
     section_heading,
 )
@@ -140,12 +139,12 @@ def build_story(context: NoticeContext) -> list[Flowable]:
         ]
     )
     return [
-        para(TITLE, STYLES.title),
-        para(LEGACY_CAPTION, STYLES.caption),
-        para(context.partnership_name, STYLES.caption),
-        para(f"Version {context.version}, issued {context.issued_display}", STYLES.caption),
-        Spacer(1, 8),
-        banner(HANDLING),
+        *notice_heading(
+            TITLE,
+            captions=(LEGACY_CAPTION,),
+            partnership_name=context.partnership_name,
+            version_line=f"Version {context.version}, issued {context.issued_display}",
+        ),
         Spacer(1, 10),
         details,
         Spacer(1, 12),

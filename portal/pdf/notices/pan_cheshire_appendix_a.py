@@ -14,13 +14,10 @@ from reportlab.platypus import Flowable, Spacer
 
 from portal.pdf.context import NoticeContext, StageRecord
 from portal.pdf.layout import (
-    HANDLING,
-    STYLES,
     Row,
-    banner,
     free_text_section,
     label_value_table,
-    para,
+    notice_heading,
 )
 
 FORM_CODE: Final = "pan-cheshire-appendix-a"
@@ -186,12 +183,12 @@ def build_story(context: NoticeContext) -> list[Flowable]:
         ]
     )
     return [
-        para(APPENDIX, STYLES.appendix),
-        para(TITLE, STYLES.title),
-        para(context.partnership_name, STYLES.caption),
-        para(f"Version {context.version}, issued {context.issued_display}", STYLES.caption),
-        Spacer(1, 8),
-        banner(HANDLING),
+        *notice_heading(
+            TITLE,
+            above=APPENDIX,
+            partnership_name=context.partnership_name,
+            version_line=f"Version {context.version}, issued {context.issued_display}",
+        ),
         Spacer(1, 10),
         details,
         Spacer(1, 12),

@@ -12,14 +12,11 @@ from reportlab.platypus import Flowable, Spacer
 
 from portal.pdf.context import NoticeContext, StageRecord
 from portal.pdf.layout import (
-    HANDLING,
-    STYLES,
     Row,
-    banner,
     free_text_section,
     grid_table,
     label_value_table,
-    para,
+    notice_heading,
 )
 
 FORM_CODE: Final = "rochdale-appendix-1"
@@ -128,12 +125,12 @@ def build_story(context: NoticeContext) -> list[Flowable]:
         fractions=(0.16, 0.24, 0.60),
     )
     return [
-        para(APPENDIX, STYLES.appendix),
-        para(TITLE, STYLES.title),
-        para(context.partnership_name, STYLES.caption),
-        para(f"Version {context.version}, issued {context.issued_display}", STYLES.caption),
-        Spacer(1, 8),
-        banner(HANDLING),
+        *notice_heading(
+            TITLE,
+            above=APPENDIX,
+            partnership_name=context.partnership_name,
+            version_line=f"Version {context.version}, issued {context.issued_display}",
+        ),
         Spacer(1, 10),
         details,
         Spacer(1, 12),

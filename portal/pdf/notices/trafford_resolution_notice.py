@@ -14,13 +14,12 @@ from reportlab.platypus import Flowable, Spacer
 from portal.forms.trafford import INFORMAL_STAGES, LEVELS_OF_NEED, RAISE_AT_STAGES
 from portal.pdf.context import WITHHELD, NoticeContext
 from portal.pdf.layout import (
-    HANDLING,
     STYLES,
     Row,
-    banner,
     free_text,
     free_text_section,
     label_value_table,
+    notice_heading,
     para,
     section_heading,
 )
@@ -206,13 +205,12 @@ def build_story(context: NoticeContext) -> list[Flowable]:
         ]
     )
     return [
-        para(TITLE, STYLES.title),
-        para(context.partnership_name, STYLES.caption),
-        para(f"Version {context.version}, issued {context.issued_display}", STYLES.caption),
-        Spacer(1, 6),
-        para(COPY_TO_BUSINESS_MANAGER, STYLES.hint),
-        Spacer(1, 8),
-        banner(HANDLING),
+        *notice_heading(
+            TITLE,
+            note=COPY_TO_BUSINESS_MANAGER,
+            partnership_name=context.partnership_name,
+            version_line=f"Version {context.version}, issued {context.issued_display}",
+        ),
         Spacer(1, 4),
         para(RECORD_KEPT, STYLES.hint),
         Spacer(1, 8),
