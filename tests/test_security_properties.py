@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -109,3 +110,34 @@ def test_a_deleted_draft_leaves_no_residue_in_the_database_file(app: Flask, acco
     stored = b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*"))
     # Any 64-byte stretch of the deleted draft's ciphertext would be residue.
     assert all(residue[i : i + 64] not in stored for i in range(0, len(residue) - 64, 64))
+
+
+def test_error_pages_and_logs_hold_no_identifiers(
+    app: Flask, accounts: Accounts, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Property 2: a fault while case data is in hand shows and logs nothing of the child."""
+    from portal.services import documents
+    from tests.helpers import CANARY_NAME, CANARY_NARRATIVE, CANARY_NHS
+
+    caplog.set_level(logging.DEBUG)
+    raiser = accounts.make(Role.PRACTITIONER, agency="Rochdale Early Help and Safeguarding Hub")
+    client = app.test_client()
+    sign_in(client, app, raiser)
+    notice_id, _reference = raise_notice(client, appendix1_answers(contact_id(app, "Rochdale Children's Social Care")))
+
+    def fault(*_args: object, **_kwargs: object) -> None:
+        # The worst case: an exception whose message carries the child's details.
+        raise ValueError(f"cannot format {CANARY_NAME} {CANARY_NHS} {CANARY_NARRATIVE}")
+
+    monkeypatch.setattr(documents, "shown_answers", fault)
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # as in production: the error handler answers
+    response = client.get(f"/notices/{notice_id}")
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "Sorry, there is a problem with the service" in page
+    logged = Path(app.config["LOG_FILE"]).read_text(encoding="utf-8", errors="replace")
+    logged += "\n".join(record.getMessage() for record in caplog.records)
+    assert "unhandled ValueError" in logged  # the fault itself is logged: class and place
+    for secret in (CANARY_NAME, "Canarytest", CANARY_NHS, CANARY_NHS.replace(" ", ""), CANARY_NARRATIVE):
+        assert secret not in page and secret not in logged
+    assert notice_id not in response.headers.get("Location", "")
