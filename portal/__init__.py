@@ -74,9 +74,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
 
-    from portal import account, auth, business, home, notices
+    from portal import account, auth, business, home, notices, search
 
-    for module in (home, auth, account, notices, business):
+    for module in (home, auth, account, notices, business, search):
         app.register_blueprint(module.bp)
     if app.config["ENV"] == "development":
         from portal import devmail

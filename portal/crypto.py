@@ -13,6 +13,11 @@ rewrapping every live DEK, which touches no field ciphertext; the old KEK is rem
 DEK uses it. A running KeyRing can unwrap with every KEK it holds and, when it meets a KEK id it does not
 know, re-reads the keyring file once to pick up KEKs added since start-up (it never changes its active KEK:
 that happens when the process restarts).
+
+Blind-index keys (portal/services/search.py) are versioned so they can rotate: the keyring holds one or two
+of them (two only while a rotation is under way) and names the active one. A keyring written before versions
+existed holds a single `blind_index_key`, read as version 1. A running KeyRing re-reads the file when it
+changes, so every worker indexes and searches under the versions the file holds now.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,11 +78,19 @@ class Keys:
     active_kek_id: str
     keks: dict[str, bytes]
     audit_key: bytes
+    # The active blind-index key (the only one in a keyring that predates versions).
     blind_index_key: bytes
     development: bool
     # The key directory the keys were read from (None when built by hand): lets a KeyRing re-read the
     # file to pick up a KEK added by a rotation after the process started.
     source: Path | None = None
+    # Every blind-index key by version (two only during a rotation); empty means {1: blind_index_key}.
+    blind_index_keys: dict[int, bytes] = field(default_factory=dict)
+    active_blind_index_version: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.blind_index_keys:
+            self.blind_index_keys = {self.active_blind_index_version: self.blind_index_key}
 
 
 def generate_keyring(key_dir: Path, *, development: bool) -> Path:
@@ -109,6 +122,8 @@ def load_keys(key_dir: Path) -> Keys:
     try:
         document = json.loads(path.read_text())
         keks = {kid: _unb64(value) for kid, value in document["keks"].items()}
+        active_index = int(document.get("blind_index_active", 1))
+        index_keys = {int(v): _unb64(k) for v, k in document.get("blind_index_keys", {}).items()}
         keys = Keys(
             active_kek_id=document["active_kek"],
             keks=keks,
@@ -116,14 +131,20 @@ def load_keys(key_dir: Path) -> Keys:
             blind_index_key=_unb64(document["blind_index_key"]),
             development=bool(document.get("development", True)),
             source=key_dir,
+            blind_index_keys=index_keys,
+            active_blind_index_version=active_index,
         )
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise KeyringError(f"the keyring at {path} is malformed") from exc
     if keys.active_kek_id not in keys.keks:
         raise KeyringError("the active key-encryption key is missing from the keyring")
-    if any(len(k) != 32 for k in [*keys.keks.values(), keys.audit_key, keys.blind_index_key]):
+    if keys.blind_index_keys.get(keys.active_blind_index_version) != keys.blind_index_key:
+        raise KeyringError("the active blind-index key is missing from the keyring")
+    index_keys = list(keys.blind_index_keys.values())
+    if any(len(k) != 32 for k in [*keys.keks.values(), keys.audit_key, *index_keys]):
         raise KeyringError("every key in the keyring must be 32 bytes")
-    if len({*keys.keks.values(), keys.audit_key, keys.blind_index_key}) != len(keys.keks) + 2:
+    # Index keys must differ from the encryption keys (security.md §6 item 8) and from each other.
+    if len({*keys.keks.values(), keys.audit_key, *index_keys}) != len(keys.keks) + 1 + len(index_keys):
         raise KeyringError("the keyring reuses one key for two purposes")
     return keys
 
@@ -202,6 +223,47 @@ def remove_kek(key_dir: Path, kek_id: str) -> None:
         write_private_json(key_dir / KEYRING_FILE, document)
 
 
+def add_blind_index_key(key_dir: Path) -> int:
+    """Add a new blind-index key version and make it the active one; return its version.
+
+    The old version stays until ``retire_blind_index_keys``: search keeps using it while the new version's
+    index rows are backfilled. Refuses while two versions are already present (finish that rotation first).
+    """
+    with keyring_lock(key_dir):
+        document = _read_document(key_dir)
+        keys = load_keys(key_dir)
+        if len(keys.blind_index_keys) > 1:
+            raise KeyringError("a blind-index key rotation is already under way; finish it first")
+        version = max(keys.blind_index_keys) + 1
+        index_keys = {str(v): _b64(k) for v, k in keys.blind_index_keys.items()}
+        new_key = _b64(secrets.token_bytes(32))
+        index_keys[str(version)] = new_key
+        document["blind_index_keys"] = index_keys
+        document["blind_index_active"] = version
+        # The legacy slot always holds the active key, so the document stays readable as before.
+        document["blind_index_key"] = new_key
+        write_private_json(key_dir / KEYRING_FILE, document)
+        load_keys(key_dir)
+    return version
+
+
+def retire_blind_index_keys(key_dir: Path) -> list[int]:
+    """Remove every blind-index key version but the active one; return the versions removed.
+
+    The caller first deletes the index rows made with them (portal.services.search.finish_rotation).
+    """
+    with keyring_lock(key_dir):
+        document = _read_document(key_dir)
+        keys = load_keys(key_dir)
+        active = keys.active_blind_index_version
+        removed = sorted(v for v in keys.blind_index_keys if v != active)
+        document["blind_index_keys"] = {str(active): _b64(keys.blind_index_keys[active])}
+        document["blind_index_active"] = active
+        write_private_json(key_dir / KEYRING_FILE, document)
+        load_keys(key_dir)
+    return removed
+
+
 def _file_stamp(path: Path) -> tuple[int, int, int] | None:
     try:
         st = path.stat()
@@ -217,6 +279,8 @@ class KeyRing:
         self._keys = keys
         # Replaced as a whole (never mutated) so readers on other threads always see a consistent dict.
         self._keks = {kid: AESGCM(k) for kid, k in keys.keks.items()}
+        # (active version, {version: key}), replaced as a whole like _keks.
+        self._index: tuple[int, dict[int, bytes]] = (keys.active_blind_index_version, dict(keys.blind_index_keys))
         self._reload_lock = threading.Lock()
         self._stamp = _file_stamp(keys.source / KEYRING_FILE) if keys.source else None
 
@@ -232,6 +296,16 @@ class KeyRing:
     def active_kek_id(self) -> str:
         return self._keys.active_kek_id
 
+    def blind_index_keys(self) -> tuple[int, dict[int, bytes]]:
+        """Return (active version, {version: key}) for blind indexes, as the keyring file holds them now.
+
+        Re-reads the file if it changed (one stat otherwise), so a worker started before `keys
+        rotate-blind-index` indexes and searches under the new version too, and stops using a retired one.
+        """
+        self._reload()
+        active, keys = self._index
+        return active, dict(keys)
+
     @property
     def kek_ids(self) -> frozenset[str]:
         """Every KEK this keyring can unwrap with (the active one and any older ones)."""
@@ -244,6 +318,10 @@ class KeyRing:
         read them without a restart. The active KEK is left alone (new data keys are wrapped by the KEK the
         process started with until it restarts), and KEKs removed from the file are kept in memory.
         """
+        self._reload()
+
+    def _reload(self) -> None:
+        """Re-read the keyring file if it changed: merge in new KEKs, take its blind-index keys as they are."""
         source = self._keys.source
         if source is None:
             return
@@ -256,11 +334,15 @@ class KeyRing:
                 fresh = load_keys(source)
             except (KeyringError, OSError):
                 return  # unreadable now: carry on with the keys loaded at start-up
-            if fresh.audit_key != self._keys.audit_key or fresh.blind_index_key != self._keys.blind_index_key:
+            known = self._index[1]
+            shared = fresh.blind_index_keys.keys() & known.keys()
+            if fresh.audit_key != self._keys.audit_key or any(fresh.blind_index_keys[v] != known[v] for v in shared):
                 return  # a different keyring altogether: not ours to merge
             added = {kid: AESGCM(k) for kid, k in fresh.keks.items() if kid not in self._keks}
             if added:
                 self._keks = {**self._keks, **added}
+            # Replaced whole: a version retired from the file (rotation finished) is no longer used.
+            self._index = (fresh.active_blind_index_version, dict(fresh.blind_index_keys))
 
     # -- data keys -----------------------------------------------------------------------------------
 

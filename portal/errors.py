@@ -9,6 +9,7 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from portal.access import NoticeShreddedError
 from portal.services.notices import DraftNotFoundError, FormNotAvailableError
 from portal.services.stages import StageActionError
 from portal.services.vault import DataKeyDestroyedError
@@ -17,6 +18,7 @@ TITLES = {
     400: "There was a problem with your request",
     404: "Page not found",
     405: "Page not found",
+    410: "This notice's content was destroyed",
     413: "What you sent is too large",
     429: "Too many attempts",
     500: "Sorry, there is a problem with the service",
@@ -35,6 +37,11 @@ def init_app(app: Flask) -> None:
     def not_found(_error: Exception) -> tuple[str, int]:
         # Someone else's draft, or a form not built yet: answer as for any page that is not there.
         return render_template("errors/error.html", code=404, title=TITLES[404]), 404
+
+    @app.errorhandler(NoticeShreddedError)
+    def shredded(error: NoticeShreddedError) -> tuple[str, int]:
+        # Only someone who may read the notice gets here (others get 404): say plainly what happened.
+        return render_template("errors/shredded.html", reference=error.reference, at=error.shredded_at), 410
 
     @app.errorhandler(DataKeyDestroyedError)
     def key_rotated(_error: Exception) -> tuple[str, int]:

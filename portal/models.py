@@ -12,6 +12,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy import false as sql_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Named constraints make Alembic batch migrations on SQLite workable.
@@ -255,6 +257,14 @@ class Notice(Base):
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Crypto-shredding (portal/services/retention.py): when set, the data key is destroyed and the answers,
+    # PDFs and index rows are gone; the row stays, de-identified, for the partnership's statistics.
+    shredded_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # A legal hold (an inquiry, litigation) stops shredding whatever the retention rule says.
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sql_false())
+    legal_hold_reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    legal_hold_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    legal_hold_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     partnership: Mapped[Partnership] = relationship()
     raised_by: Mapped[User] = relationship()
@@ -328,6 +338,30 @@ class NoticeAnswer(Base):
     value_ct: Mapped[bytes] = mapped_column(LargeBinary)
 
     notice: Mapped[Notice] = relationship(back_populates="answers")
+
+
+class NoticeBlindIndex(Base):
+    """A truncated keyed hash of a child's identifier on a notice, for exact search without decrypting.
+
+    One row per notice, kind and blind-index key version (two versions only while the key rotates). Kinds
+    are the NHS number, or the surname and date of birth together: never the date of birth alone, whose
+    small range would let anyone with the index key enumerate it (security.md §6 item 8).
+    """
+
+    __tablename__ = "notice_blind_index"
+    __table_args__ = (
+        UniqueConstraint("notice_id", "kind", "key_version"),
+        CheckConstraint("kind IN ('nhs_number', 'surname_dob')", name="kind"),
+        # Search looks values up by kind and key version.
+        Index("ix_notice_blind_index_lookup", "kind", "key_version", "value"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    key_version: Mapped[int] = mapped_column(Integer)
+    # HMAC-SHA256 under the version's key, truncated to portal.services.search.INDEX_BITS bits.
+    value: Mapped[int] = mapped_column(Integer)
 
 
 class NoticeRecipient(Base):

@@ -229,6 +229,10 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("business.notices", "GET"): row(
         anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=DENIED
     ),
+    # -- finding a child's notices: the casework roles; results are filtered to notices the searcher may read --
+    ("search.search", "GET"): row(anon=SIGN_IN, raiser=OK, prac2=OK, spoc=OK, spoc2=OK, bm=OK, bm2=OK, admin=DENIED),
+    # An empty search is asked again with an error (200); nothing is searched, so nothing is audited.
+    ("search.search", "POST"): row(anon=SIGN_IN, raiser=OK, prac2=OK, spoc=OK, spoc2=OK, bm=OK, bm2=OK, admin=DENIED),
     # The register export: each business unit its own partnership's notices, without child identifiers.
     ("business.export", "GET"): row(
         anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=DENIED

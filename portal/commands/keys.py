@@ -172,3 +172,46 @@ def status_command() -> None:
             f"Unfinished data-key rotation of {'+'.join(state.purposes)} keys created before "
             f"{state.cutoff.isoformat()} (started {state.started_at.isoformat()}): run `keys rotate-data-keys`."
         )
+
+
+@group.command("rotate-blind-index")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--finish", is_flag=True, help="Backfill anything left, then drop the old version's rows and key.")
+@with_appcontext
+def rotate_blind_index_command(batch_size: int, finish: bool) -> None:
+    """Rotate the blind-index key that search uses (security.md §6 item 9).
+
+    \b
+    Without --finish: add a new blind-index key version and make it active
+    (or carry on with a rotation already started), then index every notice
+    under it, in batches, one commit each. Search looks under both versions
+    meanwhile, and every worker (it re-reads the keyring when it changes)
+    indexes new notices under both. Safe to interrupt and run again.
+    With --finish: backfill anything left, delete the old version's index
+    rows and remove its key from the keyring.
+    """
+    from portal.services import search
+
+    key_dir = _key_dir()
+    sessions = session_factory(current_app)
+    try:
+        if finish:
+            report, deleted, retired = search.finish_index_rotation(
+                sessions, key_dir, batch_size=batch_size, progress=click.echo
+            )
+            click.echo(
+                f"Blind-index key version {report.version} is the only one: deleted {deleted} index rows of "
+                f"version(s) {', '.join(map(str, retired))} and removed their keys."
+            )
+            return
+        report = search.rotate_index_key(sessions, key_dir, batch_size=batch_size, progress=click.echo)
+    except (KeyringError, search.IndexRotationError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"Indexed {report.indexed} notices under blind-index key version {report.version} in {report.seconds:.1f} s."
+    )
+    if report.failed:
+        for notice_id, reason in sorted(report.failed.items())[:20]:
+            click.echo(f"  notice {notice_id}: {reason}", err=True)
+        raise click.ClickException(f"{len(report.failed)} notices could not be indexed (listed above)")
+    click.echo("Next: `flask --app portal keys rotate-blind-index --finish` to drop the old version.")

@@ -30,7 +30,7 @@ from portal.models import (
     utcnow,
 )
 from portal.procedures import procedure_for
-from portal.services import audit, stages, vault
+from portal.services import audit, search, stages, vault
 from portal.services.directory import agencies_for
 from portal.services.documents import issue_version, open_version
 from portal.services.references import next_reference
@@ -302,6 +302,8 @@ def submit_notice(
     for name, value in answers.items():
         if value:
             stages.seal_answer(session, notice, dek, name, value)
+    # Blind indexes of the child's NHS number and surname with date of birth, for search (no plaintext kept).
+    search.index_notice(session, services.keyring, notice, answers)
     agency_ids = stages.involved_agency_ids(notice, answers, definition.agency_fields)
     recipients = stages.stage_recipients(session, notice, stage, chosen=chosen, agency_ids=agency_ids)
     if not recipients and stages.responder(stage) == "recipient":

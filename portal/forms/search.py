@@ -1,0 +1,38 @@
+"""The search for a child's notices: an NHS number, or a surname with a date of birth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
+from wtforms import SubmitField
+
+from portal.forms.base import PortalForm, short_text
+from portal.forms.fields import GovukDateField
+from portal.forms.validators import NhsNumber
+
+
+class SearchForm(PortalForm):
+    nhs_number = short_text("NHS number", required=None, max_length=20, hint="10 digits, for example 943 476 5919")
+    surname = short_text(
+        "Surname", required=None, max_length=100, hint="Search with the child's date of birth: not on its own"
+    )
+    dob = GovukDateField(
+        "Date of birth",
+        subject="Date of birth",
+        required=False,
+        not_future=True,
+        description="Search with the child's surname: not on its own. For example, 27 3 2016",
+    )
+    submit = SubmitField("Search", widget=GovSubmitInput())
+
+    FIELD_ORDER = ("nhs_number", "surname", "dob")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.nhs_number.validators = [*self.nhs_number.validators, NhsNumber()]
+
+    def add_error(self, name: str, message: str) -> None:
+        """Show a message beside a field (one the service raised about the terms as a whole)."""
+        field = self[name]
+        field.errors = [*field.errors, message]
