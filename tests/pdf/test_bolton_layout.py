@@ -2,28 +2,34 @@
 
 from __future__ import annotations
 
-import builtins
-import io
-import re
-import tempfile
 from dataclasses import replace
-from datetime import UTC, datetime
 
-import pypdf
 import pytest
 
 from portal.forms.bolton import DEFINITION
 from portal.pdf import NOTICE_LAYOUTS, NoticeContext, StageRecord, render_notice
 from portal.pdf.notices.bolton_rpde import FIELD_KEYS
+from tests.pdf.helpers import (
+    CANARY_DOB,
+    CANARY_NAME,
+    CANARY_NHS,
+    HANDLING,
+    HOSTILE,
+    assert_furniture,
+    assert_hostile_literal,
+    assert_in_order,
+    assert_metadata_clean,
+    assert_renders_without_files,
+    between,
+    blank_body,
+    body,
+    flat,
+    notice_context,
+    page_texts,
+)
 
 FORM = "bolton-rpde"
 REFERENCE = "BOL-2026-0001"
-HANDLING = "THIS DOCUMENT MUST BE SENT/STORED SECURELY"
-MARKING = "OFFICIAL-SENSITIVE"
-
-CANARY_NAME = "Zyxqoria Canarytest"
-CANARY_DOB = "29 February 2016"
-CANARY_NHS = "999 000 0018"
 
 REASONS = (
     "Quality and outcomes of assessments",
@@ -143,32 +149,12 @@ CLOSURE = {
 
 
 def make_context(**fields: str) -> NoticeContext:
-    return NoticeContext(
-        reference=REFERENCE,
-        form_title="Resolving Professional Differences and Escalation (RPDE) form",
-        version=1,
-        issued_at=datetime(2026, 11, 23, 14, 5, tzinfo=UTC),
-        partnership_name="Bolton Safeguarding Children Partnership",
-        fields={**FIELDS, **fields},
+    return notice_context(
+        REFERENCE,
+        "Resolving Professional Differences and Escalation (RPDE) form",
+        "Bolton Safeguarding Children Partnership",
+        {**FIELDS, **fields},
     )
-
-
-def page_texts(pdf: bytes) -> list[str]:
-    return [page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages]
-
-
-def flat(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def body(context: NoticeContext) -> str:
-    """Return the form's text without the page furniture, flattened."""
-    text = flat("\n".join(page_texts(render_notice(FORM, context))))
-    return flat(re.sub(rf"{MARKING} {HANDLING} {REFERENCE} Page \d+ of \d+ {MARKING}", " ", text))
-
-
-def between(text: str, start: str, end: str) -> str:
-    return text.split(start, 1)[1].split(end, 1)[0].strip()
 
 
 def test_the_layout_is_registered_and_prints_every_answer_of_the_form() -> None:
@@ -177,24 +163,16 @@ def test_the_layout_is_registered_and_prints_every_answer_of_the_form() -> None:
 
 
 def test_labels_are_printed_in_order() -> None:
-    text = body(make_context())
-    position = -1
-    for label in LABELS:
-        found = text.find(label, position + 1)
-        assert found > position, f"{label!r} missing or out of order"
-        position = found
+    assert_in_order(body(FORM, make_context()), LABELS)
 
 
 def test_blank_form_still_shows_every_label() -> None:
-    text = body(replace(make_context(), fields={}))
-    for label in LABELS:
-        assert label in text
-    assert CANARY_NAME not in text
+    text = blank_body(FORM, make_context(), LABELS)
     assert "[X]" not in text
 
 
 def test_part_a_prints_the_answers() -> None:
-    text = body(make_context())
+    text = body(FORM, make_context())
     assert between(text, "Child's name", "Child's date of birth") == CANARY_NAME
     assert between(text, "NHS number", "Agency case number") == CANARY_NHS
     assert between(text, "Practitioner A", "Practitioner A's manager") == (
@@ -212,7 +190,7 @@ def test_part_a_prints_the_answers() -> None:
 
 @pytest.mark.parametrize("chosen", range(9))
 def test_only_the_chosen_reason_is_ticked(chosen: int) -> None:
-    text = body(make_context(reason=REASONS[chosen]))
+    text = body(FORM, make_context(reason=REASONS[chosen]))
     reasons = between(text, "Reason for the difference", "Level in the Framework for Action")
     for index, label in enumerate(REASONS):
         box = "[X]" if index == chosen else "[ ]"
@@ -221,13 +199,13 @@ def test_only_the_chosen_reason_is_ticked(chosen: int) -> None:
 
 
 def test_choices_given_as_codes_are_ticked_too() -> None:
-    text = body(make_context(reason="plan-not-effective", multi_agency_meeting="no"))
+    text = body(FORM, make_context(reason="plan-not-effective", multi_agency_meeting="no"))
     assert f"[X] {REASONS[8]}" in text
     assert "Multi-agency meeting proposed [ ] Yes [X] No" in text
 
 
 def test_parts_b_and_c_are_blank_before_the_stages_happen() -> None:
-    text = body(make_context())
+    text = body(FORM, make_context())
     part_b = between(text, "Part B: Agency B's response (within 10 working days)", "BSCP Business Unit log")
     assert part_b == "Response due Date of response Outcome and rationale Agreed actions"
     log = between(text, "BSCP Business Unit log", "Part C")
@@ -243,7 +221,7 @@ def test_parts_b_and_c_are_blank_before_the_stages_happen() -> None:
 def test_an_open_formal_resolution_fills_part_b_and_the_log_but_not_part_c() -> None:
     open_formal = replace(FORMAL, status="Open", responded="", response="", agreed_actions="", ended="", chases=())
     assert open_formal.escalation_reason
-    text = body(replace(make_context(), stages=(open_formal,)))
+    text = body(FORM, replace(make_context(), stages=(open_formal,)))
     assert "Response due due within 10 working days: 7 December 2026 Date of response" in text
     log = between(text, "BSCP Business Unit log", "Part C")
     assert log == (
@@ -258,7 +236,7 @@ def test_an_open_formal_resolution_fills_part_b_and_the_log_but_not_part_c() -> 
 
 
 def test_stage_records_and_closure_fill_parts_b_and_c_and_the_outcome() -> None:
-    text = body(replace(make_context(), stages=(FORMAL, PARTNERSHIP), closure=CLOSURE))
+    text = body(FORM, replace(make_context(), stages=(FORMAL, PARTNERSHIP), closure=CLOSURE))
     part_b = between(text, "Part B: Agency B's response (within 10 working days)", "BSCP Business Unit log")
     assert part_b == (
         "Response due due within 10 working days: 7 December 2026 Date of response 9 December 2026 "
@@ -288,30 +266,15 @@ def test_stage_records_and_closure_fill_parts_b_and_c_and_the_outcome() -> None:
 
 def test_a_difference_resolved_at_formal_resolution_prints_its_outcome_without_a_part_c() -> None:
     resolved = replace(FORMAL, status="Resolved", escalation_reason="")
-    text = body(replace(make_context(), stages=(resolved,), closure=CLOSURE))
+    text = body(FORM, replace(make_context(), stages=(resolved,), closure=CLOSURE))
     assert "Date requested Why the difference could not be resolved at the formal stage Resolution" in text
     assert "Agreed outcome Joint visit held on 15 December." in text
 
 
 def test_metadata_holds_no_child_data() -> None:
     pdf = render_notice(FORM, make_context())
-    reader = pypdf.PdfReader(io.BytesIO(pdf))
-    info = {key: str(value) for key, value in (reader.metadata or {}).items()}
-    assert info["/Title"] == f"Resolving Professional Differences and Escalation (RPDE) form {REFERENCE}"
-    assert info["/Subject"] == "" and info["/Keywords"] == ""
-    metadata_text = " ".join(info.values())
-    if reader.xmp_metadata is not None:
-        metadata_text += reader.xmp_metadata.stream.get_data().decode("utf-8", "replace")
-    for canary in (CANARY_NAME, *CANARY_NAME.split(), CANARY_DOB, CANARY_NHS, CANARY_NHS.replace(" ", ""), "LCS-1234"):
-        assert canary.lower() not in metadata_text.lower()
-    assert CANARY_NAME in page_texts(pdf)[0]
-
-
-HOSTILE = (
-    "<b>not bold</b> a & b &amp; &lt;x&gt; </para> <br/> <font size=40>big</font>\n"
-    "col1\tcol2\x01\x1b[31m\u200b end\n"
-    "emoji \U0001f600 and Zoë and Łukasz ]]> %%EOF \\ ( )"
-)
+    title = f"Resolving Professional Differences and Escalation (RPDE) form {REFERENCE}"
+    assert_metadata_clean(pdf, title, ["LCS-1234"])
 
 
 def test_hostile_text_renders_literally() -> None:
@@ -323,10 +286,8 @@ def test_hostile_text_renders_literally() -> None:
         stages=(hostile_formal, replace(PARTNERSHIP, response=HOSTILE)),
         closure=dict.fromkeys(CLOSURE, HOSTILE),
     )
-    text = body(context)
-    assert "<b>not bold</b> a & b &amp; &lt;x&gt; </para> <br/> <font size=40>big</font>" in text
-    assert "col1 col2[31m end" in text
-    assert "Zoë" in text
+    text = body(FORM, context)
+    assert_hostile_literal(text)
     assert "Partnership <i>& Co</i>" in text
     assert "[X]" not in text
 
@@ -339,32 +300,15 @@ def test_long_text_breaks_across_pages_without_loss() -> None:
         closure={"learning": "learning " * 2000 + "ENDLEARNING"},
     )
     pdf = render_notice(FORM, context)
-    texts = page_texts(pdf)
-    assert len(texts) > 20
-    for number, page in enumerate(texts, start=1):
-        assert f"Page {number} of {len(texts)}" in page
-        assert page.count(MARKING) >= 2
-    text = "".join(texts).replace("\n", "")
+    assert assert_furniture(pdf, REFERENCE) > 20
+    text = "".join(page_texts(pdf)).replace("\n", "")
     for end in ("ENDLINES", "ENDWORD", "ENDRESPONSE", "ENDLEARNING"):
         assert end in text, end
 
 
 def test_rendering_writes_no_files(monkeypatch: pytest.MonkeyPatch) -> None:
-    real_open = builtins.open
-
-    def guarded_open(file: object, mode: str = "r", *args: object, **kwargs: object) -> object:
-        if any(flag in mode for flag in "wax+"):
-            raise AssertionError(f"render opened {file!r} for writing")
-        return real_open(file, mode, *args, **kwargs)  # type: ignore[call-overload]
-
-    def no_temp(*_args: object, **_kwargs: object) -> None:
-        raise AssertionError("render used a temporary file")
-
-    monkeypatch.setattr(builtins, "open", guarded_open)
-    for name in ("mkstemp", "mkdtemp", "NamedTemporaryFile", "TemporaryFile", "SpooledTemporaryFile"):
-        monkeypatch.setattr(tempfile, name, no_temp)
     context = replace(make_context(), stages=(FORMAL, PARTNERSHIP), closure=CLOSURE)
-    assert render_notice(FORM, context).startswith(b"%PDF-")
+    assert_renders_without_files(monkeypatch, FORM, context)
 
 
 def test_rendering_is_deterministic() -> None:

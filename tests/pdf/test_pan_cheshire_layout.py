@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import replace
-from datetime import UTC, datetime
 
 import pypdf
 import pytest
@@ -13,18 +11,31 @@ import pytest
 from portal.forms.pan_cheshire import DEFINITION
 from portal.pdf import NOTICE_LAYOUTS, NoticeContext, StageRecord, render_notice
 from portal.pdf.notices import pan_cheshire_appendix_a as layout
+from tests.pdf.helpers import (
+    CANARY_DOB,
+    CANARY_NAME,
+    CANARY_NHS,
+    HANDLING,
+    HOSTILE,
+    assert_hostile_literal,
+    assert_in_order,
+    assert_metadata_clean,
+    between,
+    blank_body,
+    body,
+    flat,
+    notice_context,
+    text_of,
+)
 
 FORM = "pan-cheshire-appendix-a"
 REFERENCE = "PCH-2026-0001"
-CANARY_NAME = "Zyxqoria Canarytest"
-CANARY_DOB = "29 February 2016"
-CANARY_NHS = "999 000 0018"
 
 LABELS = (
     "Appendix A",
     "Form for submitting professional challenge cases for escalation and resolution to the Local Safeguarding "
     "Children's Partnership",
-    "THIS DOCUMENT MUST BE SENT/STORED SECURELY",
+    HANDLING,
     "Submitted by",
     "Name",
     "Role",
@@ -124,45 +135,12 @@ CLOSURE = {
 
 
 def make_context(**fields: str) -> NoticeContext:
-    return NoticeContext(
-        reference=REFERENCE,
-        form_title=DEFINITION.title,
-        version=1,
-        issued_at=datetime(2026, 11, 23, 14, 5, tzinfo=UTC),
-        partnership_name="Cheshire East Safeguarding Children's Partnership",
-        fields={**FIELDS, **fields},
+    return notice_context(
+        REFERENCE,
+        DEFINITION.title,
+        "Cheshire East Safeguarding Children's Partnership",
+        {**FIELDS, **fields},
     )
-
-
-FURNITURE = re.compile(
-    rf"OFFICIAL-SENSITIVE THIS DOCUMENT MUST BE SENT/STORED SECURELY {REFERENCE} Page (\d+) of (\d+) OFFICIAL-SENSITIVE"
-)
-
-
-def text_of(pdf: bytes) -> str:
-    """Return the body text of every page, in order, without the page furniture."""
-    pages = [flat(page.extract_text()) for page in pypdf.PdfReader(io.BytesIO(pdf)).pages]
-    for number, page in enumerate(pages, start=1):
-        assert [m.groups() for m in FURNITURE.finditer(page)] == [(str(number), str(len(pages)))], number
-    return flat(" ".join(FURNITURE.sub(" ", page) for page in pages))
-
-
-def flat(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def between(text: str, start: str, end: str) -> str:
-    """Return the text after label ``start`` and before label ``end``."""
-    head = text.index(start) + len(start)
-    return text[head : text.index(end, head)].strip()
-
-
-def assert_in_order(text: str, items: tuple[str, ...] | list[str]) -> None:
-    position = -1
-    for item in items:
-        found = text.find(item, position + 1)
-        assert found > position, f"{item!r} missing or out of order"
-        position = found
 
 
 def test_layout_is_registered_and_prints_every_answer_of_the_form() -> None:
@@ -171,11 +149,11 @@ def test_layout_is_registered_and_prints_every_answer_of_the_form() -> None:
 
 
 def test_labels_are_present_in_order() -> None:
-    assert_in_order(text_of(render_notice(FORM, make_context())), LABELS)
+    assert_in_order(body(FORM, make_context()), LABELS)
 
 
 def test_answers_are_printed_under_their_labels() -> None:
-    text = text_of(render_notice(FORM, make_context()))
+    text = body(FORM, make_context())
     for key, value in FIELDS.items():
         if value:
             assert flat(value) in text, key
@@ -186,7 +164,7 @@ def test_answers_are_printed_under_their_labels() -> None:
 
 
 def test_before_step_3_is_recorded_only_the_notice_date_prints() -> None:
-    text = text_of(render_notice(FORM, make_context()))
+    text = body(FORM, make_context())
     assert between(text, "Date Step 3 started", "To conclude by (Day 14)") == "12 November 2026"
     assert between(text, "To conclude by (Day 14)", "Sent to") == ""
     assert between(text, "Outcome of Step 3", "Actions agreed") == ""
@@ -198,7 +176,7 @@ def test_before_step_3_is_recorded_only_the_notice_date_prints() -> None:
 
 
 def test_step_3_and_the_representations_fill_from_the_stage_record() -> None:
-    text = text_of(render_notice(FORM, replace(make_context(), stages=(STEP_3,))))
+    text = body(FORM, replace(make_context(), stages=(STEP_3,)))
     assert between(text, "Date Step 3 started", "To conclude by (Day 14)") == "12 November 2026"
     assert between(text, "To conclude by (Day 14)", "Sent to") == "19 November 2026"
     assert between(text, "Sent to", "Outcome of Step 3") == STEP_3.sent_to
@@ -212,14 +190,14 @@ def test_step_3_and_the_representations_fill_from_the_stage_record() -> None:
 
 def test_a_step_3_resolved_by_agreement_says_so() -> None:
     resolved = replace(STEP_3, status="Resolved", escalation_reason="")
-    text = text_of(render_notice(FORM, replace(make_context(), stages=(resolved,))))
+    text = body(FORM, replace(make_context(), stages=(resolved,)))
     assert between(text, "Outcome of Step 3", "Actions agreed") == "Resolved on 20 November 2026"
     assert between(text, "(why it was escalated to Step 4)", "For Safeguarding") == ""
 
 
 def test_the_partnership_part_fills_from_step_4_and_the_closure() -> None:
     context = replace(make_context(), stages=(STEP_3, STEP_4), closure=CLOSURE)
-    text = text_of(render_notice(FORM, context))
+    text = body(FORM, context)
     assert (
         between(text, "Date received by the Safeguarding Partnership Manager", "To conclude by") == "20 November 2026"
     )
@@ -233,16 +211,7 @@ def test_the_partnership_part_fills_from_step_4_and_the_closure() -> None:
 
 
 def test_blank_notice_still_shows_every_label() -> None:
-    text = text_of(render_notice(FORM, replace(make_context(), fields={})))
-    assert_in_order(text, LABELS)
-    assert CANARY_NAME not in text
-
-
-HOSTILE = (
-    "<b>not bold</b> a & b &amp; </para> <br/> <font size=40>big</font>\n"
-    "col1\tcol2\x01\x1b[31m\u200b end\n"
-    "emoji \U0001f600 and Zoë ]]> %%EOF \\ ( )"
-)
+    blank_body(FORM, make_context(), LABELS)
 
 
 def test_hostile_text_renders_literally() -> None:
@@ -250,10 +219,8 @@ def test_hostile_text_renders_literally() -> None:
     context = replace(
         make_context(), fields=dict.fromkeys(FIELDS, HOSTILE), stages=(stage,), closure=dict.fromkeys(CLOSURE, HOSTILE)
     )
-    text = text_of(render_notice(FORM, context))
-    assert "<b>not bold</b> a & b &amp; </para> <br/> <font size=40>big</font>" in text
-    assert "col1 col2[31m end" in text
-    assert "Zoë" in text
+    text = body(FORM, context)
+    assert_hostile_literal(text)
 
 
 def test_long_input_breaks_across_pages_without_loss() -> None:
@@ -264,7 +231,7 @@ def test_long_input_breaks_across_pages_without_loss() -> None:
     pdf = render_notice(FORM, context)
     reader = pypdf.PdfReader(io.BytesIO(pdf))
     assert len(reader.pages) > 20
-    text = text_of(pdf)
+    text = text_of(pdf, REFERENCE)
     for marker in ("ENDLINES", "ENDRESPONSE"):
         assert marker in text
     assert "ENDWORD" in text.replace(" ", "")
@@ -277,15 +244,8 @@ def test_a_field_the_layout_does_not_print_is_refused() -> None:
 
 def test_metadata_holds_no_child_data() -> None:
     pdf = render_notice(FORM, make_context())
-    reader = pypdf.PdfReader(io.BytesIO(pdf))
-    info = {key: str(value) for key, value in (reader.metadata or {}).items()}
-    assert info["/Title"] == f"{DEFINITION.title} {REFERENCE}"
-    metadata_text = " ".join(info.values())
-    if reader.xmp_metadata is not None:
-        metadata_text += reader.xmp_metadata.stream.get_data().decode("utf-8", "replace")
-    for canary in (CANARY_NAME, *CANARY_NAME.split(), CANARY_DOB, CANARY_NHS, CANARY_NHS.replace(" ", "")):
-        assert canary.lower() not in metadata_text.lower()
-    assert CANARY_NAME in text_of(pdf)
+    assert_metadata_clean(pdf, f"{DEFINITION.title} {REFERENCE}")
+    assert CANARY_NAME in text_of(pdf, REFERENCE)
 
 
 def test_rendering_is_deterministic() -> None:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import builtins
 import io
-import re
-import tempfile
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -13,15 +10,26 @@ import pypdf
 import pytest
 
 from portal.pdf import NOTICE_LAYOUTS, NoticeContext, StageRecord, UnknownNoticeForm, render_notice
+from tests.pdf.helpers import (
+    CANARY_DOB,
+    CANARY_NAME,
+    CANARY_NHS,
+    HANDLING,
+    HOSTILE,
+    MARKING,
+    assert_furniture,
+    assert_hostile_literal,
+    assert_in_order,
+    assert_metadata_clean,
+    assert_renders_without_files,
+    blank_body,
+    flat,
+    notice_context,
+    page_texts,
+)
 
 FORM = "rochdale-appendix-1"
 REFERENCE = "ROC-2026-0001"
-HANDLING = "THIS DOCUMENT MUST BE SENT/STORED SECURELY"
-MARKING = "OFFICIAL-SENSITIVE"
-
-CANARY_NAME = "Zyxqoria Canarytest"
-CANARY_DOB = "29 February 2016"
-CANARY_NHS = "999 000 0018"
 
 # Copied from the partnership's published Appendix 1 (seed 000), in print order.
 SEED_LABELS = (
@@ -86,37 +94,14 @@ CLOSURE = {
 
 
 def make_context(**fields: str) -> NoticeContext:
-    return NoticeContext(
-        reference=REFERENCE,
-        form_title="Professional Challenge / Outcome Resolution Notice",
-        version=1,
-        issued_at=datetime(2026, 11, 23, 14, 5, tzinfo=UTC),
-        partnership_name="Rochdale Borough Safeguarding Children Partnership",
-        fields={**FIELDS, **fields},
+    return notice_context(
+        REFERENCE,
+        "Professional Challenge / Outcome Resolution Notice",
+        "Rochdale Borough Safeguarding Children Partnership",
+        {**FIELDS, **fields},
         stages=STAGES,
         closure=CLOSURE,
     )
-
-
-def page_texts(pdf: bytes) -> list[str]:
-    return [page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages]
-
-
-def flat(text: str) -> str:
-    """Collapse all whitespace so wrapped lines compare equal to the source wording."""
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def assert_furniture(pdf: bytes) -> int:
-    """Check every page's marking, handling line, reference and page count; return the page count."""
-    texts = page_texts(pdf)
-    total = len(texts)
-    for number, text in enumerate(texts, start=1):
-        assert text.count(MARKING) >= 2, f"page {number}: marking missing at top or bottom"
-        assert HANDLING in text, f"page {number}"
-        assert REFERENCE in text, f"page {number}"
-        assert f"Page {number} of {total}" in text, f"page {number}"
-    return total
 
 
 def marking_heights(page: pypdf.PageObject) -> list[float]:
@@ -143,7 +128,7 @@ def test_unknown_form_code_is_refused() -> None:
 def test_single_page_notice_has_furniture() -> None:
     pdf = render_notice(FORM, make_context())
     assert pdf.startswith(b"%PDF-")
-    assert assert_furniture(pdf) == 1
+    assert assert_furniture(pdf, REFERENCE) == 1
 
 
 def test_marking_sits_at_top_and_bottom_of_every_page() -> None:
@@ -158,11 +143,7 @@ def test_marking_sits_at_top_and_bottom_of_every_page() -> None:
 
 def test_labels_follow_the_seed_wording_and_order() -> None:
     text = flat("\n".join(page_texts(render_notice(FORM, make_context()))))
-    position = -1
-    for label in SEED_LABELS:
-        found = text.find(label, position + 1)
-        assert found > position, f"{label!r} missing or out of order"
-        position = found
+    assert_in_order(text, SEED_LABELS)
 
 
 def test_field_values_are_printed() -> None:
@@ -198,11 +179,7 @@ def test_only_the_identifiers_given_are_printed() -> None:
 
 
 def test_blank_notice_still_shows_every_label() -> None:
-    context = replace(make_context(), fields={})
-    text = flat("\n".join(page_texts(render_notice(FORM, context))))
-    for label in SEED_LABELS:
-        assert label in text
-    assert CANARY_NAME not in text
+    blank_body(FORM, make_context(), SEED_LABELS)
 
 
 def test_canary_is_valid_nhs_number() -> None:
@@ -215,43 +192,13 @@ def test_canary_is_valid_nhs_number() -> None:
 
 def test_metadata_holds_no_child_data() -> None:
     pdf = render_notice(FORM, make_context())
-    reader = pypdf.PdfReader(io.BytesIO(pdf))
-    info = {key: str(value) for key, value in (reader.metadata or {}).items()}
-    assert info["/Title"] == f"Professional Challenge / Outcome Resolution Notice {REFERENCE}"
-    assert info["/Author"] == "Escalation Portal"
-    assert info["/Subject"] == ""
-    assert info["/Keywords"] == ""
-    metadata_text = " ".join(info.values())
-    xmp = reader.xmp_metadata
-    if xmp is not None:
-        metadata_text += xmp.stream.get_data().decode("utf-8", "replace")
-    canaries = [
-        CANARY_NAME,
-        *CANARY_NAME.split(),
-        CANARY_DOB,
-        CANARY_NHS,
-        CANARY_NHS.replace(" ", ""),
-        "P12345",
-    ]
-    for canary in canaries:
-        assert canary.lower() not in metadata_text.lower()
-    # Sanity: the canary really is in the document body.
-    assert CANARY_NAME in page_texts(pdf)[0]
-
-
-HOSTILE = (
-    "<b>not bold</b> a & b &amp; &lt;x&gt; </para> <br/> <font size=40>big</font>\n"
-    "col1\tcol2\x01\x1b[31m\u200b end\n"
-    "emoji \U0001f600 and Zoë and Łukasz ]]> %%EOF \\ ( )"
-)
+    assert_metadata_clean(pdf, f"Professional Challenge / Outcome Resolution Notice {REFERENCE}", ["P12345"])
 
 
 def test_hostile_text_renders_literally() -> None:
     context = replace(make_context(), partnership_name="Partnership <i>& Co</i>", fields=dict.fromkeys(FIELDS, HOSTILE))
     text = flat("\n".join(page_texts(render_notice(FORM, context))))
-    assert "<b>not bold</b> a & b &amp; &lt;x&gt; </para> <br/> <font size=40>big</font>" in text
-    assert "col1 col2[31m end" in text
-    assert "Zoë" in text
+    assert_hostile_literal(text)
     assert "Partnership <i>& Co</i>" in text
 
 
@@ -264,7 +211,7 @@ def test_long_text_breaks_across_pages_without_loss() -> None:
         closure={**CLOSURE, "written_confirmation": lines},
     )
     pdf = render_notice(FORM, context)
-    total = assert_furniture(pdf)
+    total = assert_furniture(pdf, REFERENCE)
     assert total > 10
     text = "".join(page_texts(pdf))
     assert "ENDFLOW" in text
@@ -277,20 +224,7 @@ def test_rendering_is_deterministic() -> None:
 
 
 def test_rendering_writes_no_files(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
-    real_open = builtins.open
-
-    def guarded_open(file: object, mode: str = "r", *args: object, **kwargs: object) -> object:
-        if any(flag in mode for flag in "wax+"):
-            raise AssertionError(f"render opened {file!r} for writing")
-        return real_open(file, mode, *args, **kwargs)  # type: ignore[call-overload]
-
-    def no_temp(*_args: object, **_kwargs: object) -> None:
-        raise AssertionError("render used a temporary file")
-
-    monkeypatch.setattr(builtins, "open", guarded_open)
-    for name in ("mkstemp", "mkdtemp", "NamedTemporaryFile", "TemporaryFile", "SpooledTemporaryFile"):
-        monkeypatch.setattr(tempfile, name, no_temp)
-    assert render_notice(FORM, make_context()).startswith(b"%PDF-")
+    assert_renders_without_files(monkeypatch, FORM, make_context())
 
 
 def test_context_rejects_naive_times_and_unknown_fields() -> None:

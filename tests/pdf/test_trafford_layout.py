@@ -2,28 +2,35 @@
 
 from __future__ import annotations
 
-import builtins
-import io
-import re
-import tempfile
 from dataclasses import replace
-from datetime import UTC, datetime
 
-import pypdf
 import pytest
 
 from portal.forms.trafford import DEFINITION
 from portal.pdf import NOTICE_LAYOUTS, WITHHELD, NoticeContext, StageRecord, render_notice
 from portal.pdf.notices.trafford_resolution_notice import FIELD_KEYS
+from tests.pdf.helpers import (
+    CANARIES,
+    CANARY_DOB,
+    CANARY_NAME,
+    CANARY_NHS,
+    HANDLING,
+    HOSTILE,
+    assert_furniture,
+    assert_hostile_literal,
+    assert_in_order,
+    assert_metadata_clean,
+    assert_renders_without_files,
+    between,
+    blank_body,
+    body,
+    flat,
+    notice_context,
+    page_texts,
+)
 
 FORM = "trafford-resolution-notice"
 REFERENCE = "TRA-2026-0001"
-HANDLING = "THIS DOCUMENT MUST BE SENT/STORED SECURELY"
-MARKING = "OFFICIAL-SENSITIVE"
-
-CANARY_NAME = "Zyxqoria Canarytest"
-CANARY_DOB = "29 February 2016"
-CANARY_NHS = "999 000 0018"
 
 LEVELS = (
     "At Referral/Enquiry Stage, (for example, the level of need, disagreement about whether to accept a referral "
@@ -111,43 +118,12 @@ CLOSURE = {
 
 
 def make_context(**fields: str) -> NoticeContext:
-    return NoticeContext(
-        reference=REFERENCE,
-        form_title="Resolving Professional Disagreements/Escalation Notice",
-        version=1,
-        issued_at=datetime(2026, 11, 23, 14, 5, tzinfo=UTC),
-        partnership_name="Trafford Strategic Safeguarding Partnership",
-        fields={**FIELDS, **fields},
+    return notice_context(
+        REFERENCE,
+        "Resolving Professional Disagreements/Escalation Notice",
+        "Trafford Strategic Safeguarding Partnership",
+        {**FIELDS, **fields},
     )
-
-
-def page_texts(pdf: bytes) -> list[str]:
-    return [page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages]
-
-
-def flat(text: str) -> str:
-    """Collapse all whitespace so wrapped lines compare equal to the source wording."""
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def body(context: NoticeContext) -> str:
-    """Return the notice's text without the page furniture, flattened."""
-    text = flat("\n".join(page_texts(render_notice(FORM, context))))
-    return flat(re.sub(rf"{MARKING} {HANDLING} {REFERENCE} Page \d+ of \d+ {MARKING}", " ", text))
-
-
-def assert_furniture(pdf: bytes) -> int:
-    texts = page_texts(pdf)
-    for number, text in enumerate(texts, start=1):
-        assert text.count(MARKING) >= 2, f"page {number}"
-        assert HANDLING in text and REFERENCE in text, f"page {number}"
-        assert f"Page {number} of {len(texts)}" in text, f"page {number}"
-    return len(texts)
-
-
-def between(text: str, start: str, end: str) -> str:
-    """Return what prints between two labels."""
-    return text.split(start, 1)[1].split(end, 1)[0].strip()
 
 
 def test_the_layout_is_registered_and_prints_every_answer_of_the_form() -> None:
@@ -157,24 +133,16 @@ def test_the_layout_is_registered_and_prints_every_answer_of_the_form() -> None:
 
 
 def test_labels_follow_the_seed_wording_and_order() -> None:
-    text = body(make_context())
-    position = -1
-    for label in SEED_LABELS:
-        found = text.find(label, position + 1)
-        assert found > position, f"{label!r} missing or out of order"
-        position = found
+    assert_in_order(body(FORM, make_context()), SEED_LABELS)
 
 
 def test_blank_notice_still_shows_every_label() -> None:
-    text = body(replace(make_context(), fields={}))
-    for label in SEED_LABELS:
-        assert label in text
-    assert CANARY_NAME not in text
+    text = blank_body(FORM, make_context(), SEED_LABELS)
     assert "[X]" not in text
 
 
 def test_answers_are_printed_beside_their_labels() -> None:
-    text = body(make_context())
+    text = body(FORM, make_context())
     assert between(text, "Name:", "Role:") == "Jo Practitioner"
     assert between(text, "Email:", "Date of notification:") == "jo.practitioner@nhs.net"
     assert between(text, "Escalation with which team/agency:", "Child or young person") == FIELDS["escalation_with"]
@@ -186,7 +154,7 @@ def test_answers_are_printed_beside_their_labels() -> None:
 
 @pytest.mark.parametrize("chosen", range(5))
 def test_only_the_chosen_level_of_need_is_ticked(chosen: int) -> None:
-    text = body(make_context(level_of_need=LEVELS[chosen]))
+    text = body(FORM, make_context(level_of_need=LEVELS[chosen]))
     for index, label in enumerate(LEVELS):
         box = "[X]" if index == chosen else "[ ]"
         assert f"{box} {label}" in text, label
@@ -194,12 +162,12 @@ def test_only_the_chosen_level_of_need_is_ticked(chosen: int) -> None:
 
 
 def test_a_level_of_need_given_as_its_code_is_ticked_too() -> None:
-    text = body(make_context(level_of_need="icpc"))
+    text = body(FORM, make_context(level_of_need="icpc"))
     assert f"[X] {LEVELS[4]}" in text
 
 
 def test_stage_boxes_are_blank_before_the_stages_happen() -> None:
-    text = body(make_context())
+    text = body(FORM, make_context())
     outcomes = between(
         text, "What were the outcomes of stage 3 and any outstanding issues", "Has an outcome been agreed"
     )
@@ -212,7 +180,7 @@ def test_stage_boxes_are_blank_before_the_stages_happen() -> None:
 
 def test_stage_records_and_closure_fill_the_last_boxes() -> None:
     context = replace(make_context(), stages=(STAGE_3, STAGE_4), closure=CLOSURE)
-    text = body(context)
+    text = body(FORM, context)
     outcomes = between(
         text, "What were the outcomes of stage 3 and any outstanding issues", "Stage 4: Trafford Strategic"
     )
@@ -233,13 +201,13 @@ def test_stage_records_and_closure_fill_the_last_boxes() -> None:
 
 def test_no_debrief_ticks_no() -> None:
     context = replace(make_context(), stages=(STAGE_3,), closure={**CLOSURE, "debrief": "No"})
-    assert "[ ] Yes [X] No" in body(context)
+    assert "[ ] Yes [X] No" in body(FORM, context)
 
 
 def test_a_notice_that_skipped_a_stage_says_why() -> None:
     reason = "The child is at risk of significant harm and managers are unavailable."
     skipped = replace(STAGE_4, skip_reason=reason, response="", status="Open")
-    text = body(replace(make_context(), stages=(skipped,)))
+    text = body(FORM, replace(make_context(), stages=(skipped,)))
     assert f"Went straight to stage 4: {reason}" in text
     # Stage 3 never happened, so its box stays blank.
     assert between(text, "any outstanding issues", "Stage 4: Trafford") == ""
@@ -252,42 +220,26 @@ def test_before_stage_records_exist_the_answers_say_why_it_skipped() -> None:
         raise_at_stage="Stage 3: formal escalation to the next level of management",
         straight_to_reason=reason,
     )
-    assert f"Went straight to stage 3: {reason}" in body(context)
+    assert f"Went straight to stage 3: {reason}" in body(FORM, context)
 
 
 def test_the_business_unit_copy_withholds_the_childs_identifiers() -> None:
     context = replace(make_context(), copy="business-unit")
-    text = body(context)
+    text = body(FORM, context)
     for label in ("Name of child/young person", "Date of birth", "NHS number"):
         assert f"{label} {WITHHELD}" in text
-    for canary in (CANARY_NAME, *CANARY_NAME.split(), CANARY_DOB, CANARY_NHS, CANARY_NHS.replace(" ", "")):
+    for canary in CANARIES:
         assert canary not in text
     # Even when the service has already blanked them.
     blanked = replace(make_context(child_name="", child_dob="", nhs_number=""), copy="business-unit")
-    assert body(blanked).count(WITHHELD) == 3
+    assert body(FORM, blanked).count(WITHHELD) == 3
     # The parties' copy shows them.
-    assert WITHHELD not in body(make_context())
+    assert WITHHELD not in body(FORM, make_context())
 
 
 def test_metadata_holds_no_child_data() -> None:
     pdf = render_notice(FORM, make_context())
-    reader = pypdf.PdfReader(io.BytesIO(pdf))
-    info = {key: str(value) for key, value in (reader.metadata or {}).items()}
-    assert info["/Title"] == f"Resolving Professional Disagreements/Escalation Notice {REFERENCE}"
-    assert info["/Subject"] == "" and info["/Keywords"] == ""
-    metadata_text = " ".join(info.values())
-    if reader.xmp_metadata is not None:
-        metadata_text += reader.xmp_metadata.stream.get_data().decode("utf-8", "replace")
-    for canary in (CANARY_NAME, *CANARY_NAME.split(), CANARY_DOB, CANARY_NHS, CANARY_NHS.replace(" ", "")):
-        assert canary.lower() not in metadata_text.lower()
-    assert CANARY_NAME in page_texts(pdf)[0]
-
-
-HOSTILE = (
-    "<b>not bold</b> a & b &amp; &lt;x&gt; </para> <br/> <font size=40>big</font>\n"
-    "col1\tcol2\x01\x1b[31m\u200b end\n"
-    "emoji \U0001f600 and Zoë and Łukasz ]]> %%EOF \\ ( )"
-)
+    assert_metadata_clean(pdf, f"Resolving Professional Disagreements/Escalation Notice {REFERENCE}")
 
 
 def test_hostile_text_renders_literally() -> None:
@@ -298,10 +250,8 @@ def test_hostile_text_renders_literally() -> None:
         stages=(hostile_stage,),
         closure=dict.fromkeys(CLOSURE, HOSTILE),
     )
-    text = body(context)
-    assert "<b>not bold</b> a & b &amp; &lt;x&gt; </para> <br/> <font size=40>big</font>" in text
-    assert "col1 col2[31m end" in text
-    assert "Zoë" in text
+    text = body(FORM, context)
+    assert_hostile_literal(text)
     assert "[X]" not in text.split("Explicitly identify")[0]
 
 
@@ -315,28 +265,15 @@ def test_long_text_breaks_across_pages_without_loss() -> None:
         closure={"learning": "learning " * 2000 + "ENDLEARNING"},
     )
     pdf = render_notice(FORM, context)
-    assert assert_furniture(pdf) > 20
+    assert assert_furniture(pdf, REFERENCE) > 20
     text = "".join(page_texts(pdf)).replace("\n", "")
     for end in ("ENDLINES", "ENDWORD", "ENDSTAGE", "ENDSKIP", "ENDCONTACT", "ENDLEARNING"):
         assert end in text, end
 
 
 def test_rendering_writes_no_files(monkeypatch: pytest.MonkeyPatch) -> None:
-    real_open = builtins.open
-
-    def guarded_open(file: object, mode: str = "r", *args: object, **kwargs: object) -> object:
-        if any(flag in mode for flag in "wax+"):
-            raise AssertionError(f"render opened {file!r} for writing")
-        return real_open(file, mode, *args, **kwargs)  # type: ignore[call-overload]
-
-    def no_temp(*_args: object, **_kwargs: object) -> None:
-        raise AssertionError("render used a temporary file")
-
-    monkeypatch.setattr(builtins, "open", guarded_open)
-    for name in ("mkstemp", "mkdtemp", "NamedTemporaryFile", "TemporaryFile", "SpooledTemporaryFile"):
-        monkeypatch.setattr(tempfile, name, no_temp)
     context = replace(make_context(), stages=(STAGE_3, STAGE_4), closure=CLOSURE)
-    assert render_notice(FORM, context).startswith(b"%PDF-")
+    assert_renders_without_files(monkeypatch, FORM, context)
 
 
 def test_rendering_is_deterministic() -> None:
