@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from portal.access import NoticeShreddedError
+from portal.crypto import DecryptionError
 from portal.services.notices import DraftNotFoundError, FormNotAvailableError
 from portal.services.stages import StageActionError
 from portal.services.vault import DataKeyDestroyedError
@@ -42,6 +43,34 @@ def init_app(app: Flask) -> None:
     def shredded(error: NoticeShreddedError) -> tuple[str, int]:
         # Only someone who may read the notice gets here (others get 404): say plainly what happened.
         return render_template("errors/shredded.html", reference=error.reference, at=error.shredded_at), 410
+
+    @app.errorhandler(DecryptionError)
+    def integrity_failure(error: DecryptionError) -> tuple[str, int]:
+        # A stored field did not decrypt under its own key, table, field and row: it was altered or moved
+        # (a swapped ciphertext). Nothing is shown; the failure is audited for whoever investigates.
+        from flask import request
+        from flask_login import current_user
+
+        from portal.access import printable_id
+        from portal.db import get_session
+        from portal.services import audit
+        from portal.services.runtime import portal_services
+
+        app.logger.error("integrity failure %s at %s", error.__class__.__name__, where(error))
+        db = get_session()
+        db.rollback()
+        audit.record(
+            db,
+            portal_services().keyring.audit_key,
+            action="notice.integrity",
+            outcome="failed",
+            actor_id=current_user.id if current_user.is_authenticated else None,
+            object_type="notice",
+            object_id=printable_id(str((request.view_args or {}).get("notice_id", ""))),
+            remote_addr=request.remote_addr or "",
+        )
+        db.commit()
+        return render_template("errors/integrity.html"), 500
 
     @app.errorhandler(DataKeyDestroyedError)
     def key_rotated(_error: Exception) -> tuple[str, int]:

@@ -141,3 +141,34 @@ def test_error_pages_and_logs_hold_no_identifiers(
     for secret in (CANARY_NAME, "Canarytest", CANARY_NHS, CANARY_NHS.replace(" ", ""), CANARY_NARRATIVE):
         assert secret not in page and secret not in logged
     assert notice_id not in response.headers.get("Location", "")
+
+
+def test_swapped_ciphertexts_give_a_controlled_and_audited_failure(app: Flask, accounts: Accounts) -> None:
+    """Property 3 at the application: a child's name moved onto another notice is refused, not shown."""
+    from portal.models import AuditEvent, NoticeAnswer
+    from tests.helpers import CANARY_NAME
+
+    raiser = accounts.make(Role.PRACTITIONER, agency="Rochdale Early Help and Safeguarding Hub")
+    client = app.test_client()
+    sign_in(client, app, raiser)
+    target = contact_id(app, "Rochdale Children's Social Care")
+    first, _ = raise_notice(client, appendix1_answers(target))
+    second, _ = raise_notice(client, appendix1_answers(target, child_name="Another Child"))
+    with session_factory(app)() as db:
+        moved = db.execute(
+            select(NoticeAnswer).where(NoticeAnswer.notice_id == first, NoticeAnswer.field_name == "child_name")
+        ).scalar_one()
+        victim = db.execute(
+            select(NoticeAnswer).where(NoticeAnswer.notice_id == second, NoticeAnswer.field_name == "child_name")
+        ).scalar_one()
+        victim.value_ct = moved.value_ct  # what a DBA or an injected UPDATE could do
+        db.commit()
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = client.get(f"/notices/{second}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 500 and "This notice cannot be shown" in page
+    assert CANARY_NAME not in page and "Another Child" not in page
+    assert client.get(f"/notices/{first}").status_code == 200  # the untouched notice still reads
+    with session_factory(app)() as db:
+        failures = db.execute(select(AuditEvent).where(AuditEvent.action == "notice.integrity")).scalars().all()
+        assert [(f.outcome, f.object_id, f.actor_id) for f in failures] == [("failed", second, raiser.id)]
