@@ -64,6 +64,16 @@ def long_text(label: str, *, required: str | None, hint: str = "", max_length: i
     return TextAreaField(label, validators=validators, description=hint, widget=GovCharacterCount())
 
 
+class DirectorySelectField(SelectField):
+    """A directory choice: left out or blank is "not answered" (DataRequired decides); any other value must
+    be one of the choices the service filled in."""
+
+    def pre_validate(self, form: Any) -> None:
+        if self.data in (None, ""):
+            return
+        super().pre_validate(form)
+
+
 def contact_choice(label: str, *, required: str | None, hint: str = "") -> SelectField:
     """A directory contact; the choices are filled in per request from the partnership's directory.
 
@@ -71,7 +81,7 @@ def contact_choice(label: str, *, required: str | None, hint: str = "") -> Selec
     outside the directory is refused.
     """
     validators: list[Any] = [DataRequired(message=required)] if required else []
-    return SelectField(
+    return DirectorySelectField(
         label,
         choices=[],
         validators=validators,
@@ -84,7 +94,7 @@ def contact_choice(label: str, *, required: str | None, hint: str = "") -> Selec
 def agency_choice(label: str, *, required: str | None, hint: str = "") -> SelectField:
     """An agency of the partnership's directory; the choices are filled in per request (as contacts are)."""
     validators: list[Any] = [DataRequired(message=required)] if required else []
-    return SelectField(
+    return DirectorySelectField(
         label,
         choices=[],
         validators=validators,
@@ -97,8 +107,13 @@ def agency_choice(label: str, *, required: str | None, hint: str = "") -> Select
 class ChoiceRadioField(RadioField):
     """Radios where an unanswered optional question is valid and a value outside the list never is."""
 
+    def process_data(self, value: Any) -> None:
+        # WTForms' str coercion would turn "no answer" into the text "None", which is then hard to tell from
+        # a client posting "None"; keep no answer as None.
+        self.data = None if value is None else str(value)
+
     def pre_validate(self, form: Any) -> None:
-        if self.data in (None, "", "None"):
+        if self.data is None or self.data == "":
             return
         super().pre_validate(form)
 
