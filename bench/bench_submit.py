@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
 from flask import Flask  # noqa: E402
+from flask.testing import FlaskClient  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from portal import create_app, migrate  # noqa: E402
@@ -35,7 +36,7 @@ from portal.cli import ensure_keys  # noqa: E402
 from portal.db import session_factory  # noqa: E402
 from portal.models import Role  # noqa: E402
 from portal.services.directory import import_partnerships  # noqa: E402
-from tests.helpers import Accounts, appendix1_answers, contact_id, csrf_from, sign_in  # noqa: E402
+from tests.helpers import Accounts, appendix1_answers, contact_id, csrf_from, errors_on, sign_in  # noqa: E402
 
 SEEDS = ROOT.parent / "shared" / "seeds"
 
@@ -116,14 +117,12 @@ def portal_app(workdir: Path, database_url: str | None) -> Flask:
     return app
 
 
-def submit_path(app: Flask, runs: int, warmup: int) -> tuple[list[float], list[float]]:
+def submit_path(app: Flask, client: FlaskClient, runs: int, warmup: int) -> tuple[list[float], list[float], list[str]]:
     """Time POSTs of the check-answers page (the submit) and, for context, GETs of the form page."""
-    client = app.test_client()
-    sign_in(client, app, Accounts(app).make(Role.PRACTITIONER))
     answers = appendix1_answers(
         contact_id(app, "Rochdale Children's Social Care"), contact_id(app, "Greater Manchester Police")
     )
-    submits, form_pages = [], []
+    submits, form_pages, notice_ids = [], [], []
     for i in range(runs + warmup):
         page = client.get("/notices/new")
         draft_url = client.post(
@@ -138,10 +137,34 @@ def submit_path(app: Flask, runs: int, warmup: int) -> tuple[list[float], list[f
         response = client.post(check_url, data={"csrf_token": token})
         elapsed = time.perf_counter() - started
         assert response.status_code == 302 and "/confirmation" in response.headers["Location"], response.status_code
+        notice_ids.append(response.headers["Location"].split("/notices/")[1].split("/")[0])
         if i >= warmup:
             submits.append(elapsed)
             form_pages.append(form_time)
-    return submits, form_pages
+    return submits, form_pages, notice_ids
+
+
+def response_loop(
+    raiser: FlaskClient, spoc: FlaskClient, notice_ids: list[str], warmup: int
+) -> tuple[list[float], list[float]]:
+    """Time the SPOC's response and the raiser's escalation (each issues a new signed PDF version)."""
+    responds, escalations = [], []
+    for i, notice_id in enumerate(notice_ids):
+        token = csrf_from(spoc.get(f"/notices/{notice_id}/respond").text)
+        started = time.perf_counter()
+        response = spoc.post(f"/notices/{notice_id}/respond", data={"response": "Agreed in part", "csrf_token": token})
+        respond_time = time.perf_counter() - started
+        assert response.status_code == 302, response.status_code
+        token = csrf_from(raiser.get(f"/notices/{notice_id}/escalate").text)
+        data = {"immediate_risk": "no", "to_stage": "stage-4", "reason": "Still unresolved", "csrf_token": token}
+        started = time.perf_counter()
+        response = raiser.post(f"/notices/{notice_id}/escalate", data=data)
+        escalate_time = time.perf_counter() - started
+        assert response.status_code == 302, errors_on(response.text)
+        if i >= warmup:
+            responds.append(respond_time)
+            escalations.append(escalate_time)
+    return responds, escalations
 
 
 def main() -> None:
@@ -155,13 +178,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, scratch_database(args.postgres) as database_url:
         app = portal_app(Path(tmp), database_url)
         backend = re.sub(r"\+.*", "", app.config["DATABASE_URL"].split(":")[0])
-        submits, form_pages = submit_path(app, args.runs, args.warmup)
+        accounts = Accounts(app)
+        raiser, spoc = app.test_client(), app.test_client()
+        sign_in(raiser, app, accounts.make(Role.PRACTITIONER, agency="Rochdale Early Help and Safeguarding Hub"))
+        sign_in(spoc, app, accounts.make(Role.SPOC, agency="Rochdale Children's Social Care"))
+        submits, form_pages, notice_ids = submit_path(app, raiser, args.runs, args.warmup)
+        responds, escalations = response_loop(raiser, spoc, notice_ids, args.warmup)
         bare = bare_flask(args.runs * 5)
         app.extensions["portal.engine"].dispose()
     print(f"database: {backend}; one core; {args.runs} submissions after {args.warmup} warm-up")
     print(summary("bare Flask GET /hello (reference)", bare))
     print(summary("GET Appendix 1 form page", form_pages))
     print(summary("POST submit (validate→encrypt→store→render→sign→queue)", submits))
+    print(summary("POST respond (encrypt→record→render→sign version 2→queue)", responds))
+    print(summary("POST escalate (stage 3→4, recipients, version 3, mail)", escalations))
     ratio = statistics.median(submits) / statistics.median(bare)
     print(f"submit p50 / bare p50 = {ratio:.0f}x; target submit p50 <= 23 ms")
 

@@ -18,7 +18,7 @@ from wtforms import SelectChoice
 
 from portal.access import printable_id, well_formed_id
 from portal.forms import form_definition
-from portal.forms.base import NoticeFormDefinition, PortalForm
+from portal.forms.base import Entry, NoticeFormDefinition, PortalForm
 from portal.models import (
     Agency,
     DirectoryContact,
@@ -297,32 +297,37 @@ def submit_notice(
         submitted_at=submitted_at,
         updated_at=submitted_at,
     )
+    # A new notice has no rows yet: say so, rather than let the first append query for them.
+    notice.answers, notice.recipients, notice.stages, notice.documents = [], [], [], []
     session.add(notice)
     session.flush()
-    for name, value in answers.items():
-        if value:
-            stages.seal_answer(session, notice, dek, name, value)
-    # Blind indexes of the child's NHS number and surname with date of birth, for search (no plaintext kept).
-    search.index_notice(session, services.keyring, notice, answers)
-    agency_ids = stages.involved_agency_ids(notice, answers, definition.agency_fields)
-    recipients = stages.stage_recipients(session, notice, stage, chosen=chosen, agency_ids=agency_ids)
-    if not recipients and stages.responder(stage) == "recipient":
-        raise NoticeError("a notice needs at least one recipient")
-    stages.add_event(session, notice, user, "raised", f"Raised under {procedure.title}", stage=stage.code)
-    stages.enter_stage(
-        session,
-        services,
-        notice,
-        stage,
-        actor=user,
-        recipients=recipients,
-        today=today,
-        skipped_from=entry.skipped_from,
-        skip_reason=entry.skip_reason.strip(),
-        dek=dek,
-    )
-    session.flush()
-    issue_version(session, services, notice, dek=dek)
+    # Everything below is new rows for this notice: one flush at the end, not one before every query.
+    with session.no_autoflush:
+        for name, value in answers.items():
+            if value:
+                stages.seal_answer(session, notice, dek, name, value)
+        # Blind indexes of the child's NHS number and surname with date of birth, for search (no plaintext kept).
+        search.index_notice(session, services.keyring, notice, answers)
+        agency_ids = stages.involved_agency_ids(notice, answers, definition.agency_fields)
+        recipients = stages.stage_recipients(session, notice, stage, chosen=chosen, agency_ids=agency_ids)
+        if not recipients and stages.responder(stage) == "recipient":
+            raise NoticeError("a notice needs at least one recipient")
+        stages.add_event(session, notice, user, "raised", f"Raised under {procedure.title}", stage=stage.code)
+        stages.enter_stage(
+            session,
+            services,
+            notice,
+            stage,
+            actor=user,
+            recipients=recipients,
+            today=today,
+            skipped_from=entry.skipped_from,
+            skip_reason=entry.skip_reason.strip(),
+            dek=dek,
+        )
+        issue_version(
+            session, services, notice, dek=dek, answers={k: v for k, v in answers.items() if v} | _entry_answers(entry)
+        )
 
     check = session.get(SafetyCheck, draft.safety_check_id)
     if check is not None:
@@ -340,6 +345,12 @@ def submit_notice(
     )
     session.commit()
     return notice
+
+
+def _entry_answers(entry: Entry) -> dict[str, str]:
+    """The narrative entering the first stage adds to the answers (a stated reason for skipping stages)."""
+    reason = entry.skip_reason.strip()
+    return {stages.stage_field(entry.stage, "skip_reason"): reason} if entry.skipped_from and reason else {}
 
 
 def _recipients(

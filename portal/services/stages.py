@@ -310,6 +310,9 @@ def enter_stage(
                 position=position,
                 agency_id=contact.agency_id,
                 contact_id=contact.id,
+                # Set the objects too: the new version's PDF labels recipients before anything is flushed.
+                contact=contact,
+                agency=contact.agency,
                 email=contact.email or "",
                 stage=stage.code,
             )
