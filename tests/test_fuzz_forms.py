@@ -60,6 +60,7 @@ from portal.forms.actions import CloseForm, DueDateForm, EscalateForm, RespondFo
 from portal.forms.base import NoticeFormDefinition, PortalForm
 from portal.forms.fields import GovukDateField
 from portal.forms.raise_notice import ImmediateRiskForm, SubmitNoticeForm
+from portal.forms.search import SearchForm
 from portal.forms.trafford import DEFINITION as TRAFFORD
 from portal.forms.validators import LocalIdentifier, NhsNumber, PlainText
 from portal.models import (
@@ -703,6 +704,8 @@ def action_forms(contacts: list[tuple[str, str]]) -> dict[str, FormUnderTest]:
         "due-date": describe_form("due-date", plain(DueDateForm)),
         "escalate": describe_form("escalate", escalate, foreign={"to_stage": OTHER_STAGES}),
         "close": describe_form("close", plain(CloseForm)),
+        # Not a response-loop form, but of the same plain kind: the search for a child's notices.
+        "search": describe_form("search", plain(SearchForm)),
     }
 
 
@@ -840,7 +843,7 @@ SIGN_IN_FORMS = "sign-in and code forms"
 ACCOUNT_FORMS = "password, immediate-risk and check-answers forms"
 NOTICE_FORM_CODES = sorted(portal_forms.FORMS)
 ACTION_GROUPS = {
-    "respond and due-date forms": ("respond", "due-date"),
+    "respond, due-date and search forms": ("respond", "due-date", "search"),
     "escalate and close forms": ("escalate", "close"),
 }
 
@@ -951,6 +954,41 @@ def test_the_fuzz_run_covers_every_registered_form(app: Flask) -> None:
             kinds = {f.name: field_kind(f) for f in form}
             asked = {name for name, kind in kinds.items() if kind is not None}
             assert asked == set(definition.field_order), (definition.code, asked ^ set(definition.field_order))
+
+
+# Every form class of the portal, and where this module fuzzes it. A new form fails the test below until it is
+# added here (and to a run above). ButtonForm has no answers: only its CSRF token, fuzzed with every POST.
+FUZZED_FORMS = {
+    "ButtonForm": "no answers",
+    "RespondForm": "action_forms",
+    "DueDateForm": "action_forms",
+    "EscalateForm": "action_forms",
+    "CloseForm": "action_forms",
+    "SearchForm": "action_forms",
+    "SignInForm": SIGN_IN_FORMS,
+    "CodeForm": SIGN_IN_FORMS,
+    "ChangePasswordForm": ACCOUNT_FORMS,
+    "ImmediateRiskForm": ACCOUNT_FORMS,
+    "SubmitNoticeForm": ACCOUNT_FORMS,
+}
+
+
+def test_every_form_class_of_the_portal_is_fuzzed() -> None:
+    """The partnership forms come from the registry; every other PortalForm subclass must be listed above."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    found = set()
+    for info in pkgutil.iter_modules(portal_forms.__path__):
+        module = importlib.import_module(f"{portal_forms.__name__}.{info.name}")
+        found |= {
+            name
+            for name, value in vars(module).items()
+            if inspect.isclass(value) and issubclass(value, PortalForm) and value.__module__ == module.__name__
+        }
+    partnership = {definition.form_class.__name__ for definition in portal_forms.FORMS.values()}
+    assert found - {"PortalForm"} - partnership == set(FUZZED_FORMS), "a form class the fuzz run does not know"
 
 
 @pytest.mark.parametrize("group", list(ACTION_GROUPS))
@@ -1434,6 +1472,30 @@ def test_the_raise_and_account_forms_over_http_never_fail_and_save_nothing_half_
             "change password over HTTP", st.tuples(password_data(http=True), request_kw), change_password, HTTP_EXAMPLES
         )
 
+    # -- the search for a child's notices: answered with results or messages, never a change, never a term
+    #    in the URL --------------------------------------------------------------------------------------
+    with app.test_request_context(method="POST"):
+        search_form = describe_form("search", lambda formdata: SearchForm(formdata=formdata, meta=NO_CSRF))
+
+    def search(example: tuple[dict[str, Any], tuple[str, str, bytes]]) -> None:
+        data, (csrf, body, raw) = example
+        was = _counts(app)
+        response, accepted = poster.post("/search", data, csrf, body, raw)
+        _http_settings_check(response, accepted, "search", seen)
+        assert response.status_code in (200, 400, 413), response.status_code
+        if response.status_code == 200:
+            text = response.get_data(as_text=True)
+            if "<title>Search results" in text:
+                # A search that ran answers with its results (or none), not with an error summary.
+                assert "found" in text and "govuk-error-summary" not in text
+            else:
+                assert page_problems(text, after_post=True) == []
+        assert _counts(app) == was, "a search changed what is stored"
+
+    counts["search"] = explore(
+        "search over HTTP", st.tuples(answers_data(search_form, http=True), request_kw), search, HTTP_EXAMPLES
+    )
+
     _too_large_is_413([(signed_in, "/notices/new", "immediate_risk"), (signed_in, f"{incomplete_url}/check", "submit")])
     assert _counts(app)["Notice"] == 0
     assert all(n >= HTTP_EXAMPLES for n in counts.values()), counts
@@ -1441,6 +1503,7 @@ def test_the_raise_and_account_forms_over_http_never_fail_and_save_nothing_half_
     log.info("answers: %s", {where: dict(c) for where, c in seen.items()})
     assert {200, 400} <= seen["check answers"].keys(), seen
     assert {200, 302, 400} <= seen["immediate risk"].keys(), seen
+    assert {200, 400} <= seen["search"].keys(), seen
     if "account.password" in app.view_functions:
         assert {200, 400} <= seen["change password"].keys(), seen
 
