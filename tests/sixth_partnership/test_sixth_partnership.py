@@ -77,3 +77,48 @@ def test_the_sixth_partnership_is_gone_after_its_test() -> None:
     assert "testshire" not in partnerships.PARTNERSHIPS
     assert "testshire-notice" not in forms.FORMS and "testshire-notice" not in pdf.NOTICE_LAYOUTS
     assert "testshire" not in procedures.CURRENT_VERSIONS
+
+
+@pytest.mark.usefixtures("testshire")
+def test_a_notice_keeps_the_procedure_version_it_was_opened_under(
+    app: Flask, accounts: Accounts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from sqlalchemy import update
+
+    from portal.models import Partnership
+
+    life = Life(app)
+    raiser = life.party(accounts, "raiser", Role.PRACTITIONER, partnership="testshire", agency="Testshire Health")
+    target = contact_id(app, "Testshire Children's Services", "testshire")
+    answers = {
+        "date_of_notification": ["2", "11", "2026"],
+        "child_name": CANARY_NAME,
+        "completed_by_name": "Kit Nurse",
+        "completed_by_role": "Nurse",
+        "completed_by_agency_team": "Testshire Health",
+        "completed_by_contact": "01234 111111",
+        "send_to": str(target),
+        "disagreement": "Threshold not agreed",
+    }
+    old_notice, _ = raise_notice(raiser.client, answers)
+
+    # The partnership revises its procedure: a new version, and the partnership opens new notices under it.
+    final = replace(procedure.PROCEDURE.stages[-1], name="Independent panel")
+    revised = replace(procedure.PROCEDURE, version="testshire-2027", stages=(procedure.PROCEDURE.stages[0], final))
+    monkeypatch.setitem(procedures.PROCEDURES, revised.key, revised)
+    monkeypatch.setitem(procedures.CURRENT_VERSIONS, "testshire", revised.version)
+    with session_factory(app)() as db:
+        db.execute(update(Partnership).where(Partnership.slug == "testshire").values(procedure_version=revised.version))
+        db.commit()
+    new_notice, _ = raise_notice(raiser.client, answers)
+
+    for notice_id, version, final_name in (
+        (old_notice, "testshire-2026", "Partnership panel"),
+        (new_notice, "testshire-2027", "Independent panel"),
+    ):
+        life.notice_id = notice_id
+        assert life.notice().procedure_version == version
+        life.escalate("raiser", "panel", "No agreement")
+        assert final_name in life.page("raiser")
