@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 from portal.access import rule
 from portal.db import get_session
 from portal.models import Role
-from portal.services import casework
+from portal.services import casework, notices
 
 bp = Blueprint("home", __name__)
 
@@ -22,8 +22,10 @@ def index() -> str | Response:
         return redirect(url_for("business.notices"))
     if role is Role.ADMIN:
         return render_template("home/admin.html")
-    rows = casework.notices_for_user(get_session(), current_user)
-    return render_template("home/index.html", rows=rows)
+    db = get_session()
+    rows = casework.notices_for_user(db, current_user)
+    drafts = notices.drafts_of(db, current_user) if role is Role.PRACTITIONER else []
+    return render_template("home/index.html", rows=rows, drafts=drafts)
 
 
 @bp.get("/health")

@@ -66,6 +66,14 @@ def draft(draft_id: str) -> str | Response:
     )
 
 
+@bp.post("/drafts/<draft_id>/autosave")
+@rule("practitioner")
+def autosave(draft_id: str) -> tuple[str, int]:
+    # The page's script posts the form every few seconds while the writer types; CSRF-checked like any POST.
+    notices.autosave_draft(get_session(), portal_services(), current_user, draft_id, request.form)
+    return "", 204
+
+
 @bp.route("/drafts/<draft_id>/check", methods=["GET", "POST"])
 @rule("practitioner")
 def check(draft_id: str) -> str | Response:

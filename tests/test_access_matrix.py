@@ -158,6 +158,17 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("notices.draft", "POST"): row(
         anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=DENIED
     ),
+    # What A types is kept as A types it (encrypted, unchecked); only A's own draft.
+    ("notices.autosave", "POST"): row(
+        anon=SIGN_IN,
+        raiser=NO_CONTENT,
+        prac2=DENIED,
+        spoc=DENIED,
+        spoc2=DENIED,
+        bm=DENIED,
+        bm2=DENIED,
+        admin=DENIED,
+    ),
     ("notices.check", "GET"): row(
         anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=DENIED
     ),

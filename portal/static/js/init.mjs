@@ -4,7 +4,10 @@
 // Resolves to /static/govuk/govuk-frontend.min.js, built by `make assets`.
 import { initAll } from "../govuk/govuk-frontend.min.js";
 import { initTimeoutWarning } from "./timeout-warning.mjs";
+import { initAutosave } from "./autosave.mjs";
 
 initAll();
 // Signed-in pages only: warn before the idle timeout and offer to stay signed in.
 initTimeoutWarning();
+// Long forms: save what is typed every few seconds.
+initAutosave();
