@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy import false as sql_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -139,6 +140,8 @@ class DirectoryContact(Base):
     telephone: Mapped[str | None] = mapped_column(String(60), nullable=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # False for a contact added by hand (`directory add-contact`): a seed import never deactivates it.
+    from_seed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     agency: Mapped[Agency] = relationship(back_populates="contacts")
 

@@ -133,7 +133,13 @@ def add_contact(
         return existing
     position = len(agency.contacts)
     contact = DirectoryContact(
-        agency_id=agency.id, role_title=role_title, email=email, telephone=telephone, position=position, active=True
+        agency_id=agency.id,
+        role_title=role_title,
+        email=email,
+        telephone=telephone,
+        position=position,
+        active=True,
+        from_seed=False,
     )
     session.add(contact)
     session.flush()
@@ -207,7 +213,8 @@ def _import_directory(
                 _count(report, _apply(contact, values))
 
     for key, stale in existing_contacts.items():
-        if key not in seen and stale.active:
+        # Only what the seed itself listed can leave it; contacts added by hand stay as they are.
+        if key not in seen and stale.active and stale.from_seed:
             stale.active = False
             report.deactivated += 1
 

@@ -352,3 +352,23 @@ def test_contact_removed_from_the_seed_is_deactivated_not_deleted(db: Session, t
     assert report.updated == 1
     db.refresh(gone)
     assert gone.active is True
+
+
+def test_a_contact_added_by_hand_survives_a_re_import(db: Session) -> None:
+    """Trafford publishes no SPOC list: its partnership adds contacts, and `init` (run on every deployment)
+    must not switch them off again."""
+    from portal.services.directory import add_contact
+
+    import_partnerships(db, SEED_DIR, today=TODAY)
+    added = add_contact(
+        db,
+        partnership_slug="trafford",
+        agency_name="Local authority children's social care",
+        role_title="Team Manager",
+        email="team.manager@trafford.test",
+    )
+    db.commit()
+    report = import_partnerships(db, SEED_DIR, today=TODAY + timedelta(days=1))
+    db.commit()
+    db.refresh(added)
+    assert added.active and not added.from_seed and report.deactivated == 0
