@@ -104,6 +104,17 @@ def agency_choice(label: str, *, required: str | None, hint: str = "") -> Select
     )
 
 
+class RadioInput(GovRadioInput):
+    """GOV.UK radios without an empty hint: govuk-frontend-wtf always passes one, which renders an empty
+    hint element that the fieldset's aria-describedby then points to."""
+
+    def map_gov_params(self, field: Any, **kwargs: Any) -> dict[str, Any]:
+        params = super().map_gov_params(field, **kwargs)
+        if not field.description and not (params.get("hint") or {}).get("text"):
+            params.pop("hint", None)
+        return params
+
+
 class ChoiceRadioField(RadioField):
     """Radios where an unanswered optional question is valid and a value outside the list never is."""
 
@@ -126,7 +137,7 @@ def radio_choice(label: str, choices: Sequence[tuple[str, str]], *, required: st
         choices=[SelectChoice(value, text) for value, text in choices],
         validators=validators,
         description=hint,
-        widget=GovRadioInput(),
+        widget=RadioInput(),
         invalid_choice_message="Select one of the options",
     )
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSubmitInput
+from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
 from wtforms import RadioField, SelectChoice, SubmitField
 from wtforms.validators import InputRequired
 
-from portal.forms.base import PortalForm
+from portal.forms.base import PortalForm, RadioInput
 
 
 class ImmediateRiskForm(PortalForm):
@@ -14,7 +14,7 @@ class ImmediateRiskForm(PortalForm):
         "Is the child at immediate risk of significant harm?",
         choices=[SelectChoice("yes", "Yes"), SelectChoice("no", "No")],
         validators=[InputRequired("Select yes if the child is at immediate risk of significant harm")],
-        widget=GovRadioInput(),
+        widget=RadioInput(),
     )
     submit = SubmitField("Continue", widget=GovSubmitInput())
 

@@ -41,3 +41,16 @@ def test_a_character_count_states_the_fields_own_limit(app: Flask, accounts: obj
             '{% from "partials/notice-fields.html" import render_field %}{{ render_field(form.referral) }}', form=form
         )
     assert 'data-maxlength="2000"' in html and "10000" not in html
+
+
+def test_radios_without_a_hint_render_no_empty_hint(app: Flask) -> None:
+    from flask import render_template_string
+
+    from portal.forms.actions import CloseForm
+
+    with app.test_request_context():
+        form = CloseForm(meta={"csrf": False})
+        html = render_template_string(
+            '{% from "partials/notice-fields.html" import render_field %}{{ render_field(form.debrief) }}', form=form
+        )
+    assert "govuk-hint" not in html and "debrief-hint" not in html
