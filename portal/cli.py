@@ -277,7 +277,7 @@ def mail_worker_command() -> None:
         from portal.services import stages
 
         with factory() as db:
-            stages.chase_overdue(db, portal_services(app))
+            stages.chase_overdue(db, portal_services(app), every=app.config["CHASE_EVERY_WORKING_DAYS"])
 
     try:
         run_worker(

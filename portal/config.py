@@ -37,8 +37,10 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_POLL_SECONDS": 2,
     # Who is e-mailed when a bait (honey-token) notice is touched; the audit and the log record it regardless.
     "SECURITY_ALERT_EMAIL": None,
-    # How often the mail worker looks for overdue stages to chase (each is chased once per due date).
+    # How often the mail worker looks for overdue stages to chase (each once per overdue period).
     "CHASE_INTERVAL_SECONDS": 300,
+    # A stage still overdue is chased again after this many working days (one chase per overdue period).
+    "CHASE_EVERY_WORKING_DAYS": 5,
     # Sessions: signed out after 30 min idle (SecureDrop uses 120; case data warrants less) or 10 h in all.
     "SESSION_IDLE_MINUTES": 30,
     "SESSION_ABSOLUTE_HOURS": 10,

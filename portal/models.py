@@ -318,8 +318,9 @@ class NoticeStage(Base):
     ended_at: Mapped[datetime | None] = mapped_column(nullable=True)
     # "escalated" (moved on) or "resolved" (the notice closed at this stage).
     outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
-    # The due date the responder was last chased for: one chase per overdue period.
-    last_chased_due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # The first day of the overdue period the responder was last chased in: one chase per period
+    # (portal.services.stages.overdue_period).
+    last_chased_period: Mapped[date | None] = mapped_column(Date, nullable=True)
     chase_count: Mapped[int] = mapped_column(Integer, default=0)
 
     notice: Mapped[Notice] = relationship(back_populates="stages")

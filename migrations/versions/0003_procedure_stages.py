@@ -4,7 +4,7 @@ Revision ID: 0003
 Revises: 0002
 
 - notice_stage: one row per stage a notice has been at, with its start, due date (from the procedure
-  version the notice was opened under), acknowledgement, response, end and the due date last chased.
+  version the notice was opened under), acknowledgement, response, end and the overdue period last chased.
 - notice.concern_date ("Day 1" of Pan Cheshire's clocks) and notice.closed_at.
 - notice_recipient.stage and notice_event.stage: who each stage went to, and which stage an event is about.
 - notice_document.copy: the parties' full copy, or the partnership's pseudonymous copy (Trafford), per version.
@@ -42,7 +42,7 @@ def upgrade() -> None:
         sa.Column("responded_by_id", sa.Integer(), nullable=True),
         sa.Column("ended_at", sa.DateTime(), nullable=True),
         sa.Column("outcome", sa.String(length=20), nullable=True),
-        sa.Column("last_chased_due_on", sa.Date(), nullable=True),
+        sa.Column("last_chased_period", sa.Date(), nullable=True),
         sa.Column("chase_count", sa.Integer(), nullable=False, server_default="0"),
         sa.ForeignKeyConstraint(["notice_id"], ["notice.id"], name=op.f("fk_notice_stage_notice_id_notice")),
         sa.ForeignKeyConstraint(

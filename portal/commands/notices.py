@@ -16,7 +16,9 @@ group = click.Group("notices", help="Work on notices outside a request.")
 @group.command("chase")
 @with_appcontext
 def chase_command() -> None:
-    """Chase every overdue stage once per due date: the responder and the business unit are e-mailed."""
+    """Chase every overdue stage once per overdue period: whoever owes the next move and the business unit."""
     with session_factory(current_app)() as db:
-        chased = stages.chase_overdue(db, portal_services(current_app))
+        chased = stages.chase_overdue(
+            db, portal_services(current_app), every=current_app.config["CHASE_EVERY_WORKING_DAYS"]
+        )
     click.echo(f"Chased {chased} overdue stage(s).")

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from portal.access import notice_for, relationships
@@ -55,6 +55,7 @@ from portal.procedures.base import (
 from portal.services import audit, vault
 from portal.services.runtime import PortalServices
 from portal.timeutil import london_today
+from portal.working_days import ENGLAND_AND_WALES_CALENDAR
 
 # Stage narrative kept per stage, encrypted like the notice's answers.
 STAGE_FIELDS = ("response", "agreed_actions", "escalation_reason", "skip_reason", "referral")
@@ -384,6 +385,14 @@ def notify(
     extra: str = "",
 ) -> list[str]:
     """Queue the stage's e-mails for moment ``when``; return the addresses written to."""
+    addresses = rule_addresses(session, notice, stage, when, recipients=recipients)
+    return send(session, services, notice, addresses, _subject(notice, when, first), _body(notice, stage, when, extra))
+
+
+def rule_addresses(
+    session: Session, notice: Notice, stage: Stage, when: When, *, recipients: list[DirectoryContact] | None = None
+) -> list[str]:
+    """The addresses the stage's notification rules name for moment ``when``, from the directory."""
     if recipients is None:
         recipients = [r.contact for r in notice.recipients if r.stage == stage.code]
     addresses: list[str] = []
@@ -397,7 +406,7 @@ def notify(
             addresses += business_unit_addresses(session, notice)
         elif kind is AudienceKind.RAISING_PRACTITIONER:
             addresses.append(notice.raised_by.email)
-    return send(session, services, notice, addresses, _subject(notice, when, first), _body(notice, stage, when, extra))
+    return addresses
 
 
 def send(
@@ -777,20 +786,46 @@ def close(
 # -- chasers ----------------------------------------------------------------------------------------------
 
 
-def chase_stage(session: Session, services: PortalServices, record: NoticeStage, *, actor: User | None) -> bool:
-    """Chase the responder and the business unit for one overdue stage, once per due date; the caller commits.
+# A stage still overdue is chased again after this many more working days: once per overdue period.
+CHASE_EVERY_WORKING_DAYS = 5
+
+
+def overdue_period(due_on: date, today: date, every: int = CHASE_EVERY_WORKING_DAYS) -> date:
+    """Return the first working day of the overdue period ``today`` falls in.
+
+    The first period starts on the first working day after the due date; each later one ``every`` working days
+    after the one before. A new due date (Trafford's agreed dates) starts the periods again.
+    """
+    late = max(ENGLAND_AND_WALES_CALENDAR.working_days_between(due_on, today), 1)
+    return ENGLAND_AND_WALES_CALENDAR.add_working_days(due_on, (late - 1) // every * every + 1)
+
+
+def chase_stage(
+    session: Session,
+    services: PortalServices,
+    record: NoticeStage,
+    *,
+    actor: User | None,
+    today: date,
+    every: int = CHASE_EVERY_WORKING_DAYS,
+) -> bool:
+    """Chase the responder and the business unit for one overdue stage, once per overdue period; the caller
+    commits.
 
     The claim is a conditional UPDATE, so two workers (or a worker and a business manager) never both
     chase the same overdue period.
     """
+    if record.due_on is None or record.due_on >= today:
+        return False
+    period = overdue_period(record.due_on, today, every)
     claimed = session.execute(
         update(NoticeStage)
         .where(
             NoticeStage.id == record.id,
             NoticeStage.ended_at.is_(None),
-            or_(NoticeStage.last_chased_due_on.is_(None), NoticeStage.last_chased_due_on != NoticeStage.due_on),
+            or_(NoticeStage.last_chased_period.is_(None), NoticeStage.last_chased_period != period),
         )
-        .values(last_chased_due_on=NoticeStage.due_on, chase_count=NoticeStage.chase_count + 1)
+        .values(last_chased_period=period, chase_count=NoticeStage.chase_count + 1)
         .execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:
@@ -798,28 +833,30 @@ def chase_stage(session: Session, services: PortalServices, record: NoticeStage,
     session.refresh(record)
     notice = record.notice
     stage = procedure_of(notice).stage(record.stage)
-    if responder(stage) == "recipient":
-        responders = [r.email for r in notice.recipients if r.stage == record.stage]
+    if record.responded_at is None:
+        # Nobody has answered: chase whoever must (the agencies the stage went to, or the business unit).
+        owed = (
+            [r.email for r in notice.recipients if r.stage == record.stage] if responder(stage) == "recipient" else []
+        )
+        body = _body(notice, stage, When.ON_OVERDUE, "")
+        detail = f"Chased: the response at {stage.name} was due by {format_date(record.due_on)}"
     else:
-        responders = []
-    notify(session, services, notice, stage, When.ON_OVERDUE)
-    send(
-        session,
-        services,
-        notice,
-        [*responders, *business_unit_addresses(session, notice)],
-        _subject(notice, When.ON_OVERDUE, False),
-        _body(notice, stage, When.ON_OVERDUE, ""),
-    )
-    assert record.due_on is not None
-    add_event(
-        session,
-        notice,
-        actor,
-        "chased",
-        f"Chased: the response at {stage.name} was due by {format_date(record.due_on)}",
-        stage=record.stage,
-    )
+        # Answered, but the stage has neither closed nor moved on: the raising side must conclude it.
+        owed = [notice.raised_by.email]
+        body = (
+            f"{stage.name} on this notice was due to conclude by {format_date(record.due_on)}. The response is in: "
+            "agree the outcome and close the notice, or escalate it."
+        )
+        detail = f"Chased: {stage.name} was due to conclude by {format_date(record.due_on)}"
+    # The stage's own ON_OVERDUE rules, and always whoever owes the next move and the business unit; each
+    # address once.
+    addresses = [
+        *rule_addresses(session, notice, stage, When.ON_OVERDUE),
+        *owed,
+        *business_unit_addresses(session, notice),
+    ]
+    send(session, services, notice, addresses, _subject(notice, When.ON_OVERDUE, False), body)
+    add_event(session, notice, actor, "chased", detail, stage=record.stage)
     audit.record(
         session,
         services.keyring.audit_key,
@@ -832,41 +869,36 @@ def chase_stage(session: Session, services: PortalServices, record: NoticeStage,
     return True
 
 
-def chase_overdue(session: Session, services: PortalServices, *, today: date | None = None) -> int:
-    """Chase every open stage past its due date that has not been chased for that date; return how many."""
+def chase_overdue(
+    session: Session, services: PortalServices, *, today: date | None = None, every: int = CHASE_EVERY_WORKING_DAYS
+) -> int:
+    """Chase every open stage past its due date not yet chased in its current overdue period; return how many."""
     today = today or current_date()
-    due = (
+    overdue = (
         session.execute(
             select(NoticeStage)
             .join(Notice)
-            .where(
-                NoticeStage.ended_at.is_(None),
-                NoticeStage.due_on < today,
-                Notice.status != STATUS_CLOSED,
-                or_(
-                    NoticeStage.last_chased_due_on.is_(None),
-                    and_(NoticeStage.last_chased_due_on != NoticeStage.due_on),
-                ),
-            )
+            .where(NoticeStage.ended_at.is_(None), NoticeStage.due_on < today, Notice.status != STATUS_CLOSED)
             .order_by(NoticeStage.due_on)
         )
         .scalars()
         .all()
     )
     chased = 0
-    for record in due:
-        if chase_stage(session, services, record, actor=None):
+    for record in overdue:
+        if chase_stage(session, services, record, actor=None, today=today, every=every):
             chased += 1
         session.commit()
     return chased
 
 
 def chase_now(session: Session, services: PortalServices, user: User, notice_id: str, *, remote_addr: str = "") -> bool:
-    """A business manager chases the current stage's responder by hand (once per due date, as the worker)."""
+    """A business manager chases the current stage's responder by hand (once per overdue period, as the worker)."""
     _notice, record, _stage = _load_current(session, services, user, notice_id, "chase", remote_addr)
-    if record.due_on is None or record.due_on >= current_date():
+    today = current_date()
+    if record.due_on is None or record.due_on >= today:
         raise StageRuleError("chase", "This stage is not overdue yet")
-    done = chase_stage(session, services, record, actor=user)
+    done = chase_stage(session, services, record, actor=user, today=today)
     session.commit()
     return done
 

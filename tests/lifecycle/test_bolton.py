@@ -81,10 +81,14 @@ def test_bolton_rpde_from_formal_to_partnership_resolution(
         assert stages.chase_overdue(db, portal_services(app), today=DUE) == 0  # due today is not overdue
         assert stages.chase_overdue(db, portal_services(app), today=date(2026, 1, 7)) == 1
         assert stages.chase_overdue(db, portal_services(app), today=date(2026, 1, 8)) == 0  # once per period
+        assert stages.chase_overdue(db, portal_services(app), today=date(2026, 1, 13)) == 0
+        # Still unanswered five working days later: a new overdue period, chased again.
+        assert stages.chase_overdue(db, portal_services(app), today=date(2026, 1, 14)) == 1
     chased = life.new_mail()
     assert addresses(chased) == {*life.recipients("formal-resolution"), bm.account.email}
+    assert len(chased) == 2 * len(addresses(chased))
     assert all("overdue" in subject for _to, subject, _b in chased)
-    assert life.stages()[0].chase_count == 1 and "chased" in life.timeline()
+    assert life.stages()[0].chase_count == 2 and life.timeline().count("chased") == 2
 
     # Agency B responds (Part B); Agency A and the BSCP are told.
     life.respond("spoc", "Assessment will start; rationale attached", "Allocate a social worker by 9 Jan")
@@ -124,6 +128,7 @@ def test_bolton_rpde_from_formal_to_partnership_resolution(
         "stage-entered",
         "prompt",
         "acknowledged",
+        "chased",
         "chased",
         "responded",
         "escalated",

@@ -44,7 +44,7 @@ def test_business_list_shows_overdue_and_due_this_week(
     assert counts(late) == ("1", "0") and "Overdue (1)" in late and "6 January 2026" in late
     assert life.reference in late
 
-    # The business unit can chase by hand from the notice page; like the worker, once per due date.
+    # The business unit can chase by hand from the notice page; like the worker, once per overdue period.
     life.new_mail()
     assert "Chase the response now" in life.page("bm")
     life.act("bm", "chase")

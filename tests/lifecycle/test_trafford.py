@@ -13,6 +13,7 @@ from portal.db import session_factory
 from portal.models import Role
 from portal.pdf import WITHHELD
 from portal.services import directory, stages
+from portal.services.runtime import portal_services
 from tests.helpers import CANARY_DOB, CANARY_NAME, CANARY_NARRATIVE, CANARY_NHS, Accounts, errors_on, raise_notice
 from tests.lifecycle.driver import Life, addresses, assert_no_case_details
 
@@ -92,6 +93,13 @@ def test_trafford_notice_with_agreed_dates_and_a_pseudonymous_partnership_copy(
 
     life.respond("spoc", "We will review the plan but not within two weeks")
     life.new_mail()
+    # Answered but not concluded by the agreed date: the chaser asks the raising side (and the TSSP) to
+    # close or escalate, not the SPOC who has already responded.
+    with session_factory(app)() as db:
+        assert stages.chase_overdue(db, portal_services(app), today=date(2026, 4, 13)) == 1
+    reminder = life.new_mail()
+    assert addresses(reminder) == {raiser.account.email, bm.account.email}
+    assert all("close the notice, or escalate it" in body for _to, _s, body in reminder)
     monkeypatch.setattr(stages, "current_date", lambda: date(2026, 4, 13))
     life.escalate("raiser", "stage-4", "The plan review date is still not agreed")
     stage3, stage4 = life.stages()
