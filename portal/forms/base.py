@@ -20,7 +20,7 @@ from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired
 
 from portal.forms.fields import GovukDateField
-from portal.forms.validators import PlainText
+from portal.forms.validators import NhsNumber, PlainText
 from portal.timeutil import long_date
 
 LONG_TEXT_LIMIT = 10_000
@@ -50,11 +50,28 @@ class PortalForm(FlaskForm):
         return items
 
 
-def short_text(label: str, *, required: str | None, max_length: int = 200, hint: str = "", **kw: Any) -> StringField:
-    """A one-line text answer; `required` is the message shown when it is left empty."""
+def short_text(
+    label: str,
+    *,
+    required: str | None,
+    max_length: int = 200,
+    hint: str = "",
+    checks: Sequence[Any] = (),
+    **kw: Any,
+) -> StringField:
+    """A one-line text answer; `required` is the message shown when it is left empty; `checks` are further
+    validators (an NHS number's modulus 11, a local identifier's characters)."""
     validators: list[Any] = [DataRequired(message=required)] if required else []
-    validators.append(PlainText(label, max_length))
+    validators += [PlainText(label, max_length), *checks]
     return StringField(label, validators=validators, description=hint, widget=GovTextInput(), **kw)
+
+
+NHS_NUMBER_HINT = "10 digits, for example 943 476 5919. Leave blank if you do not know it."
+
+
+def nhs_number_field(label: str = "NHS number", *, hint: str = NHS_NUMBER_HINT) -> StringField:
+    """The child's NHS number, optional, checked by its modulus 11 check digit (domain.md §4.4)."""
+    return short_text(label, required=None, max_length=20, hint=hint, checks=(NhsNumber(),))
 
 
 def long_text(label: str, *, required: str | None, hint: str = "", max_length: int = LONG_TEXT_LIMIT) -> TextAreaField:

@@ -32,12 +32,13 @@ from portal.forms.base import (
     SubmitMixin,
     contact_choice,
     long_text,
+    nhs_number_field,
     radio_choice,
     short_text,
     unbound_fields,
 )
 from portal.forms.fields import GovukDateField
-from portal.forms.validators import LocalIdentifier, NhsNumber
+from portal.forms.validators import LocalIdentifier
 
 FORM_CODE = "bolton-rpde"
 
@@ -80,17 +81,13 @@ class BoltonRpdeForm(SubmitMixin, PortalForm):
     child_dob = GovukDateField(
         "Child's date of birth", subject="Date of birth", not_future=True, description="For example, 27 3 2016"
     )
-    nhs_number = short_text(
-        "NHS number",
-        required=None,
-        max_length=20,
-        hint="10 digits, for example 943 476 5919. Leave blank if you do not know it.",
-    )
+    nhs_number = nhs_number_field()
     local_identifier = short_text(
         "Agency case number",
         required=None,
         max_length=30,
         hint="Your agency's case-system number for the child, if there is one.",
+        checks=(LocalIdentifier("Agency case number"),),
     )
     agency_a = short_text("Agency A", required="Enter your agency", hint="The agency completing this form.")
     practitioner_name = short_text("Practitioner A: name", required="Enter your name")
@@ -147,11 +144,6 @@ class BoltonRpdeForm(SubmitMixin, PortalForm):
         YES_NO,
         required="Select yes if the Lead Professional, IRO or relevant others have been informed",
     )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.nhs_number.validators = [*self.nhs_number.validators, NhsNumber()]
-        self.local_identifier.validators = [*self.local_identifier.validators, LocalIdentifier("Agency case number")]
 
 
 def prefill(user: Any) -> dict[str, str]:

@@ -31,11 +31,11 @@ from portal.forms.base import (
     SubmitMixin,
     agency_choice,
     long_text,
+    nhs_number_field,
     radio_choice,
     short_text,
 )
 from portal.forms.fields import GovukDateField
-from portal.forms.validators import NhsNumber
 
 FORM_CODE = "halton-2013-record"
 
@@ -59,12 +59,7 @@ class HaltonRecordForm(CompletedByMixin, SubmitMixin, PortalForm):
     child_dob = GovukDateField(
         "Date of birth", subject="Date of birth", not_future=True, description="For example, 27 3 2016"
     )
-    nhs_number = short_text(
-        "NHS number",
-        required=None,
-        max_length=20,
-        hint="10 digits, for example 943 476 5919. Leave blank if you do not know it.",
-    )
+    nhs_number = nhs_number_field()
     other_agency = agency_choice(
         "The other agency involved",
         required="Choose the other agency involved",
@@ -88,10 +83,6 @@ class HaltonRecordForm(CompletedByMixin, SubmitMixin, PortalForm):
         "What was tried at practitioner/case worker level, and the outcome",
         required="Enter what was tried at practitioner or case worker level, and the outcome",
     )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.nhs_number.validators = [*self.nhs_number.validators, NhsNumber()]
 
 
 def prefill(user: Any) -> dict[str, str]:

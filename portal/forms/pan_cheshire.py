@@ -31,11 +31,11 @@ from portal.forms.base import (
     SubmitMixin,
     contact_choice,
     long_text,
+    nhs_number_field,
     radio_choice,
     short_text,
 )
 from portal.forms.fields import GovukDateField
-from portal.forms.validators import NhsNumber
 
 FORM_CODE = "pan-cheshire-appendix-a"
 
@@ -72,12 +72,7 @@ class PanCheshireAppendixAForm(SubmitMixin, PortalForm):
     child_dob = GovukDateField(
         "Date of birth", subject="Date of birth", not_future=True, description="For example, 27 3 2016"
     )
-    nhs_number = short_text(
-        "NHS number",
-        required=None,
-        max_length=20,
-        hint="10 digits, for example 943 476 5919. Leave blank if you do not know it.",
-    )
+    nhs_number = nhs_number_field()
     lead_professional = short_text(
         "Allocated lead professional or social worker",
         required=None,
@@ -135,10 +130,6 @@ class PanCheshireAppendixAForm(SubmitMixin, PortalForm):
         YES_NO,
         required="Select yes if a meeting of the involved parties is requested",
     )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.nhs_number.validators = [*self.nhs_number.validators, NhsNumber()]
 
     def validate(self, extra_validators: Any = None) -> bool:
         ok = super().validate(extra_validators)

@@ -22,10 +22,11 @@ from portal.forms.base import (
     SubmitMixin,
     contact_choice,
     long_text,
+    nhs_number_field,
     short_text,
 )
 from portal.forms.fields import GovukDateField
-from portal.forms.validators import LocalIdentifier, NhsNumber
+from portal.forms.validators import LocalIdentifier
 
 FORM_CODE = "rochdale-appendix-1"
 
@@ -36,14 +37,13 @@ class RochdaleAppendix1Form(CompletedByMixin, SubmitMixin, PortalForm):
     )
     child_name = short_text("Name of Child/Young Person", required="Enter the child or young person's name")
     child_dob = GovukDateField("D.O.B", subject="Date of birth", not_future=True, description="For example, 27 3 2016")
-    nhs_number = short_text(
-        "NHS Number",
-        required=None,
-        max_length=20,
-        hint="10 digits, for example 943 476 5919. Leave blank if you do not know it.",
-    )
+    nhs_number = nhs_number_field("NHS Number")
     p_number = short_text(
-        "P Number", required=None, max_length=30, hint="The local case-system number, if there is one."
+        "P Number",
+        required=None,
+        max_length=30,
+        hint="The local case-system number, if there is one.",
+        checks=(LocalIdentifier("P Number"),),
     )
     sent_to_1 = contact_choice(
         "1.",
@@ -61,11 +61,6 @@ class RochdaleAppendix1Form(CompletedByMixin, SubmitMixin, PortalForm):
         "happens as a result of this challenge",
         required="Enter the outcome you want for the child or family",
     )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.nhs_number.validators = [*self.nhs_number.validators, NhsNumber()]
-        self.p_number.validators = [*self.p_number.validators, LocalIdentifier("P Number")]
 
     def validate(self, extra_validators: Any = None) -> bool:
         ok = super().validate(extra_validators)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
 from wtforms import SubmitField
 
-from portal.forms.base import PortalForm, short_text
+from portal.forms.base import PortalForm, nhs_number_field, short_text
 from portal.forms.fields import GovukDateField
-from portal.forms.validators import NhsNumber
 
 
 class SearchForm(PortalForm):
-    nhs_number = short_text("NHS number", required=None, max_length=20, hint="10 digits, for example 943 476 5919")
+    nhs_number = nhs_number_field(hint="10 digits, for example 943 476 5919")
     surname = short_text(
         "Surname", required=None, max_length=100, hint="Search with the child's date of birth: not on its own"
     )
@@ -27,10 +24,6 @@ class SearchForm(PortalForm):
     submit = SubmitField("Search", widget=GovSubmitInput())
 
     FIELD_ORDER = ("nhs_number", "surname", "dob")
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.nhs_number.validators = [*self.nhs_number.validators, NhsNumber()]
 
     def add_error(self, name: str, message: str) -> None:
         """Show a message beside a field (one the service raised about the terms as a whole)."""

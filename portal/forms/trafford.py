@@ -32,11 +32,11 @@ from portal.forms.base import (
     SubmitMixin,
     contact_choice,
     long_text,
+    nhs_number_field,
     radio_choice,
     short_text,
 )
 from portal.forms.fields import GovukDateField
-from portal.forms.validators import NhsNumber
 
 FORM_CODE = "trafford-resolution-notice"
 
@@ -98,12 +98,7 @@ class TraffordResolutionNoticeForm(SubmitMixin, PortalForm):
         not_future=True,
         description="Optional. For example, 27 3 2016",
     )
-    nhs_number = short_text(
-        "NHS number",
-        required=None,
-        max_length=20,
-        hint="Optional. 10 digits, for example 943 476 5919.",
-    )
+    nhs_number = nhs_number_field(hint="Optional. 10 digits, for example 943 476 5919.")
     level_of_need = radio_choice(
         "Disagreement and / or lack of progress in respect to children at different level of needs (please check box)",
         LEVELS_OF_NEED,
@@ -140,10 +135,6 @@ class TraffordResolutionNoticeForm(SubmitMixin, PortalForm):
         "happens because of this challenge",
         required="Enter the outcome you want for the child or family",
     )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.nhs_number.validators = [*self.nhs_number.validators, NhsNumber()]
 
     def validate_completed_by_email(self, field: Any) -> None:
         if field.data and not _EMAIL.fullmatch(field.data):
