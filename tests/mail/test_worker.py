@@ -525,3 +525,37 @@ def test_smtp_errors_are_classified_without_their_text() -> None:
     assert isinstance(classify_smtp_error(smtplib.SMTPSenderRefused(553, b"no", "portal@test")), TransientDeliveryError)
     assert isinstance(classify_smtp_error(smtplib.SMTPAuthenticationError(535, b"bad")), TransientDeliveryError)
     assert str(classify_smtp_error(TimeoutError())) == "TimeoutError"
+
+
+def test_the_worker_runs_the_chaser_and_delivers_what_it_queues(
+    sessions: Sessions, smtp_capture: SmtpCapture, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The mail worker runs the procedure clocks' chaser at its interval, survives it failing once, and
+    delivers the reminders it queues in the same loop."""
+    calls = {"n": 0}
+
+    def chaser() -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("the chaser failed once")
+        if calls["n"] == 2:
+            queue(sessions, "responder@agency.test")
+
+    caplog.set_level(logging.INFO, logger="portal.mail")
+    stop = threading.Event()
+    worker = threading.Thread(
+        target=run_worker,
+        args=(sessions, smtp_transport(smtp_capture)),
+        kwargs={"stop": stop, "poll_seconds": 0.01, "worker_id": "w", "periodic": chaser, "periodic_seconds": 0.05},
+        daemon=True,
+    )
+    worker.start()
+    try:
+        smtp_capture.wait_for(1, timeout=5)
+    finally:
+        stop.set()
+        worker.join(timeout=5)
+    assert not worker.is_alive() and calls["n"] >= 2
+    assert rows(sessions)["responder@agency.test"].status == "sent"
+    # The class and the stack are logged, never the exception's message.
+    assert "unexpected RuntimeError" in caplog.text and "RuntimeError: the chaser failed once" not in caplog.text
