@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from wtforms import SelectChoice
 
 from portal.forms import form_definition
 from portal.forms.base import PortalForm, unbound_fields
 from portal.forms.bolton import DEFINITION, prefill
 from portal.procedures import current_procedure
+from tests.forms.helpers import validated_form
 
 CANARY_NAME = "Zyxqoria Canarytest"
 CANARY_NHS = "999 000 0018"
@@ -60,12 +60,8 @@ def answers(**overrides: Any) -> dict[str, Any]:
 
 def build(app: Flask, data: dict[str, Any]) -> PortalForm:
     """Validate ``data`` as the service does: the directory's choices filled in, CSRF handled elsewhere."""
-    with app.test_request_context(method="POST", data=data):
-        form = DEFINITION.form_class(meta={"csrf": False})
-        for name in DEFINITION.recipient_fields:
-            form[name].choices = [SelectChoice("", "Choose a contact"), SelectChoice(CONTACT, "Agency: role")]
-        form.validate()
-        return form
+    form, _valid = validated_form(app, DEFINITION, data, contacts=[(CONTACT, "Agency: role")])
+    return form
 
 
 def errors(form: PortalForm) -> dict[str, list[str]]:

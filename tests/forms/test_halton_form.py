@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from wtforms import SelectChoice
 
 from portal.forms import form_definition
 from portal.forms.halton import DEFINITION, DISAGREEMENT_AREAS, HaltonRecordForm, prefill
 from portal.procedures.halton import PROCEDURE
 from portal.timeutil import london_today
+from tests.forms.helpers import validated_form
 
 SEED = next((Path(__file__).resolve().parents[3] / "shared" / "seeds").glob("004_*.txt"))
 TODAY = london_today()
@@ -47,15 +47,8 @@ def answers(**overrides: Any) -> dict[str, Any]:
 
 def build(app: Flask, data: dict[str, Any]) -> tuple[HaltonRecordForm, bool]:
     """Validate ``data`` as the service would: agency choices filled per request, CSRF off."""
-    with app.test_request_context(method="POST", data=data):
-        form = HaltonRecordForm(meta={"csrf": False})
-        for name in DEFINITION.agency_fields:
-            form[name].choices = [
-                SelectChoice("", "Choose an agency"),
-                SelectChoice("3", "Children's Social Care - Runcorn"),
-                SelectChoice("4", "Police PPU"),
-            ]
-        return form, form.validate()
+    agencies = [("3", "Children's Social Care - Runcorn"), ("4", "Police PPU")]
+    return validated_form(app, DEFINITION, data, agencies=agencies)  # type: ignore[return-value]
 
 
 def first_error(form: HaltonRecordForm, name: str) -> str:

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from wtforms import SelectChoice
 
 from portal.forms import form_definition
 from portal.forms.pan_cheshire import DEFINITION, FRONT_DOOR_FIRST, PanCheshireAppendixAForm, prefill
 from portal.forms.validators import nhs_number_is_valid
 from portal.procedures.pan_cheshire import PROCEDURE
 from portal.timeutil import london_today
+from tests.forms.helpers import validated_form
 
 TODAY = london_today()
 STEP1 = TODAY - timedelta(days=20)
@@ -55,15 +55,11 @@ def answers(**overrides: Any) -> dict[str, Any]:
 
 def build(app: Flask, data: dict[str, Any]) -> tuple[PanCheshireAppendixAForm, bool]:
     """Validate ``data`` as the service would: directory choices filled per request, CSRF off."""
-    with app.test_request_context(method="POST", data=data):
-        form = PanCheshireAppendixAForm(meta={"csrf": False})
-        for name in DEFINITION.recipient_fields:
-            form[name].choices = [
-                SelectChoice("", "Choose a contact"),
-                SelectChoice("7", "Cheshire Police: Safeguarding Partnership representative"),
-                SelectChoice("8", "Cheshire East Council: Safeguarding Partnership representative"),
-            ]
-        return form, form.validate()
+    contacts = [
+        ("7", "Cheshire Police: Safeguarding Partnership representative"),
+        ("8", "Cheshire East Council: Safeguarding Partnership representative"),
+    ]
+    return validated_form(app, DEFINITION, data, contacts=contacts)  # type: ignore[return-value]
 
 
 def first_error(form: PanCheshireAppendixAForm, name: str) -> str:

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from wtforms import SelectChoice
 
 from portal.forms import form_definition
 from portal.forms.base import Entry, PortalForm, unbound_fields
@@ -18,6 +17,7 @@ from portal.forms.trafford import (
     prefill,
 )
 from portal.procedures import current_procedure
+from tests.forms.helpers import validated_form
 
 CANARY_NAME = "Zyxqoria Canarytest"
 CANARY_NHS = "999 000 0018"
@@ -73,12 +73,8 @@ def answers(**overrides: Any) -> dict[str, Any]:
 
 def build(app: Flask, data: dict[str, Any]) -> PortalForm:
     """Validate ``data`` as the service does: the directory's choices filled in, CSRF handled elsewhere."""
-    with app.test_request_context(method="POST", data=data):
-        form = DEFINITION.form_class(meta={"csrf": False})
-        for name in DEFINITION.recipient_fields:
-            form[name].choices = [SelectChoice("", "Choose a contact"), SelectChoice(CONTACT, "Agency: role")]
-        form.validate()
-        return form
+    form, _valid = validated_form(app, DEFINITION, data, contacts=[(CONTACT, "Agency: role")])
+    return form
 
 
 def errors(form: PortalForm) -> dict[str, list[str]]:
