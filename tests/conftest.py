@@ -16,11 +16,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from portal import create_app, migrate
-from portal.cli import ensure_keys
-from portal.db import make_engine, session_factory
-from portal.models import Base
+from portal import create_app
+from portal.commands.setup import ensure_keys
+from portal.domain.models import Base
+from portal.infrastructure import migrate
+from portal.infrastructure.db import make_engine
 from portal.services.directory import import_partnerships
+from portal.web.database import session_factory
 from tests.helpers import Accounts
 from tests.smtp_server import SmtpCapture
 

@@ -13,11 +13,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from portal.db import session_factory
-from portal.mail.transport import SmtpTransport
-from portal.models import Agency, DirectoryContact, Partnership, Role, User
+from portal.domain.models import Agency, DirectoryContact, Partnership, Role, User
+from portal.infrastructure.mail.transport import SmtpTransport
 from portal.services import accounts as account_service
-from portal.services.runtime import portal_services
+from portal.web.database import session_factory
+from portal.web.runtime import portal_services
 
 # A fixed fake child used everywhere: unusual enough that finding it anywhere is a leak.
 CANARY_NAME = "Zyxqoria Canarytest"

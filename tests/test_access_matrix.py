@@ -22,8 +22,8 @@ from flask import Flask, url_for
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from portal.db import session_factory
-from portal.models import AuditEvent, Role, User
+from portal.domain.models import AuditEvent, Role, User
+from portal.web.database import session_factory
 from tests.helpers import (
     CANARY_NAME,
     CANARY_NARRATIVE,

@@ -18,14 +18,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-import portal.web_sessions as web_sessions
-from portal import account as account_module
-from portal.auth import CODE_FAILED, ENROL_FAILED, FAILED
-from portal.db import session_factory
-from portal.models import AuditEvent, Role, User, WebSession, utcnow
+import portal.web.sessions as web_sessions
+from portal.domain.models import AuditEvent, Role, User, WebSession, utcnow
 from portal.services import accounts as account_service
-from portal.services import audit, signin
-from portal.services.runtime import portal_services
+from portal.services import audit, throttle
+from portal.web.database import session_factory
+from portal.web.runtime import portal_services
+from portal.web.views import account as account_module
+from portal.web.views.auth import CODE_FAILED, ENROL_FAILED, FAILED
 from tests.helpers import Account, csrf_from, fresh_code, sign_in
 
 STEP = 30
@@ -98,7 +98,7 @@ def identifier(app: Flask, email: str) -> str:
 def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, datetime]]:
     """Move the throttle's idea of now, and the time audit rows are stamped with, together."""
     state = {"now": utcnow()}
-    monkeypatch.setattr(signin, "utcnow", lambda: state["now"])
+    monkeypatch.setattr(throttle, "utcnow", lambda: state["now"])
     monkeypatch.setattr(audit, "utcnow", lambda: state["now"])
     yield state
 
@@ -112,7 +112,7 @@ def test_brute_force_controls_do_not_enumerate_users(app: Flask, accounts) -> No
     throttled_pages = []
     for n, email in enumerate((known.email, unknown)):
         client = client_from(app, f"198.51.100.{n + 1}")
-        for _ in range(signin.MAX_FAILURES):
+        for _ in range(throttle.MAX_FAILURES):
             response = attempt(client, email, "wrong-password-123")
             assert response.status_code == 200
             assert FAILED in response.text and "Wait 5 minutes" not in response.text
@@ -152,7 +152,7 @@ def test_brute_force_controls_count_unknown_addresses_by_keyed_hash_and_audit_ev
 def test_brute_force_controls_throttle_an_address_without_a_global_lockout(app: Flask, accounts) -> None:
     victim = accounts.make(Role.PRACTITIONER)
     sprayer = client_from(app, "203.0.113.9")
-    for n in range(signin.MAX_FAILURES):
+    for n in range(throttle.MAX_FAILURES):
         response = attempt(sprayer, f"guess{n}@rochdale.test", "Summer2026!!")
         assert FAILED in response.text
     # The address is throttled, even for a real account with its right password.
@@ -162,7 +162,7 @@ def test_brute_force_controls_throttle_an_address_without_a_global_lockout(app: 
     response = attempt(client_from(app, "203.0.113.10"), victim.email, victim.password)
     assert response.status_code == 302 and response.headers["Location"].endswith("/sign-in/code")
     outcomes = [r.outcome for r in audit_rows(app, "sign_in.password")]
-    assert outcomes == ["failed"] * signin.MAX_FAILURES + ["throttled", "ok"]
+    assert outcomes == ["failed"] * throttle.MAX_FAILURES + ["throttled", "ok"]
 
 
 def test_brute_force_controls_count_wrong_codes_too(app: Flask, accounts) -> None:
@@ -170,7 +170,7 @@ def test_brute_force_controls_count_wrong_codes_too(app: Flask, accounts) -> Non
     client = client_from(app, "198.51.100.20")
     response = attempt(client, user.email, user.password)
     assert response.headers["Location"].endswith("/sign-in/code")
-    for _ in range(signin.MAX_FAILURES - 1):
+    for _ in range(throttle.MAX_FAILURES - 1):
         response = enter_code(client, wrong_code(user.totp_secret))
         assert CODE_FAILED in response.text
     response = attempt(client_from(app, "198.51.100.21"), user.email, "wrong-password-123")
@@ -189,14 +189,14 @@ def test_brute_force_throttle_lasts_five_minutes_and_refusals_do_not_extend_it(
     user = accounts.make(Role.PRACTITIONER)
     client = client_from(app, "198.51.100.30")
     start = clock["now"]
-    for _ in range(signin.MAX_FAILURES):
+    for _ in range(throttle.MAX_FAILURES):
         attempt(client, user.email, "wrong-password-123")
     # Four minutes on, ten more tries are all refused (and recorded as throttled, not failed).
     clock["now"] = start + timedelta(minutes=4)
-    for _ in range(signin.MAX_FAILURES):
+    for _ in range(throttle.MAX_FAILURES):
         assert "Wait 5 minutes" in attempt(client, user.email, user.password).text
     # Once the first failures are five minutes old the right password works again.
-    clock["now"] = start + signin.WINDOW + timedelta(seconds=1)
+    clock["now"] = start + throttle.WINDOW + timedelta(seconds=1)
     response = attempt(client, user.email, user.password)
     assert response.status_code == 302, response.text[:300]
 
@@ -205,7 +205,7 @@ def test_brute_force_controls_take_the_same_time_for_unknown_users(
     app: Flask, accounts, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Wrong password for a real account vs an unknown address: the same work (one Argon2 verification)."""
-    monkeypatch.setattr(signin, "MAX_FAILURES", 10**9)  # measure the unthrottled path throughout
+    monkeypatch.setattr(throttle, "MAX_FAILURES", 10**9)  # measure the unthrottled path throughout
     known = accounts.make(Role.PRACTITIONER)
     client = client_from(app, "198.51.100.40")
     timings: dict[str, list[float]] = {"known": [], "unknown": []}
@@ -460,7 +460,7 @@ def test_session_lifecycle_wrong_current_password_counts_towards_the_throttle(ap
     user = accounts.make(Role.PRACTITIONER)
     client = app.test_client()
     sign_in(client, app, user)
-    for _ in range(signin.MAX_FAILURES):
+    for _ in range(throttle.MAX_FAILURES):
         response = change_password(client, "not my password!", "a long new password")
         assert "current password is not right" in response.text
     response = change_password(client, user.password, "a long new password")

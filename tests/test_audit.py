@@ -22,11 +22,12 @@ from sqlalchemy import Connection, delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from portal.db import make_engine, session_factory
-from portal.migrate import downgrade, upgrade
-from portal.models import AuditEvent, Role
+from portal.domain.models import AuditEvent, Role
+from portal.infrastructure.db import make_engine
+from portal.infrastructure.migrate import downgrade, upgrade
 from portal.services import audit
-from portal.services.runtime import portal_services
+from portal.web.database import session_factory
+from portal.web.runtime import portal_services
 from tests.helpers import (
     CANARY_DOB,
     CANARY_NAME,

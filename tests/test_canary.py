@@ -10,9 +10,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from portal.db import session_factory
-from portal.mail import deliver_due
-from portal.models import Role
+from portal.domain.models import Role
+from portal.infrastructure.mail import deliver_due
+from portal.web.database import session_factory
 from tests.helpers import (
     CANARY_NAME,
     CANARY_NARRATIVE,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from portal import create_app
-from portal.config import ConfigurationError
-from portal.crypto import generate_keyring
+from portal.infrastructure.crypto import generate_keyring
+from portal.services.errors import ConfigurationError
 
 
 def production(app_config: dict, **overrides: object) -> dict:
@@ -48,7 +48,7 @@ def _production_keys(app_config: dict, tmp_path: Path) -> Path:
     key_dir = tmp_path / "prodkeys"
     generate_keyring(key_dir, development=False)
     source = Path(app_config["KEY_DIR"])
-    from portal.pdf.signing import generate_self_signed
+    from portal.infrastructure.pdf.signing import generate_self_signed
 
     key_pem, cert_pem = generate_self_signed("Escalation Portal")
     (key_dir / "signing-key.pem").write_bytes(key_pem)
@@ -65,8 +65,8 @@ def test_production_refuses_the_development_signing_certificate(app_config: dict
 
 
 def test_production_refuses_demo_users(app_config: dict, tmp_path: Path, app, accounts) -> None:
-    from portal.db import session_factory
-    from portal.models import Role, User
+    from portal.domain.models import Role, User
+    from portal.web.database import session_factory
 
     account = accounts.make(Role.PRACTITIONER)
     with session_factory(app)() as db:

@@ -9,8 +9,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portal.crypto import DecryptionError, FieldBinding, KeyRing, KeyringError, generate_keyring, load_keys
-from portal.models import new_id
+from portal.domain.models import new_id
+from portal.infrastructure.crypto import (
+    DecryptionError,
+    FieldBinding,
+    KeyRing,
+    KeyringError,
+    generate_keyring,
+    load_keys,
+)
 
 
 @pytest.fixture(scope="module")

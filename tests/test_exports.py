@@ -8,9 +8,9 @@ import io
 from flask import Flask
 from sqlalchemy import select
 
-from portal.db import session_factory
-from portal.models import Agency, AuditEvent, Partnership, Role
+from portal.domain.models import Agency, AuditEvent, Partnership, Role
 from portal.services import exports
+from portal.web.database import session_factory
 from tests.helpers import (
     CANARY_NAME,
     CANARY_NARRATIVE,

@@ -16,7 +16,7 @@ Two layers:
   escalation or closure changes a notice only when it was valid, and then consistently).
 
 The partnership forms are not listed here: each form registered in ``portal.forms.FORMS`` is run, its
-questions read from its NoticeFormDefinition (dates, one-line and long text, directory choices filled in
+questions read from its NoticeDefinition (dates, one-line and long text, directory choices filled in
 from its partnership's directory, radios with fixed choices), a valid set of answers found by trying
 plausible answers until its own validation passes, and each question's hostile replacements derived from
 its kind and validators. A new partnership's form is fuzzed without editing this file.
@@ -37,7 +37,6 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote, unquote_to_bytes
 
@@ -53,17 +52,9 @@ from werkzeug.datastructures import MultiDict
 from wtforms import Field, RadioField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired
 
-from portal import forms as portal_forms
-from portal.db import get_session, session_factory
-from portal.forms import auth as auth_forms
-from portal.forms.actions import CloseForm, DueDateForm, EscalateForm, RespondForm
-from portal.forms.base import NoticeFormDefinition, PortalForm
-from portal.forms.fields import GovukDateField
-from portal.forms.raise_notice import ImmediateRiskForm, SubmitNoticeForm
-from portal.forms.search import SearchForm
-from portal.forms.trafford import DEFINITION as TRAFFORD
-from portal.forms.validators import LocalIdentifier, NhsNumber, PlainText
-from portal.models import (
+from portal import partnerships
+from portal.domain.dates import london_today
+from portal.domain.models import (
     Agency,
     DirectoryContact,
     Notice,
@@ -72,18 +63,31 @@ from portal.models import (
     NoticeDraft,
     NoticeEvent,
     NoticeRecipient,
+    NoticeStatus,
     OutboxMessage,
     Partnership,
     Role,
     SafetyCheck,
     User,
 )
-from portal.procedures import procedure_for
+from portal.domain.notice_definition import NoticeDefinition
+from portal.partnerships import procedure_for
+from portal.partnerships.trafford.notice import NOTICE as TRAFFORD
 from portal.services import accounts as account_service
-from portal.services import notices, signin, stages
+from portal.services import raising, record, routing, throttle, transitions
 from portal.services.directory import add_contact, agencies_for
-from portal.services.runtime import portal_services
-from portal.timeutil import london_today
+from portal.web import forms as web_forms
+from portal.web.database import get_session, session_factory
+from portal.web.forms import auth as auth_forms
+from portal.web.forms import notice_form as form_class_for
+from portal.web.forms.actions import CloseForm, DueDateForm, EscalateForm, RespondForm
+from portal.web.forms.base import PortalForm, answers_from
+from portal.web.forms.fields import GovukDateField
+from portal.web.forms.notice import answers_as_formdata, build_notice_form
+from portal.web.forms.raise_notice import ImmediateRiskForm, SubmitNoticeForm
+from portal.web.forms.search import SearchForm
+from portal.web.forms.validators import LocalIdentifier, NhsNumber, PlainText
+from portal.web.runtime import portal_services
 from tests.helpers import (
     Account,
     Accounts,
@@ -556,13 +560,13 @@ class Directory:
     foreign_contacts: list[str]
     foreign_agencies: list[str]
 
-    def foreign(self, definition: NoticeFormDefinition) -> dict[str, list[str]]:
+    def foreign(self, definition: NoticeDefinition) -> dict[str, list[str]]:
         return {
             **{n: self.foreign_contacts for n in definition.recipient_fields},
             **{n: self.foreign_agencies for n in definition.agency_fields},
         }
 
-    def labels(self, definition: NoticeFormDefinition, answers: dict[str, str]) -> dict[str, str]:
+    def labels(self, definition: NoticeDefinition, answers: dict[str, str]) -> dict[str, str]:
         """What documents.directory_labels gives: the name shown for each directory answer, by field."""
         contacts, agencies = dict(self.contacts), dict(self.agencies)
         return {
@@ -571,7 +575,7 @@ class Directory:
         }
 
 
-def prepare_directory(app: Flask, definition: NoticeFormDefinition) -> Directory:
+def prepare_directory(app: Flask, definition: NoticeDefinition) -> Directory:
     """The partnership using the form, with a contact more than it has recipient questions (Trafford and
     Pan Cheshire publish no contacts: they are added, one an agency, as their partnership would add them)."""
     with session_factory(app)() as db:
@@ -580,7 +584,7 @@ def prepare_directory(app: Flask, definition: NoticeFormDefinition) -> Directory
         agencies = agencies_for(db, partnership.id)
         assert agencies, f"{partnership.slug} has no agencies"
         wanted = len(definition.recipient_fields) + 1 if definition.recipient_fields else 0
-        for n in range(len(notices.contact_choices(db, partnership.id)), wanted):
+        for n in range(len(routing.contact_choices(db, partnership.id)), wanted):
             add_contact(
                 db,
                 partnership_slug=partnership.slug,
@@ -599,7 +603,7 @@ def prepare_directory(app: Flask, definition: NoticeFormDefinition) -> Directory
             partnership_id=partnership.id,
             slug=partnership.slug,
             procedure_version=partnership.procedure_version,
-            contacts=notices.contact_choices(db, partnership.id),
+            contacts=routing.contact_choices(db, partnership.id),
             agencies=[(str(a.id), a.name) for a in agencies],
             foreign_contacts=[str(i) for i in db.scalars(elsewhere.limit(3))],
             foreign_agencies=[
@@ -611,33 +615,31 @@ def prepare_directory(app: Flask, definition: NoticeFormDefinition) -> Directory
         )
 
 
-def notice_form(db: Any, definition: NoticeFormDefinition, directory: Directory) -> FormUnderTest:
+def notice_form(db: Any, definition: NoticeDefinition, directory: Directory) -> FormUnderTest:
     def build(formdata: MultiDict[str, str] | None) -> PortalForm:
-        return notices.build_form(db, definition, directory.partnership_id, formdata=formdata, meta=NO_CSRF)
+        return build_notice_form(definition, directory.contacts, directory.agencies, formdata=formdata, meta=NO_CSRF)
 
     return describe_form(definition.code, build, order=definition.field_order, foreign=directory.foreign(definition))
 
 
-def resubmit_problems(
-    db: Any, definition: NoticeFormDefinition, partnership_id: int, answers: dict[str, str]
-) -> list[str]:
+def resubmit_problems(definition: NoticeDefinition, directory: Directory, answers: dict[str, str]) -> list[str]:
     """Submit re-reads a draft through the same checks: saved answers must stay valid and unchanged."""
-    again = notices.build_form(
-        db,
+    again = build_notice_form(
         definition,
-        partnership_id,
-        formdata=notices.answers_as_formdata(definition, answers),
+        directory.contacts,
+        directory.agencies,
+        formdata=answers_as_formdata(definition, answers),
         meta=NO_CSRF,
     )
     if not again.validate():
         return [f"saved answers fail the checks at submit: {again.errors}"]
-    if definition.answers_from(again) != answers:
+    if answers_from(again) != answers:
         return ["saved answers change when read back"]
     return []
 
 
 def answers_problems(
-    fut: FormUnderTest, definition: NoticeFormDefinition, directory: Directory, answers: dict[str, str]
+    fut: FormUnderTest, definition: NoticeDefinition, directory: Directory, answers: dict[str, str]
 ) -> list[str]:
     """Stored answers: one string per question, storable as JSON, shown with labels, and starting the notice
     at a stage (or an allowed skip) of the partnership's procedure."""
@@ -678,7 +680,7 @@ def answers_problems(
 
 CLOSURE_KEYS = {"agreed_outcome", "written_confirmation", "impact_on_child", "debrief", "learning"}
 NO_LEARNING = "No general issues identified"
-# Stages to escalate to as stages.fill_escalation_choices offers them: the next stage, and a skip.
+# Stages to escalate to as EscalateForm.offer offers them: the next stage, and a skip.
 ESCALATION_CHOICES = [
     SelectChoice("stage-4", "Stage 4"),
     SelectChoice("mascu-manager", "MASCU manager (skipping a stage: give the reason below)"),
@@ -841,7 +843,7 @@ def _sendable(value: str) -> bool:
 # Groups of about the same cost, so that the two xdist workers can share the work.
 SIGN_IN_FORMS = "sign-in and code forms"
 ACCOUNT_FORMS = "password, immediate-risk and check-answers forms"
-NOTICE_FORM_CODES = sorted(portal_forms.FORMS)
+NOTICE_FORM_CODES = sorted(partnerships.NOTICES)
 ACTION_GROUPS = {
     "respond, due-date and search forms": ("respond", "due-date", "search"),
     "escalate and close forms": ("escalate", "close"),
@@ -862,7 +864,7 @@ def test_the_account_forms_validate_hostile_input_cleanly(app: Flask, accounts: 
             validity["sign-in", valid] += 1
             if valid and _sendable(form.email.data):
                 account_service.normalise_email(form.email.data)
-                signin.sign_in_identifier(portal_services().keyring, form.email.data)
+                throttle.sign_in_identifier(portal_services().keyring, form.email.data)
             assert summary_problems_in_form(form) == []
 
         def check_code(data: dict[str, Any]) -> None:
@@ -914,26 +916,22 @@ def test_the_account_forms_validate_hostile_input_cleanly(app: Flask, accounts: 
 def test_every_partnership_form_validates_hostile_input_cleanly(
     app: Flask, accounts: Accounts, monkeypatch: pytest.MonkeyPatch, code: str
 ) -> None:
-    definition = portal_forms.FORMS[code]
+    definition = partnerships.NOTICES[code]
     directory = prepare_directory(app, definition)
     account = accounts.make(Role.PRACTITIONER, partnership=directory.slug)
     validity: Counter[bool] = Counter()
     with app.test_request_context(method="POST"):
         db = get_session()
         assert db.get(User, account.id).partnership_id == directory.partnership_id
-        # The directory does not change during the run: list it once rather than once per example.
-        monkeypatch.setattr(notices, "contact_choices", lambda _db, _pid: directory.contacts)
-        agency_rows = [SimpleNamespace(id=int(i), name=n) for i, n in directory.agencies]
-        monkeypatch.setattr(notices, "agencies_for", lambda _db, _pid: agency_rows)
         fut = notice_form(db, definition, directory)
 
         def check(data: dict[str, Any]) -> None:
             form, valid = check_form(fut, data, validity)
             if not valid:
                 return
-            answers = definition.answers_from(form)
+            answers = answers_from(form)
             assert answers_problems(fut, definition, directory, answers) == []
-            assert resubmit_problems(db, definition, directory.partnership_id, answers) == []
+            assert resubmit_problems(definition, directory, answers) == []
 
         count = explore(f"{code} form", answers_data(fut, http=False), check, FORM_EXAMPLES)
     assert count >= FORM_EXAMPLES, count
@@ -944,13 +942,13 @@ def test_every_partnership_form_validates_hostile_input_cleanly(
 def test_the_fuzz_run_covers_every_registered_form(app: Flask) -> None:
     """Every form in the registry is run above (the runs are parametrised from it), every partnership's form
     is registered, and every question of every form is of a kind the runs know how to answer."""
-    assert set(portal_forms.FORMS) == set(NOTICE_FORM_CODES), "a form registered after this module was collected"
+    assert set(partnerships.NOTICES) == set(NOTICE_FORM_CODES), "a form registered after this module was collected"
     with session_factory(app)() as db:
         used = set(db.scalars(select(Partnership.form_code)))
     assert used <= set(NOTICE_FORM_CODES), f"partnerships whose form is not built: {used - set(NOTICE_FORM_CODES)}"
     with app.test_request_context(method="POST"):
-        for definition in portal_forms.FORMS.values():
-            form = definition.form_class(meta=NO_CSRF)
+        for definition in partnerships.NOTICES.values():
+            form = form_class_for(definition.code)(meta=NO_CSRF)
             kinds = {f.name: field_kind(f) for f in form}
             asked = {name for name, kind in kinds.items() if kind is not None}
             assert asked == set(definition.field_order), (definition.code, asked ^ set(definition.field_order))
@@ -980,14 +978,16 @@ def test_every_form_class_of_the_portal_is_fuzzed() -> None:
     import pkgutil
 
     found = set()
-    for info in pkgutil.iter_modules(portal_forms.__path__):
-        module = importlib.import_module(f"{portal_forms.__name__}.{info.name}")
+    modules = [
+        importlib.import_module(f"portal.web.forms.{info.name}") for info in pkgutil.iter_modules(web_forms.__path__)
+    ]
+    for module in modules:
         found |= {
             name
             for name, value in vars(module).items()
             if inspect.isclass(value) and issubclass(value, PortalForm) and value.__module__ == module.__name__
         }
-    partnership = {definition.form_class.__name__ for definition in portal_forms.FORMS.values()}
+    partnership = {form_class_for(definition.code).__name__ for definition in partnerships.NOTICES.values()}
     assert found - {"PortalForm"} - partnership == set(FUZZED_FORMS), "a form class the fuzz run does not know"
 
 
@@ -997,7 +997,7 @@ def test_the_response_loop_forms_validate_hostile_input_cleanly(app: Flask, grou
     validity: dict[str, Counter[bool]] = defaultdict(Counter)
     with session_factory(app)() as db:
         rochdale = db.scalars(select(Partnership.id).where(Partnership.slug == "rochdale")).one()
-        contacts = notices.contact_choices(db, rochdale)
+        contacts = routing.contact_choices(db, rochdale)
     with app.test_request_context(method="POST"):
         forms = action_forms(contacts)
         for action in ACTION_GROUPS[group]:
@@ -1159,7 +1159,7 @@ class StageRow:
 def _notice_answers(app: Flask, notice_id: str) -> dict[str, str]:
     with app.test_request_context():
         db = get_session()
-        return notices.notice_answers(db, portal_services(), db.get(Notice, notice_id))
+        return record.answers(db, portal_services(), db.get(Notice, notice_id))
 
 
 def _stored_text(answers: dict[str, str], name: str, twin_value: str | None, problems: list[str]) -> None:
@@ -1179,8 +1179,8 @@ def respond_problems(before: dict[str, Any], after: dict[str, Any], answers: dic
         problems.append("the response is not recorded on the stage")
     if after["documents"] != before["documents"] + 1:
         problems.append("no new signed version")
-    _stored_text(answers, stages.stage_field(stage, "response"), None if twin is None else twin.response.data, problems)
-    actions = stages.stage_field(stage, "agreed_actions")
+    _stored_text(answers, record.stage_field(stage, "response"), None if twin is None else twin.response.data, problems)
+    actions = record.stage_field(stage, "agreed_actions")
     if twin is not None and (answers.get(actions) or "") != (twin.agreed_actions.data or ""):
         problems.append("the agreed actions stored differ from those sent")
     if actions in answers:
@@ -1195,29 +1195,29 @@ def escalate_problems(before: dict[str, Any], after: dict[str, Any], answers: di
         problems.append(f"escalated from {leaving} to {entered}")
     if len(after["stages"]) != len(before["stages"]) + 1 or after["stages"][-1].stage != entered:
         problems.append("no stage record for the stage entered")
-    elif after["stages"][-2].outcome != stages.OUTCOME_ESCALATED or after["stages"][-2].ended_at is None:
+    elif after["stages"][-2].outcome != transitions.OUTCOME_ESCALATED or after["stages"][-2].ended_at is None:
         problems.append("the stage left is not ended as escalated")
     if after["documents"] != before["documents"] + 1 or after["safety checks"] != before["safety checks"] + 1:
         problems.append("no new signed version, or the immediate-risk answer is not recorded")
     _stored_text(
-        answers, stages.stage_field(leaving, "escalation_reason"), None if twin is None else twin.reason.data, problems
+        answers, record.stage_field(leaving, "escalation_reason"), None if twin is None else twin.reason.data, problems
     )
     if twin is not None and twin.immediate_risk.data == "yes":
-        _stored_text(answers, stages.stage_field(entered, "referral"), twin.referral.data, problems)
+        _stored_text(answers, record.stage_field(entered, "referral"), twin.referral.data, problems)
     return problems
 
 
 def close_problems(before: dict[str, Any], after: dict[str, Any], answers: dict[str, str], twin: Any) -> list[str]:
     problems: list[str] = []
-    if after["notice"][0] != stages.STATUS_CLOSED or after["stages"][-1].outcome != stages.OUTCOME_RESOLVED:
+    if after["notice"][0] != NoticeStatus.CLOSED or after["stages"][-1].outcome != transitions.OUTCOME_RESOLVED:
         problems.append("not closed")
     if after["documents"] != before["documents"] + 1:
         problems.append("no new signed version")
     closure = twin.closure() if twin is not None else {}
     for key in sorted(CLOSURE_KEYS):
-        _stored_text(answers, stages.closure_field(key), closure.get(key), problems)
-    if answers.get(stages.closure_field("debrief")) not in ("yes", "no"):
-        problems.append(f"debrief stored as {answers.get(stages.closure_field('debrief'))!r}")
+        _stored_text(answers, record.closure_field(key), closure.get(key), problems)
+    if answers.get(record.closure_field("debrief")) not in ("yes", "no"):
+        problems.append(f"debrief stored as {answers.get(record.closure_field('debrief'))!r}")
     return problems
 
 
@@ -1249,15 +1249,14 @@ class NoticeSupply:
         with self.app.test_request_context():
             db, services = get_session(), portal_services()
             user = db.get(User, self.raiser.id)
-            check = notices.record_safety_check(db, services, user, immediate_risk=False)
-            draft = notices.start_draft(db, services, user, check.id)
-            definition = notices.definition_for(user.partnership)
-            form = notices.build_form(
-                db, definition, user.partnership_id, formdata=to_multidict(self.answers), meta=NO_CSRF
-            )
+            check = raising.record_safety_check(db, services, user, immediate_risk=False)
+            draft = raising.start_draft(db, services, user, check.id)
+            definition = raising.definition_for(user.partnership)
+            contacts = routing.contact_choices(db, user.partnership_id)
+            form = build_notice_form(definition, contacts, [], formdata=to_multidict(self.answers), meta=NO_CSRF)
             assert form.validate(), form.errors
-            notices.save_draft(db, services, user, draft.id, definition.answers_from(form))
-            return notices.submit_notice(db, services, user, draft.id).id
+            raising.save_draft(db, services, user, draft.id, answers_from(form))
+            return raising.submit_notice(db, services, user, draft.id, answers_from(form)).id
 
     def pass_on(self, action: str, notice_id: str) -> None:
         if action in PASSED_ON:
@@ -1268,7 +1267,7 @@ class NoticeSupply:
 def test_every_partnership_form_over_http_never_fails_and_saves_nothing_half_done(
     app: Flask, accounts: Accounts, code: str
 ) -> None:
-    definition = portal_forms.FORMS[code]
+    definition = partnerships.NOTICES[code]
     directory = prepare_directory(app, definition)
     practitioner = accounts.make(Role.PRACTITIONER, partnership=directory.slug)
     seen: dict[str, Counter[int]] = defaultdict(Counter)
@@ -1296,9 +1295,9 @@ def test_every_partnership_form_over_http_never_fails_and_saves_nothing_half_don
             assert page_problems(check.text, after_post=False) == []
             with app.test_request_context():
                 db = get_session()
-                _draft, answers = notices.get_draft(db, portal_services(), db.get(User, practitioner.id), draft_id)
+                _draft, answers = raising.get_draft(db, portal_services(), db.get(User, practitioner.id), draft_id)
                 assert answers_problems(fut, definition, directory, answers) == []
-                assert resubmit_problems(db, definition, directory.partnership_id, answers) == []
+                assert resubmit_problems(definition, directory, answers) == []
         else:
             assert _draft_ct(app, draft_id) == stored, f"{response.status_code} but the draft's answers changed"
             if response.status_code == 200:
@@ -1340,8 +1339,8 @@ def test_the_response_loop_over_http_never_fails_and_changes_a_notice_only_when_
     posters["close"] = posters["escalate"]
     with app.test_request_context(method="POST"):
         db = get_session()
-        offered = EscalateForm(meta=NO_CSRF)
-        stages.fill_escalation_choices(db, offered, db.get(Notice, first))
+        offered, notice = EscalateForm(meta=NO_CSRF), db.get(Notice, first)
+        offered.offer(transitions.escalation_targets(notice), routing.contact_choices(db, notice.partnership_id))
         to_stage, contacts = list(offered.to_stage.choices), list(offered.send_to_1.choices)
 
         def escalate_form(formdata: MultiDict[str, str] | None) -> PortalForm:
@@ -1406,7 +1405,7 @@ def test_the_raise_and_account_forms_over_http_never_fail_and_save_nothing_half_
     app: Flask, accounts: Accounts, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Each example must reach the checks behind the throttle (the throttle itself is tested elsewhere).
-    monkeypatch.setattr(signin, "MAX_FAILURES", 10**9)
+    monkeypatch.setattr(throttle, "MAX_FAILURES", 10**9)
     practitioner = accounts.make(Role.PRACTITIONER, agency=EHASH)
     counts: dict[str, int] = {}
     seen: dict[str, Counter[int]] = defaultdict(Counter)
@@ -1509,7 +1508,7 @@ def test_the_raise_and_account_forms_over_http_never_fail_and_save_nothing_half_
 
 
 def test_sign_in_forms_over_http_never_fail(app: Flask, accounts: Accounts, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(signin, "MAX_FAILURES", 10**9)
+    monkeypatch.setattr(throttle, "MAX_FAILURES", 10**9)
     practitioner = accounts.make(Role.PRACTITIONER)
     counts: dict[str, int] = {}
     seen: dict[str, Counter[int]] = defaultdict(Counter)
@@ -1648,7 +1647,7 @@ def test_a_trafford_notice_raised_at_stage_none_is_refused_rather_than_failing_a
 
 def test_every_character_count_counts_to_its_answers_limit(app: Flask, accounts: Accounts) -> None:
     wrong = []
-    for code, definition in sorted(portal_forms.FORMS.items()):
+    for code, definition in sorted(partnerships.NOTICES.items()):
         directory = prepare_directory(app, definition)
         client = app.test_client()
         sign_in_now(client, app, accounts.make(Role.PRACTITIONER, partnership=directory.slug))

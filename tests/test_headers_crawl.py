@@ -23,10 +23,11 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 from werkzeug.test import TestResponse
 
-from portal import access, create_app
-from portal.cli import ensure_keys
-from portal.db import session_factory
-from portal.models import Role, User
+from portal import create_app
+from portal.commands.setup import ensure_keys
+from portal.domain.models import Role, User
+from portal.web import access
+from portal.web.database import session_factory
 from tests.conftest import SEED_DIR
 from tests.helpers import Account, Accounts, appendix1_answers, contact_id, csrf_from, raise_notice, sign_in
 

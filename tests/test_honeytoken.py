@@ -9,10 +9,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from portal.db import session_factory
-from portal.models import AuditEvent, Notice, OutboxMessage, Role
+from portal.domain.models import AuditEvent, Notice, OutboxMessage, Role
 from portal.services import honeytoken
-from portal.services.runtime import HONEYTOKEN_FILE, load_honeytokens, portal_services
+from portal.services.runtime import HONEYTOKEN_FILE, load_honeytokens
+from portal.web.database import session_factory
+from portal.web.runtime import portal_services
 from tests.helpers import Accounts, appendix1_answers, contact_id, raise_notice, sign_in
 
 SECURITY = "security.team@partnership.test"

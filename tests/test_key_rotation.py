@@ -24,10 +24,7 @@ from flask import Flask
 from sqlalchemy import Column, Integer, LargeBinary, MetaData, Table, func, insert, select
 
 from portal import create_app
-from portal.config import ConfigurationError
-from portal.crypto import KEYRING_FILE, DecryptionError, KeyRing, add_kek, generate_keyring, load_keys
-from portal.db import session_factory
-from portal.models import (
+from portal.domain.models import (
     DataKey,
     Notice,
     NoticeAnswer,
@@ -39,10 +36,13 @@ from portal.models import (
     new_id,
     utcnow,
 )
+from portal.infrastructure.crypto import KEYRING_FILE, DecryptionError, KeyRing, add_kek, generate_keyring, load_keys
 from portal.services import accounts as account_service
+from portal.services import documents, raising, record, vault
 from portal.services import keys as key_service
-from portal.services import notices, vault
-from portal.services.runtime import portal_services
+from portal.services.errors import ConfigurationError
+from portal.web.database import session_factory
+from portal.web.runtime import portal_services
 from tests.helpers import CANARY_NAME
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,7 +83,7 @@ def _notice_rows(keyring: KeyRing, user: User, check_id: str, i: int, now: Any) 
         "form_code": "rochdale-appendix-1",
         "procedure_version": "test",
         "stage": "stage-3",
-        "status": "sent",
+        "status": "open",
         "raised_by_id": user.id,
         "raising_agency_id": user.agency_id,
         "data_key_id": key_id,
@@ -141,9 +141,9 @@ def start_real_draft(app: Flask, account_id: int, answers: dict[str, str]) -> st
     services = portal_services(app)
     with session_factory(app)() as db:
         user = db.get(User, account_id)
-        check = notices.record_safety_check(db, services, user, immediate_risk=False)
-        draft = notices.start_draft(db, services, user, check.id)
-        notices.save_draft(db, services, user, draft.id, answers)
+        check = raising.record_safety_check(db, services, user, immediate_risk=False)
+        draft = raising.start_draft(db, services, user, check.id)
+        raising.save_draft(db, services, user, draft.id, answers)
         return draft.id
 
 
@@ -228,8 +228,8 @@ def read_notice(app: Flask, notice_id: str) -> tuple[dict[str, str], bytes]:
     services = portal_services(app)
     with session_factory(app)() as db:
         notice = db.get(Notice, notice_id)
-        answers = vault.open_with_retry(db, functools.partial(notices.notice_answers, db, services, notice))
-        _version, pdf = vault.open_with_retry(db, functools.partial(notices.notice_pdf, db, services, notice, 1))
+        answers = vault.open_with_retry(db, functools.partial(record.answers, db, services, notice))
+        _version, pdf = vault.open_with_retry(db, functools.partial(documents.open_version, db, services, notice, 1))
     return answers, pdf
 
 
@@ -303,7 +303,7 @@ def test_rewrapping_the_kek_touches_no_data(app: Flask, accounts, key_dir: Path)
     services = portal_services(app)
     with sessions() as db:
         assert account_service.totp_secret(db, fresh, db.get(User, spoc.id)) == spoc.totp_secret
-        _draft, draft_answers = notices.get_draft(db, services, db.get(User, practitioner.id), draft_id)
+        _draft, draft_answers = raising.get_draft(db, services, db.get(User, practitioner.id), draft_id)
         assert draft_answers["child_name"] == CANARY_NAME
 
     status = runner.invoke(args=["keys", "status"])
@@ -361,7 +361,7 @@ def test_ciphertext_cannot_be_read_after_its_data_key_is_destroyed(app: Flask, a
         user = db.get(User, practitioner.id)
         assert user.data_key_id != old_user_key
         assert account_service.totp_secret(db, services.keyring, user) == practitioner.totp_secret
-        _draft, draft_answers = notices.get_draft(db, services, user, draft_id)
+        _draft, draft_answers = raising.get_draft(db, services, user, draft_id)
         assert draft_answers == {"child_name": CANARY_NAME, "p_number": "P778899"}
         assert db.get(NoticeDraft, draft_id).data_key_id != old_draft_key
         for old in [*old_key.values(), old_draft_key, old_user_key]:
@@ -371,7 +371,7 @@ def test_ciphertext_cannot_be_read_after_its_data_key_is_destroyed(app: Flask, a
                 vault.data_key(db, services.keyring, old)
         notice = db.get(Notice, first)
         assert notice.data_key_id != old_key[first]
-        assert notices.notice_pdf(db, services, notice, 2) == (2, b"%PDF-1.7 second version")
+        assert documents.open_version(db, services, notice, 2) == (2, b"%PDF-1.7 second version")
         new_dek = vault.data_key(db, services.keyring, notice.data_key_id)
         old_answer = next(a for a in notice.answers if a.field_name == "child_name")
         old_ct = before[("notice_answer", old_answer.id)]
@@ -410,8 +410,8 @@ def test_a_reader_that_loaded_a_notice_before_its_key_rotated_still_reads_it(app
         key_service.rotate_data_keys(sessions, services.keyring, cutoff=utcnow(), purposes=("notice",))
 
         # The portal's reads retry once on a DecryptionError, after reloading the key material.
-        assert notices.notice_answers(reader_a, services, stale_row) == expected_answers(index[first])
-        assert notices.notice_pdf(reader_b, services, stale_key) == (1, expected_pdf(index[second]))
+        assert record.answers(reader_a, services, stale_row) == expected_answers(index[first])
+        assert documents.open_version(reader_b, services, stale_key) == (1, expected_pdf(index[second]))
 
 
 def test_a_write_racing_a_data_key_rotation_is_kept_or_refused_never_lost(app: Flask, accounts) -> None:
@@ -458,7 +458,7 @@ def test_a_write_racing_a_data_key_rotation_is_kept_or_refused_never_lost(app: F
     with sessions() as db:
         notice = db.get(Notice, second)
         assert db.get(DataKey, notice.data_key_id).created_at > cutoff
-        assert notices.notice_pdf(db, services, notice, 2) == (2, b"v2")
+        assert documents.open_version(db, services, notice, 2) == (2, b"v2")
 
 
 def test_data_key_rotation_refuses_a_ciphertext_column_it_does_not_know() -> None:
@@ -551,13 +551,13 @@ class Traffic:
 
             def read() -> dict[str, str]:
                 self.attempts += 1
-                return notices.notice_answers(db, self.services, notice)
+                return record.answers(db, self.services, notice)
 
             answers = vault.open_with_retry(db, read)
             if answers != expected_answers(self.index[notice_id]):
                 self.read_failures.append(f"{notice_id}: wrong answers")
             if self.reads % 10 == 0:
-                pdf = vault.open_with_retry(db, functools.partial(notices.notice_pdf, db, self.services, notice))
+                pdf = vault.open_with_retry(db, functools.partial(documents.open_version, db, self.services, notice))
                 if pdf != (1, expected_pdf(self.index[notice_id])):
                     self.read_failures.append(f"{notice_id}: wrong PDF")
         self.reads += 1
@@ -584,7 +584,7 @@ class Traffic:
                     form_code="rochdale-appendix-1",
                     procedure_version="test",
                     stage="stage-3",
-                    status="sent",
+                    status="open",
                     raised_by_id=user.id,
                     data_key_id=key.id,
                     safety_check_id=check,

@@ -6,9 +6,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-import portal.web_sessions as web_sessions
-from portal.db import session_factory
-from portal.models import NoticeDraft, Role, utcnow
+import portal.web.sessions as web_sessions
+from portal.domain.models import NoticeDraft, Role, utcnow
+from portal.web.database import session_factory
 from tests.helpers import (
     CANARY_NAME,
     CANARY_NARRATIVE,

@@ -11,9 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from portal.db import session_factory
-from portal.mail import run_worker
-from portal.models import OutboxMessage, Role
+from portal.domain.models import OutboxMessage, Role
+from portal.infrastructure.mail import run_worker
+from portal.web.database import session_factory
 from tests.helpers import appendix1_answers, contact_id, raise_notice, sign_in, smtp_transport
 
 

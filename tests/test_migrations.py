@@ -8,9 +8,9 @@ from pathlib import Path
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from portal.db import make_engine
-from portal.migrate import MIGRATIONS_DIR, downgrade, upgrade
-from portal.models import Base
+from portal.domain.models import Base
+from portal.infrastructure.db import make_engine
+from portal.infrastructure.migrate import MIGRATIONS_DIR, downgrade, upgrade
 
 
 def test_migrations_match_the_models(database_url: str) -> None:
@@ -35,5 +35,5 @@ def test_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
     upgrade(url)
     engine = make_engine(url)
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("select version_num from alembic_version").scalar() == "0005"
+        assert conn.exec_driver_sql("select version_num from alembic_version").scalar() == "0006"
     engine.dispose()

@@ -11,10 +11,10 @@ from flask.testing import FlaskClient
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from portal.db import session_factory
-from portal.mail import deliver_due
-from portal.models import AuditEvent, Notice, NoticeEvent, NoticeRecipient, OutboxMessage, Role, SafetyCheck
-from portal.pdf.signing import verify_signed_pdf
+from portal.domain.models import AuditEvent, Notice, NoticeEvent, NoticeRecipient, OutboxMessage, Role, SafetyCheck
+from portal.infrastructure.mail import deliver_due
+from portal.infrastructure.pdf.signing import verify_signed_pdf
+from portal.web.database import session_factory
 from tests.helpers import (
     CANARY_NAME,
     appendix1_answers,
@@ -288,7 +288,7 @@ def test_answers_that_stopped_passing_are_shown_to_correct_not_bounced(
     ]
     check = client.get(check_url)
     # The chosen contact leaves the directory between checking and sending.
-    from portal.models import DirectoryContact
+    from portal.domain.models import DirectoryContact
 
     with session_factory(app)() as db:
         db.get(DirectoryContact, gmp).active = False

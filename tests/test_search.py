@@ -18,10 +18,7 @@ from flask import Flask
 from sqlalchemy import func, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 
-from portal.crypto import KEYRING_FILE, KeyRing, KeyringError, add_blind_index_key, load_keys
-from portal.db import make_engine, session_factory
-from portal.forms.validators import nhs_number_is_valid
-from portal.models import (
+from portal.domain.models import (
     AuditEvent,
     DataKey,
     Notice,
@@ -34,8 +31,12 @@ from portal.models import (
     new_id,
     utcnow,
 )
+from portal.domain.nhs_number import nhs_number_is_valid
+from portal.infrastructure.crypto import KEYRING_FILE, KeyRing, KeyringError, add_blind_index_key, load_keys
+from portal.infrastructure.db import make_engine
 from portal.services import search, vault
-from portal.services.runtime import portal_services
+from portal.web.database import session_factory
+from portal.web.runtime import portal_services
 from tests.helpers import (
     CANARY_NAME,
     CANARY_NHS,
@@ -240,7 +241,7 @@ def _seed(app: Flask, count: int, *, seed: int = 1) -> list[tuple[str, dict[str,
                     "form_code": "rochdale-appendix-1",
                     "procedure_version": partnership.procedure_version,
                     "stage": "stage-3",
-                    "status": "sent",
+                    "status": "open",
                     "raised_by_id": user.id,
                     "data_key_id": key_id,
                     "safety_check_id": check.id,

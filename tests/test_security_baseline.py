@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from portal.access import ROLE_RULES
-from portal.models import Role
+from portal.domain.models import Role
+from portal.web.access import ROLE_RULES
 from tests.helpers import appendix1_answers, contact_id, csrf_from, raise_notice, sign_in
 
 
@@ -80,8 +80,8 @@ def test_session_cookie_is_httponly_samesite_and_rotates_at_sign_in(app: Flask, 
 def test_idle_timeout_signs_out(app: Flask, client: FlaskClient, accounts, monkeypatch: pytest.MonkeyPatch) -> None:
     sign_in(client, app, accounts.make(Role.PRACTITIONER))
     assert client.get("/").status_code == 200
-    import portal.web_sessions as web_sessions
-    from portal.models import utcnow
+    import portal.web.sessions as web_sessions
+    from portal.domain.models import utcnow
 
     later = utcnow() + app.session_interface.idle + app.session_interface.idle / 10  # type: ignore[attr-defined]
     monkeypatch.setattr(web_sessions, "utcnow", lambda: later)

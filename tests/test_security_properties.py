@@ -13,10 +13,10 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from portal.crypto import KEYRING_FILE, FieldBinding, KeyRing
-from portal.db import session_factory
-from portal.models import NoticeDraft, Role, new_id
-from portal.services.runtime import portal_services
+from portal.domain.models import NoticeDraft, Role, new_id
+from portal.infrastructure.crypto import KEYRING_FILE, FieldBinding, KeyRing
+from portal.web.database import session_factory
+from portal.web.runtime import portal_services
 from tests.helpers import (
     Accounts,
     appendix1_answers,
@@ -145,7 +145,7 @@ def test_error_pages_and_logs_hold_no_identifiers(
 
 def test_swapped_ciphertexts_give_a_controlled_and_audited_failure(app: Flask, accounts: Accounts) -> None:
     """Property 3 at the application: a child's name moved onto another notice is refused, not shown."""
-    from portal.models import AuditEvent, NoticeAnswer
+    from portal.domain.models import AuditEvent, NoticeAnswer
     from tests.helpers import CANARY_NAME
 
     raiser = accounts.make(Role.PRACTITIONER, agency="Rochdale Early Help and Safeguarding Hub")

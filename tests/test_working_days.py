@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portal.working_days import (
+from portal.domain.working_days import (
     ENGLAND_AND_WALES,
     ENGLAND_AND_WALES_CALENDAR,
     MIN_YEAR,

@@ -1,1 +1,15 @@
-"""Command groups under `flask --app portal`, one module per area (each defines a click group `group`)."""
+"""The command line under `flask --app portal`: setting up and running the portal, and one group per area."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from portal.commands import accounts, audit, directory, honeytoken, keys, notices, retention, setup
+
+
+def init_app(app: Flask) -> None:
+    """Add every command to the app's command line."""
+    for command in setup.COMMANDS:
+        app.cli.add_command(command)
+    for module in (audit, keys, accounts, directory, honeytoken, notices, retention):
+        app.cli.add_command(module.group)

@@ -10,9 +10,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from portal.db import session_factory
 from portal.services import accounts
-from portal.services.runtime import portal_services
+from portal.web.database import session_factory
+from portal.web.runtime import portal_services
 
 group = click.Group("accounts", help="Reset 2FA or disable staff accounts (ends all their sessions).")
 

@@ -9,9 +9,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from portal.db import session_factory
 from portal.services import audit
-from portal.services.runtime import portal_services
+from portal.web.database import session_factory
+from portal.web.runtime import portal_services
 
 group = click.Group(
     "audit",

@@ -6,8 +6,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from portal.db import session_factory
 from portal.services import directory
+from portal.web.database import session_factory
 
 group = click.Group("directory", help="Manage the SPOC directory that notices are routed through.")
 

@@ -9,9 +9,10 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from portal.crypto import KeyRing, KeyringError, load_keys
-from portal.db import session_factory
+from portal.infrastructure.crypto import KeyRing, KeyringError, load_keys
 from portal.services import keys as key_service
+from portal.services import search
+from portal.web.database import session_factory
 
 group = click.Group("keys", help="Rotate the key-encryption key (KEK) and the per-notice and per-user data keys.")
 
@@ -190,8 +191,6 @@ def rotate_blind_index_command(batch_size: int, finish: bool) -> None:
     With --finish: backfill anything left, delete the old version's index
     rows and remove its key from the keyring.
     """
-    from portal.services import search
-
     key_dir = _key_dir()
     sessions = session_factory(current_app)
     try:

@@ -8,10 +8,11 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from portal.db import session_factory
+from portal.domain.dates import london_today
 from portal.services import retention as retention_service
-from portal.services.runtime import PortalServices, portal_services
-from portal.timeutil import london_today
+from portal.services.runtime import PortalServices
+from portal.web.database import session_factory
+from portal.web.runtime import portal_services
 
 group = click.Group(
     "retention",

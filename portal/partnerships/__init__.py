@@ -1,173 +1,154 @@
-"""The five partnerships the portal serves, and the shapes their seed SPOC directories are parsed into.
+"""The partnerships the portal serves: one package each, listed in ``REGISTRY`` at the foot of this module.
 
-Each partnership has its own module with a ``parse_directory(seed_text)`` that reads the real seed
-document; ``portal.services.directory`` turns the result into Agency and DirectoryContact rows.
+A partnership's package holds everything about it: ``__init__.py`` (its ``SPEC``: name, reference code,
+front door, directory owner, retention), ``procedure.py`` (its stages in the seed's words), ``notice.py`` (what
+its notice form asks and means), ``form.py`` (the form as the browser shows it), ``layout.py`` (its PDF) and its
+directory. Adding a partnership is adding its package and one line to ``REGISTRY``.
+
+This module imports only what the domain needs (spec, procedure, notice). The form and the PDF layout belong to
+the web and PDF layers, which load them through ``part()`` so that nothing below the web layer imports forms.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import importlib
+from types import ModuleType
 
+from portal.domain.notice_definition import NoticeDefinition
+from portal.domain.partnership import PartnershipSpec
+from portal.domain.procedure import Procedure, ProcedureDefinitionError
+from portal.domain.retention_rules import RetentionRule
+from portal.partnerships import bolton, halton, pan_cheshire, rochdale, trafford
 
-@dataclass(frozen=True)
-class ContactSpec:
-    """One directory entry for an agency: a role (or named post) and how to reach it."""
+__all__ = [
+    "CURRENT_VERSIONS",
+    "NOTICES",
+    "PARTNERSHIPS",
+    "PROCEDURES",
+    "UnknownProcedureError",
+    "current_procedure",
+    "notice_definition",
+    "part",
+    "procedure_for",
+    "register",
+    "register_procedure",
+    "retention_rule",
+    "spec_for",
+]
 
-    role_title: str
-    email: str | None
-    telephone: str | None
-
-
-@dataclass(frozen=True)
-class AgencySpec:
-    """An agency or service as a seed lists it."""
-
-    name: str
-    sender_note: str
-    contacts: tuple[ContactSpec, ...]
-    # True when the seed's entry is known to be out of date or was proposed without a seed list.
-    needs_review: bool
-
-
-@dataclass(frozen=True)
-class PartnershipSpec:
-    """A partnership, its procedure and the seed document its directory comes from."""
-
-    slug: str
-    code: str
-    name: str
-    seed_prefix: str
-    form_code: str
-    procedure_version: str
-    is_legacy: bool
-    front_door: str
-    directory_owner: str
-    parse_directory: Callable[[str], list[AgencySpec]]
-
-
-class SeedFormatError(ValueError):
-    """A seed document does not have the layout its parser expects."""
-
-
-EMAIL_RE = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
-# UK numbers as the seeds write them: "01706 925 897", "0161 716 3785", "07547409726".
-PHONE_RE = re.compile(r"(?<![\d])0\d(?:[ \xa0]*\d){7,11}(?![\d])")
-_TAG_RE = re.compile(r"</?[A-Za-z][^>]*>")
-
-# Bodies the seeds name that no longer exist under those names (domain.md §5.2 item 5).
-_SUPERSEDED = (
-    (re.compile(r"Clinical Commissioning Group|\bCCG\b"), "CCGs were abolished in July 2022 (now ICBs)"),
-    (re.compile(r"National Probation Service"), "unified into the Probation Service in 2021"),
-    (re.compile(r"\bCRI\b"), "CRI is now Change Grow Live"),
-    (re.compile(r"5 Boroughs Partnership"), "5 Boroughs Partnership merged in 2019"),
-)
-
-
-def squash(text: str) -> str:
-    """Collapse runs of whitespace (including non-breaking spaces) to one space and trim."""
-    return " ".join(text.replace("\xa0", " ").split())
-
-
-def strip_tags(text: str, replacement: str = " ") -> str:
-    """Remove inline HTML tags such as ``<i>`` that survive in the seed text."""
-    return _TAG_RE.sub(replacement, text)
-
-
-def find_phones(text: str) -> list[str]:
-    """Return the UK telephone numbers in ``text``, in order, as written but with spaces collapsed."""
-    found = []
-    for match in PHONE_RE.finditer(text):
-        digits = re.sub(r"\D", "", match.group())
-        if 10 <= len(digits) <= 11:
-            found.append(squash(match.group()))
-    return found
-
-
-def superseded_reason(agency_name: str) -> str | None:
-    """Say why an agency name is stale, or return None if it is not known to be."""
-    for pattern, reason in _SUPERSEDED:
-        if pattern.search(agency_name):
-            return reason
-    return None
-
-
-def find_table(text: str, headings: Sequence[str]) -> tuple[list[str], list[list[str]]]:
-    """Return the header cells and rows of the tab-separated table whose header starts with ``headings``.
-
-    Blank lines and repeats of the header (a table split across pages) are skipped; the first
-    non-blank line without a tab ends the table. Cells are whitespace-collapsed and padded to the
-    header's width.
-    """
-    wanted = [squash(h).casefold() for h in headings]
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    header: list[str] | None = None
-    rows: list[list[str]] = []
-    for line in lines:
-        cells = [squash(cell) for cell in line.split("\t")]
-        if header is None:
-            if "\t" in line and [c.casefold() for c in cells[: len(wanted)]] == wanted:
-                header = [c for c in cells if c]
-            continue
-        if not line.strip():
-            continue
-        if "\t" not in line:
-            break
-        if [c.casefold() for c in cells[: len(header)]] == [h.casefold() for h in header]:
-            continue
-        if not cells[0]:
-            continue
-        rows.append((cells + [""] * len(header))[: max(len(header), len(cells))])
-    if header is None:
-        raise SeedFormatError(f"no table headed {' | '.join(headings)!r} in the seed")
-    if not rows:
-        raise SeedFormatError(f"the table headed {' | '.join(headings)!r} has no rows")
-    return header, rows
-
-
-GENERIC_FRONT_DOOR = (
-    "Contact your local authority children's social care front door to make a child protection "
-    "referral. If a child is in immediate danger, call 999."
-)
-
-# Keyed by slug. Every module of this package defines one partnership as ``SPEC`` (with its directory
-# parser); they are found by listing the package, so adding a partnership is adding its module. Code outside
-# the package (a test, a plug-in) calls register_partnership().
+# slug -> spec, in registry order (a fresh database numbers the partnerships the same way).
 PARTNERSHIPS: dict[str, PartnershipSpec] = {}
+# (slug, version) -> procedure: every version a notice may have been opened under.
+PROCEDURES: dict[tuple[str, str], Procedure] = {}
+# slug -> the version new notices are opened under.
+CURRENT_VERSIONS: dict[str, str] = {}
+# form code -> what the partnership's notice form asks.
+NOTICES: dict[str, NoticeDefinition] = {}
 
 
-def register_partnership(spec: PartnershipSpec) -> PartnershipSpec:
-    """Add a partnership; its slug and reference code must be new."""
+class UnknownProcedureError(KeyError):
+    """No procedure is registered for a partnership, or for that version of it."""
+
+    def __str__(self) -> str:
+        # KeyError would show the message's repr, quotes and all.
+        return str(self.args[0]) if self.args else ""
+
+
+def register(spec: PartnershipSpec) -> PartnershipSpec:
+    """Add a partnership with its procedure (and superseded versions) and its notice form."""
     for other in PARTNERSHIPS.values():
         if other.slug != spec.slug and other.code == spec.code:
             raise ValueError(f"reference code {spec.code!r} is already used by {other.slug!r}")
+    if spec.procedure.partnership_slug != spec.slug:
+        raise ProcedureDefinitionError(f"{spec.package}: its procedure is for {spec.procedure.partnership_slug!r}")
+    for old in spec.superseded:
+        if old.partnership_slug != spec.slug:
+            raise ProcedureDefinitionError(f"{spec.package}: a superseded procedure is another partnership's")
+        register_procedure(old, current=False)
+    register_procedure(spec.procedure)
+    existing = NOTICES.get(spec.notice.code)
+    if existing is not None and existing is not spec.notice:
+        raise ValueError(f"form code {spec.notice.code!r} is already registered")
+    NOTICES[spec.notice.code] = spec.notice
     PARTNERSHIPS[spec.slug] = spec
     return spec
 
 
-def _load_partnerships() -> None:
-    import importlib
-    import pkgutil
+def register_procedure(procedure: Procedure, *, current: bool = True) -> Procedure:
+    """Add a procedure version, as its partnership's current version unless ``current`` is False."""
+    if not isinstance(procedure, Procedure):
+        raise TypeError(f"expected a Procedure, not {type(procedure).__name__}")
+    existing = PROCEDURES.get(procedure.key)
+    if existing is not None and existing != procedure:
+        # Open notices are bound to the version string: changing its meaning would change them silently.
+        raise ProcedureDefinitionError(
+            f"{procedure.partnership_slug} version {procedure.version!r} is already registered with a different "
+            "definition; give the revision a new version"
+        )
+    PROCEDURES[procedure.key] = procedure
+    if current:
+        CURRENT_VERSIONS[procedure.partnership_slug] = procedure.version
+    return procedure
 
-    specs = []
-    for info in pkgutil.iter_modules(__path__):
-        spec = getattr(importlib.import_module(f"{__name__}.{info.name}"), "SPEC", None)
-        if isinstance(spec, PartnershipSpec):
-            specs.append(spec)
-    # In the seeds' order (000 Rochdale … 004 Halton), so a fresh database numbers them the same way.
-    for spec in sorted(specs, key=lambda s: s.seed_prefix):
-        register_partnership(spec)
+
+def current_procedure(slug: str) -> Procedure:
+    """Return the procedure new notices for partnership ``slug`` are opened under."""
+    version = CURRENT_VERSIONS.get(slug)
+    if version is None:
+        known = ", ".join(sorted(CURRENT_VERSIONS)) or "none"
+        raise UnknownProcedureError(f"no procedure is registered for partnership {slug!r}; registered: {known}")
+    return PROCEDURES[(slug, version)]
 
 
-__all__ = [
-    "GENERIC_FRONT_DOOR",
-    "PARTNERSHIPS",
-    "AgencySpec",
-    "ContactSpec",
-    "PartnershipSpec",
-    "SeedFormatError",
-    "register_partnership",
-]
+def procedure_for(slug: str, version: str) -> Procedure:
+    """Return the procedure a notice was opened under, by partnership slug and version."""
+    procedure = PROCEDURES.get((slug, version))
+    if procedure is None:
+        versions = ", ".join(sorted(v for s, v in PROCEDURES if s == slug))
+        if not versions:
+            raise UnknownProcedureError(f"no procedure is registered for partnership {slug!r}")
+        raise UnknownProcedureError(
+            f"partnership {slug!r} has no procedure version {version!r}; registered versions: {versions}"
+        )
+    return procedure
 
-_load_partnerships()
+
+def notice_definition(form_code: str) -> NoticeDefinition | None:
+    """Return what a notice form asks, or None for a form the portal does not have."""
+    return NOTICES.get(form_code)
+
+
+def spec_for(slug: str) -> PartnershipSpec:
+    return PARTNERSHIPS[slug]
+
+
+def retention_rule(slug: str) -> RetentionRule:
+    """How long the partnership keeps a closed notice."""
+    return PARTNERSHIPS[slug].retention
+
+
+def part(form_code: str, name: str) -> ModuleType:
+    """Return a partnership's ``form`` or ``layout`` module, by its notice's form code.
+
+    Loaded by name on first use (a plug-in boundary): the web layer asks for forms and the PDF service for
+    layouts, and this registry, which the domain and services import, never imports either.
+    """
+    if name not in ("form", "layout"):
+        raise ValueError(f"a partnership has no part {name!r}")
+    for spec in PARTNERSHIPS.values():
+        if spec.notice.code == form_code:
+            return importlib.import_module(f"{spec.package}.{name}")
+    raise LookupError(f"no partnership has the form {form_code!r}")
+
+
+# The registry: one line per partnership, in the order a fresh database numbers them.
+REGISTRY: tuple[PartnershipSpec, ...] = (
+    rochdale.SPEC,
+    pan_cheshire.SPEC,
+    trafford.SPEC,
+    bolton.SPEC,
+    halton.SPEC,
+)
+
+for _spec in REGISTRY:
+    register(_spec)

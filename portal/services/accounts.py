@@ -14,22 +14,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pyotp
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal.crypto import DecryptionError, KeyRing
-from portal.models import Agency, Partnership, Role, User, utcnow
-from portal.services import audit, vault
-from portal.web_sessions import end_all_sessions
+from portal.domain.models import Agency, Partnership, Role, User, normalise_email, utcnow
+from portal.infrastructure.crypto import DecryptionError, KeyRing
+from portal.infrastructure.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Passwords
+from portal.services import audit, throttle, vault
+from portal.services.sessions import end_all_sessions
 
 if TYPE_CHECKING:
+    # Only for annotations: runtime builds Passwords from this package, so a real import would be circular.
     from portal.services.runtime import PortalServices
 
-# Longer passwords are refused before hashing: hashing megabytes would be a denial of service.
-MAX_PASSWORD_LENGTH = 256
-MIN_PASSWORD_LENGTH = 12
 TOTP_ISSUER = "Escalation Portal"
 TOTP_STEP_SECONDS = 30
 
@@ -55,38 +52,6 @@ class NewAccount:
     password: str
     totp_secret: str
     provisioning_uri: str
-
-
-class Passwords:
-    """Argon2id hashing with the app's parameters."""
-
-    def __init__(self, *, time_cost: int, memory_kib: int, parallelism: int) -> None:
-        self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
-        # A real hash to verify against for unknown e-mail addresses, so they cost the same time.
-        self._dummy = self._hasher.hash(secrets.token_urlsafe(16))
-
-    def hash(self, password: str) -> str:
-        return self._hasher.hash(password)
-
-    def verify(self, password_hash: str | None, password: str) -> bool:
-        """Check a password; an unknown user (None) still pays for one verification."""
-        if len(password) > MAX_PASSWORD_LENGTH:
-            return False
-        try:
-            return self._hasher.verify(password_hash or self._dummy, password) and password_hash is not None
-        except (VerificationError, InvalidHashError):
-            return False
-
-    def needs_rehash(self, password_hash: str) -> bool:
-        """True when a stored hash was made with weaker parameters than the current ones."""
-        try:
-            return self._hasher.check_needs_rehash(password_hash)
-        except InvalidHashError:
-            return True
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
 
 
 def find_user_by_email(session: Session, email: str) -> User | None:
@@ -276,9 +241,7 @@ def change_password(
     A wrong current password counts as a failed sign-in for the account (and the address), so this page
     cannot be used to guess passwords faster than the sign-in page allows. Commits.
     """
-    from portal.services import signin
-
-    identifier = signin.sign_in_identifier(services.keyring, user.email)
+    identifier = throttle.sign_in_identifier(services.keyring, user.email)
 
     def refuse(outcome: str, field: str, message: str) -> PasswordChangeError:
         audit.record(
@@ -294,9 +257,9 @@ def change_password(
         db.commit()
         return PasswordChangeError(field, message)
 
-    if signin.is_throttled(db, identifier, remote_addr):
+    if throttle.is_throttled(db, identifier, remote_addr):
         services.passwords.verify(None, current)
-        raise refuse("throttled", "current_password", signin.THROTTLED)
+        raise refuse("throttled", "current_password", throttle.THROTTLED)
     if not services.passwords.verify(user.password_hash, current):
         raise refuse("failed", "current_password", "Your current password is not right")
     if not MIN_PASSWORD_LENGTH <= len(new) <= MAX_PASSWORD_LENGTH:

@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from portal.models import AuditEvent, utcnow
+from portal.domain.models import AuditEvent, utcnow
 
 GENESIS = "0" * 64
 # Arbitrary but fixed: every process appending to the chain must take the same PostgreSQL advisory lock.

@@ -5,21 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask import abort
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
-from portal.access import notice_for
-from portal.forms import form_definition
-from portal.forms.base import NoticeFormDefinition
-from portal.models import Notice, NoticeEvent, NoticeRecipient, Role, User
-from portal.pdf import WITHHELD, StageRecord
-from portal.procedures import Procedure
-from portal.services import audit, documents, notices, stages
+from portal.domain.models import Notice, NoticeEvent, NoticeRecipient, NoticeStatus, Role, User
+from portal.domain.notice_definition import NoticeDefinition
+from portal.domain.policy import Actions
+from portal.domain.procedure import Procedure
+from portal.infrastructure.pdf import WITHHELD, StageRecord
+from portal.services import audit, documents, record, routing
+from portal.services.errors import NotFoundError
 from portal.services.runtime import PortalServices
-from portal.services.stages import Actions
-
-STATUS_LABELS = {"sent": "Open", "closed": "Closed"}
 
 
 @dataclass(frozen=True)
@@ -44,7 +40,7 @@ class NoticeView:
     """A notice as its reader sees it: answers, stages, closure, what they may do now, timeline, PDF versions."""
 
     notice: Notice
-    definition: NoticeFormDefinition
+    definition: NoticeDefinition
     procedure: Procedure
     answers: dict[str, str]
     recipients: list[NoticeRecipient]
@@ -62,12 +58,11 @@ class NoticeView:
         return self.stages[-1] if self.stages else None
 
 
-def _rows(db: Session, query: object, *, today: date | None = None) -> list[NoticeRow]:
-    today = today or stages.current_date()
+def _rows(db: Session, query: Select[tuple[Notice]], *, today: date) -> list[NoticeRow]:
     # "This week" runs to the end of Sunday: what a business unit plans its chasing around.
     week_end = today + timedelta(days=6 - today.weekday())
     result = db.execute(
-        query.options(  # type: ignore[attr-defined]
+        query.options(
             selectinload(Notice.recipients).selectinload(NoticeRecipient.agency),
             selectinload(Notice.raising_agency),
             selectinload(Notice.stages),
@@ -77,14 +72,14 @@ def _rows(db: Session, query: object, *, today: date | None = None) -> list[Noti
     rows = []
     for n in result:
         current = n.current_stage
-        open_stage = current is not None and current.ended_at is None and n.status != stages.STATUS_CLOSED
+        open_stage = current is not None and current.ended_at is None and n.is_open
         due = current.due_on if current is not None and open_stage else None
         overdue = due is not None and due < today
         try:
-            stage_name = stages.procedure_of(n).stage(n.stage).name
+            stage_name = record.procedure_of(n).stage(n.stage).name
         except LookupError:
             stage_name = n.stage
-        status = STATUS_LABELS.get(n.status, n.status.capitalize())
+        status = NoticeStatus(n.status).label
         if overdue:
             status = "Overdue"
         elif open_stage and current is not None and current.responded_at is not None:
@@ -109,7 +104,7 @@ def _rows(db: Session, query: object, *, today: date | None = None) -> list[Noti
     return rows
 
 
-def notices_for_user(db: Session, user: User) -> list[NoticeRow]:
+def notices_for_user(db: Session, services: PortalServices, user: User) -> list[NoticeRow]:
     """Notices a practitioner raised, or that were sent to a SPOC's agency."""
     query = select(Notice).where(Notice.partnership_id == user.partnership_id)
     if user.role_enum is Role.PRACTITIONER:
@@ -120,18 +115,17 @@ def notices_for_user(db: Session, user: User) -> list[NoticeRow]:
         )
     else:
         return []
-    return _rows(db, query)
+    return _rows(db, query, today=services.today())
 
 
-def notices_for_partnership(db: Session, user: User) -> list[NoticeRow]:
+def notices_for_partnership(db: Session, services: PortalServices, user: User) -> list[NoticeRow]:
     """Every notice of the business manager's partnership (but the bait: see portal.services.honeytoken)."""
-    from portal.services.runtime import portal_services
+    bait = sorted(services.honeytokens)
+    query = select(Notice).where(Notice.partnership_id == user.partnership_id, Notice.id.not_in(bait))
+    return _rows(db, query, today=services.today())
 
-    bait = sorted(portal_services().honeytokens)
-    return _rows(db, select(Notice).where(Notice.partnership_id == user.partnership_id, Notice.id.not_in(bait)))
 
-
-def copy_for(user: User, definition: NoticeFormDefinition) -> str:
+def copy_for(user: User, definition: NoticeDefinition) -> str:
     """The PDF copy a reader gets: the business unit's pseudonymous copy where the form requires one."""
     if definition.pseudonymous_copy and user.role_enum is Role.BUSINESS_MANAGER:
         return documents.BUSINESS_UNIT_COPY
@@ -142,20 +136,14 @@ def read_notice(
     db: Session, services: PortalServices, user: User, notice_id: str, *, remote_addr: str = ""
 ) -> NoticeView:
     """Decrypt a notice for someone allowed to read it, and audit the read."""
-    notice = notice_for(db, services.keyring.audit_key, user, notice_id, "read", remote_addr=remote_addr)
-    definition = form_definition(notice.form_code)
-    if definition is None:
-        raise notices.FormNotAvailableError(notice.form_code)
-    answers = notices.notice_answers(db, services, notice)
+    notice = record.load_for(db, services, user, notice_id, "read", remote_addr=remote_addr)
+    definition = record.definition_of(notice)
+    answers = record.answers(db, services, notice)
     shown = documents.shown_answers(db, definition, notice, answers)
     copy = copy_for(user, definition)
     if copy == documents.BUSINESS_UNIT_COPY:
         shown = {k: (WITHHELD if k in definition.identifier_fields and v else v) for k, v in shown.items()}
-    events = list(
-        db.execute(
-            select(NoticeEvent).where(NoticeEvent.notice_id == notice.id).order_by(NoticeEvent.at, NoticeEvent.id)
-        ).scalars()
-    )
+    events = record.timeline(db, notice)
     audit.record(
         db,
         services.keyring.audit_key,
@@ -170,15 +158,15 @@ def read_notice(
     return NoticeView(
         notice=notice,
         definition=definition,
-        procedure=stages.procedure_of(notice),
+        procedure=record.procedure_of(notice),
         answers=shown,
         recipients=list(notice.recipients),
         events=events,
         pdf_versions=sorted({d.version for d in notice.documents if d.copy == copy}),
-        sender_notes=notices.sender_notes(db, [str(r.contact_id) for r in notice.recipients]),
+        sender_notes=routing.sender_notes(db, [str(r.contact_id) for r in notice.recipients]),
         stages=documents.stage_records(db, notice, answers),
         closure=documents.closure_record(notice, answers),
-        actions=stages.allowed_actions(user, notice),
+        actions=record.actions_for(user, notice),
         withheld=copy == documents.BUSINESS_UNIT_COPY,
     )
 
@@ -193,13 +181,12 @@ def download_pdf(
     remote_addr: str = "",
 ) -> tuple[str, bytes]:
     """Return (file name, signed PDF) for someone allowed to download it, and audit the download."""
-    notice = notice_for(db, services.keyring.audit_key, user, notice_id, "download", remote_addr=remote_addr)
+    notice = record.load_for(db, services, user, notice_id, "download", remote_addr=remote_addr)
+    copy = copy_for(user, record.definition_of(notice))
     try:
-        definition = form_definition(notice.form_code)
-        copy = copy_for(user, definition) if definition else documents.FULL_COPY
-        chosen, pdf = notices.notice_pdf(db, services, notice, version, copy)
+        chosen, pdf = documents.open_version(db, services, notice, version, copy)
     except LookupError:
-        abort(404)
+        raise NotFoundError(f"no PDF version {version}") from None
     audit.record(
         db,
         services.keyring.audit_key,

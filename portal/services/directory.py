@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager
 
-from portal.models import Agency, DirectoryContact, Partnership
-from portal.partnerships import PARTNERSHIPS, AgencySpec, PartnershipSpec
+from portal.domain.models import Agency, DirectoryContact, Partnership
+from portal.domain.partnership import AgencySpec, PartnershipSpec
+from portal.partnerships import PARTNERSHIPS
 
 # An agency the seed gives good details for is looked at again after a year.
 REVIEW_INTERVAL = timedelta(days=365)

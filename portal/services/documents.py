@@ -8,30 +8,32 @@ the parties' full copy and the business unit's copy with the identifiers withhel
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal.forms import form_definition
-from portal.forms.base import NoticeFormDefinition
-from portal.forms.validators import format_nhs_number
-from portal.models import DirectoryContact, Notice, NoticeDocument, NoticeEvent
-from portal.pdf import CLOSURE_KEYS, WITHHELD, NoticeContext, StageRecord, render_notice
-from portal.services import vault
+from portal.domain.dates import LONDON, local_day, long_date
+from portal.domain.models import Agency, DirectoryContact, Notice, NoticeDocument, NoticeEvent
+from portal.domain.nhs_number import format_nhs_number
+from portal.domain.notice_definition import NoticeDefinition
+from portal.domain.policy import directory_id
+from portal.infrastructure import pdf
+from portal.infrastructure.pdf import CLOSURE_KEYS, WITHHELD, NoticeContext, NoticeLayout, StageRecord
+from portal.partnerships import part
+from portal.services import record, vault
 from portal.services.runtime import PortalServices
-from portal.timeutil import LONDON, long_date
 
 FULL_COPY = "full"
 BUSINESS_UNIT_COPY = "business-unit"
 _STATUS = {None: "Open", "escalated": "Escalated", "resolved": "Resolved"}
 
 
-def directory_labels(session: Session, definition: NoticeFormDefinition, answers: dict[str, str]) -> dict[str, str]:
+def directory_labels(session: Session, definition: NoticeDefinition, answers: dict[str, str]) -> dict[str, str]:
     """Return, per directory field, the name to show for its stored id ("Agency: role" or the agency)."""
-    from portal.models import Agency
-
     labels: dict[str, str] = {}
     contact_ids = {n: answers.get(n, "") for n in definition.recipient_fields}
-    wanted = [int(v) for v in contact_ids.values() if v.isdigit()]
+    wanted = [i for i in map(directory_id, contact_ids.values()) if i is not None]
     if wanted:
         rows = {
             str(c.id): c.label
@@ -39,23 +41,18 @@ def directory_labels(session: Session, definition: NoticeFormDefinition, answers
         }
         labels |= {n: rows.get(v, "") for n, v in contact_ids.items()}
     agency_ids = {n: answers.get(n, "") for n in definition.agency_fields}
-    wanted = [int(v) for v in agency_ids.values() if v.isdigit()]
+    wanted = [i for i in map(directory_id, agency_ids.values()) if i is not None]
     if wanted:
         rows = {str(a.id): a.name for a in session.execute(select(Agency).where(Agency.id.in_(wanted))).scalars()}
         labels |= {n: rows.get(v, "") for n, v in agency_ids.items()}
     return labels
 
 
-def form_answers(definition: NoticeFormDefinition, answers: dict[str, str]) -> dict[str, str]:
-    """Only the form's own answers (not stage narrative or closure), in the form's order."""
-    return {name: answers[name] for name in definition.field_order if name in answers}
-
-
 def shown_answers(
-    session: Session, definition: NoticeFormDefinition, notice: Notice, answers: dict[str, str]
+    session: Session, definition: NoticeDefinition, notice: Notice, answers: dict[str, str]
 ) -> dict[str, str]:
     """The form's answers formatted for people (dates, labels, the NHS number in 3-3-4 groups)."""
-    own = form_answers(definition, answers)
+    own = definition.own_answers(answers)
     shown = definition.display(own, directory_labels(session, definition, own))
     if shown.get("nhs_number"):
         shown["nhs_number"] = format_nhs_number(shown["nhs_number"])
@@ -65,9 +62,7 @@ def shown_answers(
 
 def stage_records(session: Session, notice: Notice, answers: dict[str, str]) -> tuple[StageRecord, ...]:
     """Every stage the notice has been at, with what happened there, formatted for print."""
-    from portal.services.stages import procedure_of, stage_field
-
-    procedure = procedure_of(notice)
+    procedure = record.procedure_of(notice)
     chases: dict[str, list[str]] = {}
     for event in session.execute(
         select(NoticeEvent)
@@ -87,13 +82,13 @@ def stage_records(session: Session, notice: Notice, answers: dict[str, str]) -> 
                 due=long_date(row.due_on),
                 status=_STATUS.get(row.outcome, row.outcome or "Open"),
                 sent_to=sent_to,
-                acknowledged=_day(row.acknowledged_at),
-                responded=_day(row.responded_at),
-                response=answers.get(stage_field(row.stage, "response"), ""),
-                agreed_actions=answers.get(stage_field(row.stage, "agreed_actions"), ""),
-                ended=_day(row.ended_at),
-                escalation_reason=answers.get(stage_field(row.stage, "escalation_reason"), ""),
-                skip_reason=answers.get(stage_field(row.stage, "skip_reason"), ""),
+                acknowledged=local_day(row.acknowledged_at),
+                responded=local_day(row.responded_at),
+                response=answers.get(record.stage_field(row.stage, "response"), ""),
+                agreed_actions=answers.get(record.stage_field(row.stage, "agreed_actions"), ""),
+                ended=local_day(row.ended_at),
+                escalation_reason=answers.get(record.stage_field(row.stage, "escalation_reason"), ""),
+                skip_reason=answers.get(record.stage_field(row.stage, "skip_reason"), ""),
                 chases=tuple(chases.get(row.stage, ())),
             )
         )
@@ -101,17 +96,11 @@ def stage_records(session: Session, notice: Notice, answers: dict[str, str]) -> 
 
 
 def closure_record(notice: Notice, answers: dict[str, str]) -> dict[str, str]:
-    from portal.services.stages import closure_field
-
-    found = {key: answers.get(closure_field(key), "") for key in CLOSURE_KEYS if key != "closed_on"}
+    found = {key: answers.get(record.closure_field(key), "") for key in CLOSURE_KEYS if key != "closed_on"}
     if found.get("debrief"):
         found["debrief"] = {"yes": "Yes", "no": "No"}.get(found["debrief"], found["debrief"])
-    found["closed_on"] = _day(notice.closed_at)
+    found["closed_on"] = local_day(notice.closed_at)
     return {k: v for k, v in found.items() if v}
-
-
-def _day(value) -> str:  # type: ignore[no-untyped-def]
-    return long_date(value.astimezone(LONDON).date()) if value else ""
 
 
 def issue_version(
@@ -123,13 +112,10 @@ def issue_version(
     answers: dict[str, str] | None = None,
 ) -> int:
     """Render, sign, encrypt and store the next PDF version of the notice (each copy); return its number."""
-    from portal.services.stages import notice_answers_plain
-
-    definition = form_definition(notice.form_code)
-    if definition is None:
-        raise LookupError(notice.form_code)
+    definition = record.definition_of(notice)
+    layout = layout_for(definition.code)
     if answers is None:
-        answers = notice_answers_plain(session, services, notice, dek)
+        answers = record.answers_with_key(notice, dek)
     version = (
         session.execute(select(func.max(NoticeDocument.version)).where(NoticeDocument.notice_id == notice.id)).scalar()
         or 0
@@ -147,9 +133,9 @@ def issue_version(
     copies = [(FULL_COPY, context)]
     if definition.pseudonymous_copy:
         withheld = {k: (WITHHELD if k in definition.identifier_fields and v else v) for k, v in context.fields.items()}
-        copies.append((BUSINESS_UNIT_COPY, _replace(context, fields=withheld, copy=BUSINESS_UNIT_COPY)))
+        copies.append((BUSINESS_UNIT_COPY, replace(context, fields=withheld, copy=BUSINESS_UNIT_COPY)))
     for copy, ctx in copies:
-        signed = services.signer.sign(render_notice(definition.code, ctx))
+        signed = services.signer.sign(pdf.render(layout, ctx))
         ciphertext = vault.seal_bytes(
             notice.data_key_id,
             dek,
@@ -162,10 +148,14 @@ def issue_version(
     return version
 
 
-def _replace(context: NoticeContext, **changes: object) -> NoticeContext:
-    from dataclasses import replace
+def layout_for(form_code: str) -> NoticeLayout:
+    """The PDF layout of the partnership whose notice form this is."""
+    return pdf.layout_of(part(form_code, "layout"))
 
-    return replace(context, **changes)  # type: ignore[arg-type]
+
+def render_notice(form_code: str, context: NoticeContext) -> bytes:
+    """Render (unsigned) a notice version in its partnership's layout."""
+    return pdf.render(layout_for(form_code), context)
 
 
 def document_field(version: int, copy: str) -> str:
@@ -174,7 +164,7 @@ def document_field(version: int, copy: str) -> str:
 
 
 def open_version(
-    session: Session, services: PortalServices, notice: Notice, version: int | None, copy: str
+    session: Session, services: PortalServices, notice: Notice, version: int | None = None, copy: str = FULL_COPY
 ) -> tuple[int, bytes]:
     """Decrypt one PDF version (the newest by default) of the given copy."""
 

@@ -16,11 +16,12 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from portal.models import AuditEvent, Notice, NoticeEvent, NoticeRecipient, User, utcnow
-from portal.services import audit, stages
+from portal.domain.dates import LONDON
+from portal.domain.models import AuditEvent, Notice, NoticeEvent, NoticeRecipient, NoticeStatus, User, utcnow
+from portal.domain.working_days import ENGLAND_AND_WALES_CALENDAR
+from portal.services import audit, record
+from portal.services.errors import LimitReachedError
 from portal.services.runtime import PortalServices
-from portal.timeutil import LONDON
-from portal.working_days import ENGLAND_AND_WALES_CALENDAR
 
 EXPORTS_PER_HOUR = 10
 MARKING = "OFFICIAL-SENSITIVE: escalation notices register. Contains no child identifiers. Store securely."
@@ -46,7 +47,7 @@ COLUMNS = (
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
 
 
-class ExportLimitError(Exception):
+class ExportLimitError(LimitReachedError):
     """The user has exported too often in the last hour."""
 
 
@@ -107,7 +108,7 @@ def export_register(
             .group_by(NoticeEvent.notice_id)
         ).all()
     )
-    today = stages.current_date()
+    today = services.today()
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([MARKING])
@@ -130,9 +131,9 @@ def export_register(
 
 
 def _row(notice: Notice, chase_count: int, today: object) -> list[object]:
-    procedure = stages.procedure_of(notice)
+    procedure = record.procedure_of(notice)
     current = notice.current_stage
-    open_now = notice.status != stages.STATUS_CLOSED and current is not None and current.ended_at is None
+    open_now = notice.is_open and current is not None and current.ended_at is None
     due = current.due_on if open_now and current is not None else None
     raised_on = notice.submitted_at.astimezone(LONDON).date()
     ended = notice.closed_at.astimezone(LONDON).date() if notice.closed_at else today
@@ -147,7 +148,7 @@ def _row(notice: Notice, chase_count: int, today: object) -> list[object]:
         "; ".join(procedure.stage(s.stage).name for s in notice.stages),
         procedure.stage(notice.stage).name,
         "Yes" if any(s.skipped_from for s in notice.stages) else "No",
-        "Closed" if notice.status == stages.STATUS_CLOSED else "Open",
+        NoticeStatus(notice.status).label,
         due.isoformat() if due else "",
         "Yes" if due is not None and due < today else "No",  # type: ignore[operator]
         chase_count,

@@ -11,7 +11,6 @@ the security contact. The alarm names the account and the address, never the bai
 from __future__ import annotations
 
 import json
-import logging
 import secrets
 from datetime import date
 from pathlib import Path
@@ -19,59 +18,21 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.forms import form_definition
-from portal.mail import queue_mail
-from portal.models import Notice, Partnership, Role, SafetyCheck, User, utcnow
-from portal.procedures import procedure_for
-from portal.services import audit, stages, vault
+from portal.domain.models import Notice, NoticeStatus, Partnership, Role, SafetyCheck, utcnow
+from portal.partnerships import notice_definition, procedure_for
+from portal.services import record, vault
 from portal.services.accounts import create_user
 from portal.services.references import next_reference
 from portal.services.runtime import HONEYTOKEN_FILE, PortalServices
-
-logger = logging.getLogger("portal.security")
 
 # Plausible but made up; the NHS number is in the 999 range, which is never issued.
 _BAIT_NAMES = ("Jayden Marsh", "Ellie Crowther", "Kacper Nowak", "Amira Hussain", "Tyler Bradshaw")
 
 
-def is_bait(services: PortalServices, notice_id: str) -> bool:
-    return notice_id in services.honeytokens
-
-
-def alarm(
-    session: Session, services: PortalServices, notice_id: str, *, user: User | None, route: str, addr: str
-) -> None:
-    """Record and report a touch of a bait notice; the caller commits (or the alarm is committed here)."""
-    who = f"user {user.id}" if user is not None else "an anonymous request"
-    audit.record(
-        session,
-        services.keyring.audit_key,
-        action="honeytoken.touched",
-        outcome="alert",
-        actor_id=user.id if user is not None else None,
-        object_type="notice",
-        object_id=notice_id,
-        remote_addr=addr,
-    )
-    logger.critical("honey-token notice touched by %s from %s via %s", who, addr or "unknown address", route)
-    if services.security_alert_email:
-        queue_mail(
-            session,
-            to=services.security_alert_email,
-            subject="SECURITY ALERT: a honey-token notice was touched",
-            body=(
-                f"A bait notice that no member of staff has any reason to open was reached by {who} "
-                f"from {addr or 'an unknown address'} ({route}) at {utcnow():%Y-%m-%d %H:%M:%S} UTC.\n\n"
-                "Check the audit trail (action honeytoken.touched) and the account's recent activity.\n"
-            ),
-        )
-    session.commit()
-
-
 def plant(session: Session, services: PortalServices, key_dir: Path, partnership_slug: str) -> str:
     """Create a bait notice under a partnership and record its id in the key directory; return the id."""
     partnership = session.execute(select(Partnership).where(Partnership.slug == partnership_slug)).scalar_one()
-    definition = form_definition(partnership.form_code)
+    definition = notice_definition(partnership.form_code)
     if definition is None:
         raise LookupError(partnership.form_code)
     procedure = procedure_for(partnership.slug, partnership.procedure_version)
@@ -92,14 +53,14 @@ def plant(session: Session, services: PortalServices, key_dir: Path, partnership
     session.add(check)
     key_row, dek = vault.create_data_key(session, services.keyring, purpose="notice")
     session.flush()
-    today = stages.current_date()
+    today = services.today()
     notice = Notice(
         reference=next_reference(session, partnership, today.year),
         partnership_id=partnership.id,
         form_code=definition.code,
         procedure_version=partnership.procedure_version,
         stage=procedure.entry_stage,
-        status=stages.STATUS_OPEN,
+        status=NoticeStatus.OPEN,
         raised_by_id=raiser.id,
         raising_agency_id=agency.id if agency else None,
         data_key_id=key_row.id,
@@ -118,8 +79,8 @@ def plant(session: Session, services: PortalServices, key_dir: Path, partnership
     }
     for name, value in bait.items():
         if name in definition.field_order:
-            stages.seal_answer(session, notice, dek, name, value)
-    stages.add_event(session, notice, raiser, "raised", f"Raised under {procedure.title}", stage=notice.stage)
+            record.seal_answer(session, notice, dek, name, value)
+    record.add_event(session, notice, raiser, "raised", f"Raised under {procedure.title}", stage=notice.stage)
     path = key_dir / HONEYTOKEN_FILE
     existing = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
     session.commit()

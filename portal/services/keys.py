@@ -37,10 +37,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import LargeBinary, MetaData, Table, bindparam, func, insert, select, update
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from portal.crypto import (
+from portal.domain.models import Base, DataKey, Notice, NoticeAnswer, NoticeDocument, NoticeDraft, User, new_id, utcnow
+from portal.infrastructure.crypto import (
     DecryptionError,
     FieldBinding,
     KeyRing,
@@ -50,8 +50,9 @@ from portal.crypto import (
     remove_kek,
     write_private_json,
 )
-from portal.models import Base, DataKey, Notice, NoticeAnswer, NoticeDocument, NoticeDraft, User, new_id, utcnow
+from portal.infrastructure.db import begin_write, with_retries
 from portal.services import audit
+from portal.services.documents import document_field
 
 ROTATION_STATE_FILE = "rotation-state.json"
 PURPOSES = ("notice", "user")
@@ -88,36 +89,6 @@ def _noop(_message: str) -> None:
 
 
 # -- shared plumbing -----------------------------------------------------------------------------------
-
-
-def _begin_write(session: Session) -> None:
-    """Take SQLite's write lock before reading (pysqlite would open the transaction only at the first write,
-    so the batch's reads could go stale). PostgreSQL uses the row locks taken by each query instead."""
-    connection = session.connection()
-    if connection.dialect.name == "sqlite":
-        driver = connection.connection.driver_connection
-        if driver is not None and not driver.in_transaction:  # type: ignore[attr-defined]
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def _transient(exc: OperationalError) -> bool:
-    code = getattr(exc.orig, "sqlstate", None)
-    if code in {"40P01", "40001", "55P03"}:  # deadlock, serialisation failure, lock not available
-        return True
-    return "database is locked" in str(exc.orig)
-
-
-def _with_retries(run: Callable[[], Any], attempts: int = 5) -> Any:
-    """Run one batch, again from the start if the database gave up on it (deadlock, busy): the batch's
-    transaction rolled back, so nothing is half done."""
-    for attempt in range(attempts):
-        try:
-            return run()
-        except OperationalError as exc:
-            if attempt == attempts - 1 or not _transient(exc):
-                raise
-            time.sleep(0.05 * 2**attempt)
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _record(
@@ -172,7 +143,7 @@ def _rewrap_batch(
 ) -> tuple[str, int] | None:
     active = keyring.active_kek_id
     with sessions() as session:
-        _begin_write(session)
+        begin_write(session)
         rows = session.execute(
             select(_dk.c.id, _dk.c.kek_id, _dk.c.wrapped)
             .where(_dk.c.wrapped.is_not(None), _dk.c.kek_id != active, _dk.c.id > after)
@@ -224,7 +195,7 @@ def rewrap_data_keys(
         progressed = 0
         after = ""
         while True:
-            outcome = _with_retries(
+            outcome = with_retries(
                 functools.partial(_rewrap_batch, sessions, keyring, after, batch_size, report.failed)
             )
             if outcome is None:
@@ -466,8 +437,6 @@ def _notice_units(session: Session, ids: list[Any]) -> list[_Unit]:
                 _document.c.id, _document.c.notice_id, _document.c.version, _document.c.copy, _document.c.pdf_ct
             ).where(_document.c.notice_id.in_(notice_ids))
         ):
-            from portal.services.documents import document_field
-
             binding = FieldBinding("notice_document", document_field(row.version, row.copy), row.notice_id)
             by_notice[row.notice_id].sealed.append((_document, row.id, "pdf_ct", binding, row.pdf_ct))
     return list(units.values())
@@ -515,7 +484,7 @@ def _rotate_batch(
     failed: dict[str, str],
 ) -> tuple[Any, int] | None:
     with sessions() as session:
-        _begin_write(session)
+        begin_write(session)
         ids = _candidates(session, kind, cutoff, after, limit)
         if not ids:
             return None
@@ -634,7 +603,7 @@ def rotate_data_keys(
         for kind in kinds:
             after = kind.first
             while True:
-                outcome = _with_retries(
+                outcome = with_retries(
                     functools.partial(_rotate_batch, sessions, keyring, kind, cutoff, after, batch_size, report.failed)
                 )
                 if outcome is None:

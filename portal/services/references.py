@@ -6,7 +6,7 @@ from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from portal.models import Partnership, ReferenceCounter
+from portal.domain.models import Partnership, ReferenceCounter
 
 
 def next_reference(session: Session, partnership: Partnership, year: int) -> str:

@@ -28,11 +28,22 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from portal import retention
-from portal.crypto import DecryptionError, KeyRing, KeyringError
-from portal.models import DataKey, Notice, NoticeAnswer, NoticeDocument, NoticeEvent, Partnership, utcnow
-from portal.services import audit, search, stages, vault
-from portal.timeutil import LONDON
+from portal.domain import retention_rules
+from portal.domain.dates import LONDON
+from portal.domain.models import (
+    DataKey,
+    Notice,
+    NoticeAnswer,
+    NoticeDocument,
+    NoticeEvent,
+    NoticeStatus,
+    Partnership,
+    utcnow,
+)
+from portal.infrastructure.crypto import DecryptionError, KeyRing, KeyringError
+from portal.infrastructure.db import begin_write, with_retries
+from portal.partnerships import PARTNERSHIPS, retention_rule
+from portal.services import audit, search, vault
 
 Progress = Callable[[str], None]
 DOB_FIELD = search.DOB_FIELD
@@ -82,9 +93,9 @@ def _date_of_birth(session: Session, keyring: KeyRing, notice: Notice) -> date |
 
 def retain_until(session: Session, keyring: KeyRing, notice: Notice) -> date | None:
     """The first day a notice may be shredded; None while it is open."""
-    if notice.status != stages.STATUS_CLOSED:
+    if notice.is_open:
         return None
-    rule = retention.rule_for(notice.partnership.slug)
+    rule = retention_rule(notice.partnership.slug)
     dob = _date_of_birth(session, keyring, notice) if rule.until_age is not None else None
     return rule.retain_until(closed_on=_closed_on(notice), dob=dob)
 
@@ -93,15 +104,16 @@ def review(session: Session, keyring: KeyRing, today: date, report: ShredReport)
     """Fill the report with the notices due for shredding on `today`, and those a legal hold keeps."""
     # No rule keeps a notice less than its years after closure: only notices closed that long ago can be due,
     # so only their dates of birth are decrypted.
-    shortest = min([retention.DEFAULT, *retention.RULES.values()], key=lambda r: r.years_after_closure)
+    rules = [retention_rules.DEFAULT, *(spec.retention for spec in PARTNERSHIPS.values())]
+    shortest = min(rules, key=lambda r: r.years_after_closure)
     closed_by = datetime.combine(
-        retention.add_years(today, -shortest.years_after_closure) + timedelta(days=1), datetime.min.time(), LONDON
+        retention_rules.add_years(today, -shortest.years_after_closure) + timedelta(days=1), datetime.min.time(), LONDON
     )
     candidates = session.execute(
         select(Notice)
         .join(Partnership)
         .where(
-            Notice.status == stages.STATUS_CLOSED,
+            Notice.status == NoticeStatus.CLOSED,
             Notice.shredded_at.is_(None),
             # closed_at is set on closing; a notice closed before that column existed falls back to updated_at.
             (Notice.closed_at < closed_by) | (Notice.closed_at.is_(None) & (Notice.updated_at < closed_by)),
@@ -169,8 +181,6 @@ def shred_due(
     progress: Progress = lambda _m: None,
 ) -> ShredReport:
     """Shred every notice past its retention date and not on legal hold (or, dry run, only list them)."""
-    from portal.services.keys import _begin_write, _with_retries
-
     started = time.monotonic()
     report = ShredReport(today=today, dry_run=dry_run)
     with sessions() as session:
@@ -192,14 +202,14 @@ def shred_due(
 
     def one(notice_id: str) -> bool:
         with sessions() as session:
-            _begin_write(session)
+            begin_write(session)
             done = shred_notice(session, keyring, notice_id, today=today)
             session.commit()
             return done
 
     for due in report.due:
         try:
-            if _with_retries(functools.partial(one, due.notice_id)):
+            if with_retries(functools.partial(one, due.notice_id)):
                 report.shredded.append(due.reference)
                 progress(f"shredded {due.reference} (retention ended {due.retain_until.isoformat()})")
         except (DecryptionError, KeyringError) as exc:

@@ -1,14 +1,23 @@
-"""The long-lived objects a request needs, built once per app (never module globals)."""
+"""The long-lived objects a request needs, built once per app from its configuration (never module globals)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
 
-from flask import Flask, current_app
+from cryptography import x509
 
-from portal.crypto import KeyRing
-from portal.pdf.signing import PdfSigner
-from portal.services.accounts import Passwords
+from portal.domain.dates import Clock
+from portal.infrastructure.crypto import KeyRing, load_keys
+from portal.infrastructure.passwords import Passwords
+from portal.infrastructure.pdf.signing import PdfSigner
+from portal.services.errors import ConfigurationError
+
+HONEYTOKEN_FILE = "honeytokens.json"
 
 
 @dataclass
@@ -24,23 +33,20 @@ class PortalServices:
     honeytokens: frozenset[str] = frozenset()
     # Where a touched bait notice is reported (PORTAL_SECURITY_ALERT_EMAIL); the audit and log always are.
     security_alert_email: str | None = None
+    # Chasers: an overdue stage is chased again after this many working days (one chase per overdue period).
+    chase_every_working_days: int = 5
+    # Today in England, for every clock (tests fix it to a day).
+    clock: Clock = field(default_factory=Clock)
+
+    def today(self) -> date:
+        return self.clock.today()
 
 
-def portal_services(app: Flask | None = None) -> PortalServices:
-    """Return the app's services."""
-    return (app or current_app).extensions["portal.services"]
-
-
-def build_services(app: Flask) -> PortalServices:
+def build_services(config: Mapping[str, Any]) -> PortalServices:
     """Load the keyring and signing certificate from the key directory and build the services."""
-    from pathlib import Path
-
-    from portal.config import ConfigurationError
-    from portal.crypto import load_keys
-
-    key_dir = Path(app.config["KEY_DIR"])
+    key_dir = Path(config["KEY_DIR"])
     keys = load_keys(key_dir)
-    production = app.config["ENV"] == "production"
+    production = config["ENV"] == "production"
     if production and keys.development:
         raise ConfigurationError("the keyring is a development keyring; generate production keys")
     key_pem = (key_dir / "signing-key.pem").read_bytes()
@@ -51,32 +57,25 @@ def build_services(app: Flask) -> PortalServices:
         keyring=KeyRing(keys),
         signer=PdfSigner(key_pem, cert_pem),
         passwords=Passwords(
-            time_cost=app.config["ARGON2_TIME_COST"],
-            memory_kib=app.config["ARGON2_MEMORY_KIB"],
-            parallelism=app.config["ARGON2_PARALLELISM"],
+            time_cost=config["ARGON2_TIME_COST"],
+            memory_kib=config["ARGON2_MEMORY_KIB"],
+            parallelism=config["ARGON2_PARALLELISM"],
         ),
-        base_url=str(app.config["BASE_URL"]).rstrip("/"),
+        base_url=str(config["BASE_URL"]).rstrip("/"),
         honeytokens=load_honeytokens(key_dir),
-        security_alert_email=app.config.get("SECURITY_ALERT_EMAIL") or None,
+        security_alert_email=config.get("SECURITY_ALERT_EMAIL") or None,
+        chase_every_working_days=int(config.get("CHASE_EVERY_WORKING_DAYS", 5)),
     )
 
 
-HONEYTOKEN_FILE = "honeytokens.json"
-
-
-def load_honeytokens(key_dir: object) -> frozenset[str]:
+def load_honeytokens(key_dir: Path | str) -> frozenset[str]:
     """Read the bait notices' ids from the key directory (an absent file means none are planted)."""
-    import json
-    from pathlib import Path
-
-    path = Path(str(key_dir)) / HONEYTOKEN_FILE
+    path = Path(key_dir) / HONEYTOKEN_FILE
     if not path.exists():
         return frozenset()
     return frozenset(json.loads(path.read_text(encoding="utf-8")))
 
 
 def _is_dev_cert(cert_pem: bytes) -> bool:
-    from cryptography import x509
-
     cert = x509.load_pem_x509_certificate(cert_pem)
     return "development" in cert.subject.rfc4514_string().lower()

@@ -36,8 +36,19 @@ from pathlib import Path
 from sqlalchemy import and_, delete, exists, insert, or_, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from portal.access import may
-from portal.crypto import (
+from portal.domain.models import (
+    DataKey,
+    Notice,
+    NoticeAnswer,
+    NoticeBlindIndex,
+    NoticeRecipient,
+    NoticeStatus,
+    Role,
+    User,
+)
+from portal.domain.nhs_number import nhs_number_digits, nhs_number_is_valid
+from portal.domain.policy import may
+from portal.infrastructure.crypto import (
     DecryptionError,
     KeyRing,
     KeyringError,
@@ -45,10 +56,9 @@ from portal.crypto import (
     load_keys,
     retire_blind_index_keys,
 )
-from portal.forms import form_definition
-from portal.forms.validators import nhs_number_digits, nhs_number_is_valid
-from portal.models import DataKey, Notice, NoticeAnswer, NoticeBlindIndex, NoticeRecipient, Role, User
-from portal.services import audit, stages, vault
+from portal.infrastructure.db import with_retries
+from portal.partnerships import notice_definition
+from portal.services import audit, record, vault
 from portal.services.runtime import PortalServices
 
 NHS_NUMBER = "nhs_number"
@@ -131,7 +141,7 @@ def index_value(key: bytes, kind: str, normalised: str, bits: int = INDEX_BITS) 
 
 def identifiers(form_code: str, answers: dict[str, str]) -> dict[str, str]:
     """The normalised searchable identifiers in a notice's answers, by kind (only those the form holds)."""
-    definition = form_definition(form_code)
+    definition = notice_definition(form_code)
     fields = set(definition.identifier_fields) if definition is not None else set()
     found: dict[str, str] = {}
     nhs = answers.get(NHS_FIELD, "") if NHS_FIELD in fields else ""
@@ -213,20 +223,20 @@ def _may_search(user: User, notice: Notice) -> bool:
     child's identifiers on it. A business unit that gets the pseudonymous copy (Trafford) may not."""
     if not may(user, "read", notice):
         return False
-    definition = form_definition(notice.form_code)
+    definition = notice_definition(notice.form_code)
     return not (definition is not None and definition.pseudonymous_copy and user.role_enum is Role.BUSINESS_MANAGER)
 
 
 def _result(notice: Notice) -> SearchResult:
     try:
-        stage = stages.procedure_of(notice).stage(notice.stage).name
+        stage = record.procedure_of(notice).stage(notice.stage).name
     except LookupError:
         stage = notice.stage
     return SearchResult(
         id=notice.id,
         reference=notice.reference,
         stage=stage,
-        status="Closed" if notice.status == stages.STATUS_CLOSED else "Open",
+        status=NoticeStatus(notice.status).label,
         raising_agency=notice.raising_agency.name if notice.raising_agency else "",
         receiving_agencies=", ".join(dict.fromkeys(r.agency.name for r in notice.recipients)),
     )
@@ -247,8 +257,6 @@ def find_notices(
     Raises SearchError for terms that cannot be searched. Audits the search (the kinds searched and the
     number found, never the terms) and each notice found.
     """
-    from portal.services.notices import notice_answers
-
     terms = search_terms(nhs_number=nhs_number, surname=surname, dob=dob)
     _active, keys = services.keyring.blind_index_keys()
     matched: set[str] | None = None
@@ -291,7 +299,7 @@ def find_notices(
         if not _may_search(user, notice):
             continue
         # Truncated values collide by design: confirm against the notice's own (decrypted) answers.
-        held = identifiers(notice.form_code, notice_answers(session, services, notice))
+        held = identifiers(notice.form_code, record.answers(session, services, notice))
         if all(held.get(kind) == value for kind, value in terms.items()):
             found.append(notice)
     kinds = tuple(terms)
@@ -413,14 +421,12 @@ def backfill(
 
     One transaction per batch; a rerun continues with the notices still missing the active version's rows.
     """
-    from portal.services.keys import _with_retries
-
     started = time.monotonic()
     version, keys = keyring.blind_index_keys()
     report = BackfillReport(version=version)
     after, batches = "", 0
     while True:
-        after_next = _with_retries(
+        after_next = with_retries(
             functools.partial(_backfill_batch, sessions, keyring, version, keys[version], after, batch_size, report)
         )
         if after_next is None:

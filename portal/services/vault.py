@@ -27,8 +27,8 @@ from typing import TypeVar
 from sqlalchemy import LargeBinary, event, inspect, select
 from sqlalchemy.orm import Session, UOWTransaction
 
-from portal.crypto import DecryptionError, FieldBinding, KeyRing
-from portal.models import DataKey, new_id
+from portal.domain.models import DataKey, new_id
+from portal.infrastructure.crypto import DecryptionError, FieldBinding, KeyRing
 
 T = TypeVar("T")
 

@@ -39,7 +39,7 @@ def live_server(app: Flask, app_config: dict) -> Iterator[str]:
     server = make_server("127.0.0.1", 0, app, threaded=True)
     base = f"http://127.0.0.1:{server.server_port}"
     app.config["BASE_URL"] = base
-    from portal.services.runtime import portal_services
+    from portal.web.runtime import portal_services
 
     portal_services(app).base_url = base
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -7,7 +7,7 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, expect
 
-from portal.models import Role
+from portal.domain.models import Role
 from tests.browser.test_journey import assert_accessible, sign_in
 from tests.helpers import CANARY_NAME, Accounts
 

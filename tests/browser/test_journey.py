@@ -11,10 +11,10 @@ from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 
-from portal.db import session_factory
-from portal.mail import deliver_due
-from portal.models import Role
-from portal.pdf.signing import verify_signed_pdf
+from portal.domain.models import Role
+from portal.infrastructure.mail import deliver_due
+from portal.infrastructure.pdf.signing import verify_signed_pdf
+from portal.web.database import session_factory
 from tests.helpers import CANARY_NAME, CANARY_NARRATIVE, Account, fresh_code, smtp_transport
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]

@@ -16,8 +16,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from portal.models import Role
-from portal.pdf.signing import verify_signed_pdf
+from portal.domain.models import Role
+from portal.infrastructure.pdf.signing import verify_signed_pdf
 from tests.browser.test_journey import CSC, assert_accessible, sign_in
 from tests.helpers import Account, appendix1_answers, contact_id, raise_notice
 from tests.helpers import sign_in as sign_in_client

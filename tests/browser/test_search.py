@@ -8,7 +8,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from playwright.sync_api import Browser, expect
 
-from portal.models import Role
+from portal.domain.models import Role
 from tests.browser.test_journey import CSC, assert_accessible, sign_in
 from tests.helpers import CANARY_NHS, Accounts, appendix1_answers, contact_id, raise_notice
 from tests.helpers import sign_in as sign_in_client

@@ -14,8 +14,8 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, expect
 
-from portal import account as account_module
-from portal.models import Role
+from portal.domain.models import Role
+from portal.web.views import account as account_module
 from tests.browser.test_journey import assert_accessible, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -80,10 +80,10 @@ def test_timeout_warning_before_expiry(app: Flask, live_server: str, browser: Br
 
 def test_new_account_pages_are_accessible(app: Flask, live_server: str, browser: Browser, accounts) -> None:
     """The change-password page (empty and with errors) and the 2FA set-up page, in a real browser."""
-    from portal.db import session_factory
-    from portal.models import User
+    from portal.domain.models import User
     from portal.services import accounts as account_service
-    from portal.services.runtime import portal_services
+    from portal.web.database import session_factory
+    from portal.web.runtime import portal_services
 
     app.session_interface.idle = timedelta(minutes=30)  # type: ignore[attr-defined]
     user = accounts.make(Role.SPOC)

@@ -8,12 +8,14 @@ from typing import Any
 from flask import Flask
 from wtforms import SelectChoice
 
-from portal.forms.base import NoticeFormDefinition, PortalForm
+from portal.domain.notice_definition import NoticeDefinition
+from portal.web.forms import notice_form
+from portal.web.forms.base import PortalForm
 
 
 def validated_form(
     app: Flask,
-    definition: NoticeFormDefinition,
+    definition: NoticeDefinition,
     data: dict[str, Any],
     *,
     contacts: Sequence[tuple[str, str]] = (),
@@ -21,7 +23,7 @@ def validated_form(
 ) -> tuple[PortalForm, bool]:
     """Post ``data`` to the form with these directory choices and validate it; return the form and the verdict."""
     with app.test_request_context(method="POST", data=data):
-        form = definition.form_class(meta={"csrf": False})
+        form = notice_form(definition.code)(meta={"csrf": False})
         for names, first, offered in (
             (definition.recipient_fields, "Choose a contact", contacts),
             (definition.agency_fields, "Choose an agency", agencies),

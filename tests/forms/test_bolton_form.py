@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from portal.forms import form_definition
-from portal.forms.base import PortalForm, unbound_fields
-from portal.forms.bolton import DEFINITION, prefill
-from portal.procedures import current_procedure
+from portal.partnerships import current_procedure, notice_definition
+from portal.partnerships.bolton.form import FORM
+from portal.partnerships.bolton.notice import NOTICE, prefill
+from portal.web.forms.base import PortalForm, answers_from, unbound_fields
 from tests.forms.helpers import validated_form
 
 CANARY_NAME = "Zyxqoria Canarytest"
@@ -60,7 +60,7 @@ def answers(**overrides: Any) -> dict[str, Any]:
 
 def build(app: Flask, data: dict[str, Any]) -> PortalForm:
     """Validate ``data`` as the service does: the directory's choices filled in, CSRF handled elsewhere."""
-    form, _valid = validated_form(app, DEFINITION, data, contacts=[(CONTACT, "Agency: role")])
+    form, _valid = validated_form(app, NOTICE, data, contacts=[(CONTACT, "Agency: role")])
     return form
 
 
@@ -69,26 +69,26 @@ def errors(form: PortalForm) -> dict[str, list[str]]:
 
 
 def test_the_form_is_registered_and_raised_at_formal_resolution() -> None:
-    assert form_definition("bolton-rpde") is DEFINITION
-    assert DEFINITION.initial_stage == "formal-resolution" == current_procedure("bolton").entry_stage
-    assert DEFINITION.recipient_fields == ("agency_b_spoc",)
-    assert DEFINITION.date_of_notification_field == "date_of_notification"
-    assert DEFINITION.pseudonymous_copy is False
-    assert DEFINITION.entry_for({}).stage == "formal-resolution"
+    assert notice_definition("bolton-rpde") is NOTICE
+    assert NOTICE.initial_stage == "formal-resolution" == current_procedure("bolton").entry_stage
+    assert NOTICE.recipient_fields == ("agency_b_spoc",)
+    assert NOTICE.date_of_notification_field == "date_of_notification"
+    assert NOTICE.pseudonymous_copy is False
+    assert NOTICE.entry_for({}).stage == "formal-resolution"
 
 
 def test_field_order_covers_every_field_once_and_all_are_proposals() -> None:
-    form_fields = [name for name, _ in unbound_fields(DEFINITION.form_class) if name != "submit"]
-    assert sorted(DEFINITION.field_order) == sorted(form_fields)
-    assert len(DEFINITION.field_order) == len(set(DEFINITION.field_order))
+    form_fields = [name for name, _ in unbound_fields(FORM) if name != "submit"]
+    assert sorted(NOTICE.field_order) == sorted(form_fields)
+    assert len(NOTICE.field_order) == len(set(NOTICE.field_order))
     # The seed does not reproduce the RPDE form, so nothing on it is the seed's own.
-    assert set(DEFINITION.proposed_fields) == set(DEFINITION.field_order)
-    assert set(DEFINITION.identifier_fields) == {"child_name", "child_dob", "nhs_number", "local_identifier"}
+    assert set(NOTICE.proposed_fields) == set(NOTICE.field_order)
+    assert set(NOTICE.identifier_fields) == {"child_name", "child_dob", "nhs_number", "local_identifier"}
 
 
 def test_the_reasons_are_bolton_s_nine_in_the_seed_s_words() -> None:
-    assert list(DEFINITION.choice_labels["reason"].values()) == list(SEED_REASONS)
-    assert list(DEFINITION.choice_labels["framework_level"].values()) == [
+    assert list(NOTICE.choice_labels["reason"].values()) == list(SEED_REASONS)
+    assert list(NOTICE.choice_labels["framework_level"].values()) == [
         "Level 1",
         "Level 2",
         "Level 3",
@@ -100,7 +100,7 @@ def test_the_reasons_are_bolton_s_nine_in_the_seed_s_words() -> None:
 def test_a_complete_answer_set_is_stored_as_codes(app: Flask) -> None:
     form = build(app, answers())
     assert errors(form) == {}
-    stored = DEFINITION.answers_from(form)
+    stored = answers_from(form)
     assert stored == {
         "date_of_notification": "2026-11-20",
         "child_name": CANARY_NAME,
@@ -123,7 +123,7 @@ def test_a_complete_answer_set_is_stored_as_codes(app: Flask) -> None:
         "multi_agency_meeting": "yes",
         "lead_professional_informed": "no",
     }
-    shown = DEFINITION.display(stored, {"agency_b_spoc": "Bolton Council: Head of Conference"})
+    shown = NOTICE.display(stored, {"agency_b_spoc": "Bolton Council: Head of Conference"})
     assert shown["reason"] == "Service referral criteria"
     assert shown["framework_level"] == "Level 3"
     assert shown["multi_agency_meeting"] == "Yes"
@@ -134,7 +134,7 @@ def test_a_complete_answer_set_is_stored_as_codes(app: Flask) -> None:
 def test_optional_answers_may_be_left_blank(app: Flask) -> None:
     form = build(app, answers(nhs_number="", local_identifier="", informal_timescale=["", "", ""]))
     assert errors(form) == {}
-    stored = DEFINITION.answers_from(form)
+    stored = answers_from(form)
     assert stored["nhs_number"] == stored["local_identifier"] == stored["informal_timescale"] == ""
 
 
@@ -163,7 +163,7 @@ REQUIRED = {
 
 @pytest.mark.parametrize("name", sorted(REQUIRED))
 def test_a_required_answer_left_empty_says_what_to_enter(app: Flask, name: str) -> None:
-    blank: Any = ["", "", ""] if name in DEFINITION.date_fields() else "  "
+    blank: Any = ["", "", ""] if name in NOTICE.date_fields else "  "
     form = build(app, answers(**{name: blank}))
     assert form[name].errors[0] == REQUIRED[name]
     assert errors(form).keys() == {name}
@@ -171,8 +171,8 @@ def test_a_required_answer_left_empty_says_what_to_enter(app: Flask, name: str) 
 
 def test_nothing_answered_gives_every_required_message_in_page_order(app: Flask) -> None:
     form = build(app, {})
-    summary = [item["text"] for item in form.error_list(DEFINITION.field_order)]
-    assert summary == [REQUIRED[name] for name in DEFINITION.field_order if name in REQUIRED]
+    summary = [item["text"] for item in form.error_list(NOTICE.field_order)]
+    assert summary == [REQUIRED[name] for name in NOTICE.field_order if name in REQUIRED]
 
 
 @pytest.mark.parametrize(
@@ -242,4 +242,4 @@ def test_prefill_answers_agency_a_and_practitioner_a_from_the_profile() -> None:
         "practitioner_role": "Health Visitor",
         "practitioner_contact": "01204 390000 / jo.practitioner@nhs.net",
     }
-    assert set(prefill(_User())) <= set(DEFINITION.field_order)
+    assert set(prefill(_User())) <= set(NOTICE.field_order)

@@ -6,7 +6,7 @@ from flask import Flask
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
 
-from portal.forms.actions import EscalateForm
+from portal.web.forms.actions import EscalateForm
 
 CONTACTS = [SelectChoice("", "Choose a contact"), SelectChoice("7", "Agency: role")]
 
@@ -46,7 +46,7 @@ def test_a_character_count_states_the_fields_own_limit(app: Flask, accounts: obj
 def test_radios_without_a_hint_render_no_empty_hint(app: Flask) -> None:
     from flask import render_template_string
 
-    from portal.forms.actions import CloseForm
+    from portal.web.forms.actions import CloseForm
 
     with app.test_request_context():
         form = CloseForm(meta={"csrf": False})

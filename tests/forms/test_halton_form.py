@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from portal.forms import form_definition
-from portal.forms.halton import DEFINITION, DISAGREEMENT_AREAS, HaltonRecordForm, prefill
-from portal.procedures.halton import PROCEDURE
-from portal.timeutil import london_today
+from portal.domain.dates import london_today
+from portal.partnerships import notice_definition
+from portal.partnerships.halton.form import FORM, HaltonRecordForm
+from portal.partnerships.halton.notice import DISAGREEMENT_AREAS, NOTICE, prefill
+from portal.partnerships.halton.procedure import PROCEDURE
+from portal.web.forms.base import answers_from, field_labels
 from tests.forms.helpers import validated_form
 
 SEED = next((Path(__file__).resolve().parents[3] / "shared" / "seeds").glob("004_*.txt"))
@@ -48,7 +50,7 @@ def answers(**overrides: Any) -> dict[str, Any]:
 def build(app: Flask, data: dict[str, Any]) -> tuple[HaltonRecordForm, bool]:
     """Validate ``data`` as the service would: agency choices filled per request, CSRF off."""
     agencies = [("3", "Children's Social Care - Runcorn"), ("4", "Police PPU")]
-    return validated_form(app, DEFINITION, data, agencies=agencies)  # type: ignore[return-value]
+    return validated_form(app, NOTICE, data, agencies=agencies)  # type: ignore[return-value]
 
 
 def first_error(form: HaltonRecordForm, name: str) -> str:
@@ -58,12 +60,12 @@ def first_error(form: HaltonRecordForm, name: str) -> str:
 def test_a_complete_answer_set_validates_and_stores_codes(app: Flask) -> None:
     form, ok = build(app, answers(disagreement_area="action-and-communication"))
     assert ok, form.errors
-    stored = DEFINITION.answers_from(form)
+    stored = answers_from(form)
     assert stored["other_agency"] == "3"
     assert stored["disagreement_area"] == "action-and-communication"
     assert stored["date_of_notification"] == RAISED.isoformat()
     assert stored["child_dob"] == DOB.isoformat()
-    assert set(stored) == set(DEFINITION.field_order)
+    assert set(stored) == set(NOTICE.field_order)
 
 
 REQUIRED = {
@@ -84,16 +86,16 @@ REQUIRED = {
 
 @pytest.mark.parametrize(("name", "message"), REQUIRED.items())
 def test_each_required_answer_left_empty_gives_its_message(app: Flask, name: str, message: str) -> None:
-    blank: Any = ["", "", ""] if name in DEFINITION.date_fields() else "  "
+    blank: Any = ["", "", ""] if name in NOTICE.date_fields else "  "
     form, ok = build(app, answers(**{name: blank}))
     assert not ok
     assert first_error(form, name) == message
-    assert [item["text"] for item in form.error_list(DEFINITION.field_order)] == [message]
+    assert [item["text"] for item in form.error_list(NOTICE.field_order)] == [message]
 
 
 def test_every_required_field_is_checked() -> None:
     optional = {"nhs_number"}
-    assert set(REQUIRED) == set(DEFINITION.field_order) - optional
+    assert set(REQUIRED) == set(NOTICE.field_order) - optional
 
 
 def test_nhs_number_is_optional_but_checked(app: Flask) -> None:
@@ -143,38 +145,38 @@ def test_the_disagreement_areas_are_the_seeds_paragraph_1_8() -> None:
     ]
     for label in labels:
         assert label.lower() in text.lower()
-    assert DEFINITION.choice_labels["disagreement_area"] == dict(DISAGREEMENT_AREAS)
+    assert NOTICE.choice_labels["disagreement_area"] == dict(DISAGREEMENT_AREAS)
 
 
 def test_concern_date_is_the_date_raised(app: Flask) -> None:
     form, ok = build(app, answers())
     assert ok, form.errors
-    assert DEFINITION.concern_date(DEFINITION.answers_from(form)) == RAISED
+    assert NOTICE.concern_date(answers_from(form)) == RAISED
 
 
 def test_field_order_covers_every_field_once() -> None:
-    order = DEFINITION.field_order
+    order = NOTICE.field_order
     assert len(order) == len(set(order))
-    assert set(order) == set(DEFINITION.field_labels()) - {"csrf_token", "submit"}
-    assert set(DEFINITION.proposed_fields) <= set(order)
+    assert set(order) == set(field_labels(FORM)) - {"csrf_token", "submit"}
+    assert set(NOTICE.proposed_fields) <= set(order)
     # The policy has no form: every field is a proposal.
-    assert set(DEFINITION.proposed_fields) == set(order)
+    assert set(NOTICE.proposed_fields) == set(order)
 
 
 def test_definition_wiring() -> None:
-    assert form_definition("halton-2013-record") is DEFINITION
-    assert DEFINITION.initial_stage == "manager-named-professional" == PROCEDURE.entry_stage
+    assert notice_definition("halton-2013-record") is NOTICE
+    assert NOTICE.initial_stage == "manager-named-professional" == PROCEDURE.entry_stage
     # Each tier is routed to the agency's Appendix A contacts: no contact is chosen on the form.
-    assert DEFINITION.recipient_fields == ()
-    assert DEFINITION.agency_fields == ("other_agency",)
-    assert DEFINITION.identifier_fields == ("child_name", "child_dob", "nhs_number")
-    assert "legacy" in DEFINITION.title and "2013" in DEFINITION.title
+    assert NOTICE.recipient_fields == ()
+    assert NOTICE.agency_fields == ("other_agency",)
+    assert NOTICE.identifier_fields == ("child_name", "child_dob", "nhs_number")
+    assert "legacy" in NOTICE.title and "2013" in NOTICE.title
     # The portal asks about immediate risk before the form; the record does not ask again.
-    assert not any("risk" in name for name in DEFINITION.field_order)
+    assert not any("risk" in name for name in NOTICE.field_order)
 
 
 def test_display_shows_area_labels_and_agency_names() -> None:
-    shown = DEFINITION.display(
+    shown = NOTICE.display(
         {"disagreement_area": "roles-and-responsibilities", "other_agency": "3", "date_of_notification": "2026-11-20"},
         {"other_agency": "Children's Social Care - Runcorn"},
     )

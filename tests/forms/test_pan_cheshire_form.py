@@ -8,11 +8,13 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from portal.forms import form_definition
-from portal.forms.pan_cheshire import DEFINITION, FRONT_DOOR_FIRST, PanCheshireAppendixAForm, prefill
-from portal.forms.validators import nhs_number_is_valid
-from portal.procedures.pan_cheshire import PROCEDURE
-from portal.timeutil import london_today
+from portal.domain.dates import london_today
+from portal.domain.nhs_number import nhs_number_is_valid
+from portal.partnerships import notice_definition
+from portal.partnerships.pan_cheshire.form import FORM, FRONT_DOOR_FIRST, PanCheshireAppendixAForm
+from portal.partnerships.pan_cheshire.notice import NOTICE, prefill
+from portal.partnerships.pan_cheshire.procedure import PROCEDURE
+from portal.web.forms.base import answers_from, field_labels
 from tests.forms.helpers import validated_form
 
 TODAY = london_today()
@@ -59,7 +61,7 @@ def build(app: Flask, data: dict[str, Any]) -> tuple[PanCheshireAppendixAForm, b
         ("7", "Cheshire Police: Safeguarding Partnership representative"),
         ("8", "Cheshire East Council: Safeguarding Partnership representative"),
     ]
-    return validated_form(app, DEFINITION, data, contacts=contacts)  # type: ignore[return-value]
+    return validated_form(app, NOTICE, data, contacts=contacts)  # type: ignore[return-value]
 
 
 def first_error(form: PanCheshireAppendixAForm, name: str) -> str:
@@ -69,7 +71,7 @@ def first_error(form: PanCheshireAppendixAForm, name: str) -> str:
 def test_a_complete_answer_set_validates_and_stores_codes(app: Flask) -> None:
     form, ok = build(app, answers(representative_2="8"))
     assert ok, form.errors
-    stored = DEFINITION.answers_from(form)
+    stored = answers_from(form)
     assert stored["representative_1"] == "7"
     assert stored["representative_2"] == "8"
     assert stored["significant_risk"] == "no"
@@ -77,13 +79,13 @@ def test_a_complete_answer_set_validates_and_stores_codes(app: Flask) -> None:
     assert stored["step1_date"] == STEP1.isoformat()
     assert stored["date_of_notification"] == STEP3.isoformat()
     assert stored["child_dob"] == DOB.isoformat()
-    assert set(stored) == set(DEFINITION.field_order)
+    assert set(stored) == set(NOTICE.field_order)
 
 
 def test_whitespace_around_answers_is_stripped(app: Flask) -> None:
     form, ok = build(app, answers(submitted_by_name="  Sam Senior \n"))
     assert ok, form.errors
-    assert DEFINITION.answers_from(form)["submitted_by_name"] == "Sam Senior"
+    assert answers_from(form)["submitted_by_name"] == "Sam Senior"
 
 
 REQUIRED = {
@@ -111,11 +113,11 @@ REQUIRED = {
 
 @pytest.mark.parametrize(("name", "message"), REQUIRED.items())
 def test_each_required_answer_left_empty_gives_its_message(app: Flask, name: str, message: str) -> None:
-    blank: Any = ["", "", ""] if name in DEFINITION.date_fields() else "   "
+    blank: Any = ["", "", ""] if name in NOTICE.date_fields else "   "
     form, ok = build(app, answers(**{name: blank}))
     assert not ok
     assert first_error(form, name) == message
-    assert [item["text"] for item in form.error_list(DEFINITION.field_order)] == [message]
+    assert [item["text"] for item in form.error_list(NOTICE.field_order)] == [message]
 
 
 @pytest.mark.parametrize("name", ["representative_2", "nhs_number", "lead_professional"])
@@ -165,14 +167,14 @@ def test_significant_risk_with_the_front_door_not_contacted_sends_them_there_fir
 def test_significant_risk_with_the_front_door_contacted_validates(app: Flask) -> None:
     form, ok = build(app, answers(significant_risk="yes", front_door_contacted="yes"))
     assert ok, form.errors
-    stored = DEFINITION.answers_from(form)
+    stored = answers_from(form)
     assert (stored["significant_risk"], stored["front_door_contacted"]) == ("yes", "yes")
 
 
 def test_a_front_door_answer_without_significant_risk_is_not_stored(app: Flask) -> None:
     form, ok = build(app, answers(significant_risk="no", front_door_contacted="no"))
     assert ok, form.errors
-    assert DEFINITION.answers_from(form)["front_door_contacted"] == ""
+    assert answers_from(form)["front_door_contacted"] == ""
 
 
 @pytest.mark.parametrize(
@@ -220,35 +222,35 @@ def test_control_characters_are_refused(app: Flask) -> None:
 def test_concern_date_is_the_step_1_date(app: Flask) -> None:
     form, ok = build(app, answers())
     assert ok, form.errors
-    stored = DEFINITION.answers_from(form)
-    assert DEFINITION.concern_date(stored) == STEP1
-    assert DEFINITION.concern_date(stored) != date.fromisoformat(stored[DEFINITION.date_of_notification_field])
+    stored = answers_from(form)
+    assert NOTICE.concern_date(stored) == STEP1
+    assert NOTICE.concern_date(stored) != date.fromisoformat(stored[NOTICE.date_of_notification_field])
 
 
 def test_field_order_covers_every_field_once() -> None:
-    order = DEFINITION.field_order
+    order = NOTICE.field_order
     assert len(order) == len(set(order))
-    assert set(order) == set(DEFINITION.field_labels()) - {"csrf_token", "submit"}
-    assert set(DEFINITION.proposed_fields) <= set(order)
+    assert set(order) == set(field_labels(FORM)) - {"csrf_token", "submit"}
+    assert set(NOTICE.proposed_fields) <= set(order)
     # The seed prints only the title: every field is a proposal.
-    assert set(DEFINITION.proposed_fields) == set(order)
+    assert set(NOTICE.proposed_fields) == set(order)
 
 
 def test_definition_wiring() -> None:
-    assert form_definition("pan-cheshire-appendix-a") is DEFINITION
-    assert DEFINITION.initial_stage == "step-3" == PROCEDURE.entry_stage
-    assert DEFINITION.initial_stage in {stage.code for stage in PROCEDURE.stages}
-    assert DEFINITION.recipient_fields == ("representative_1", "representative_2")
-    assert DEFINITION.concern_date_field == "step1_date"
-    assert DEFINITION.date_of_notification_field in DEFINITION.date_fields()
-    assert {"child_name", "child_dob", "nhs_number"} <= set(DEFINITION.identifier_fields)
-    for name, labels in DEFINITION.choice_labels.items():
-        assert name in DEFINITION.field_order
+    assert notice_definition("pan-cheshire-appendix-a") is NOTICE
+    assert NOTICE.initial_stage == "step-3" == PROCEDURE.entry_stage
+    assert NOTICE.initial_stage in {stage.code for stage in PROCEDURE.stages}
+    assert NOTICE.recipient_fields == ("representative_1", "representative_2")
+    assert NOTICE.concern_date_field == "step1_date"
+    assert NOTICE.date_of_notification_field in NOTICE.date_fields
+    assert {"child_name", "child_dob", "nhs_number"} <= set(NOTICE.identifier_fields)
+    for name, labels in NOTICE.choice_labels.items():
+        assert name in NOTICE.field_order
         assert labels == {"yes": "Yes", "no": "No"}
 
 
 def test_display_shows_labels_for_codes() -> None:
-    shown = DEFINITION.display(
+    shown = NOTICE.display(
         {"significant_risk": "yes", "step1_date": "2026-11-02", "representative_1": "7"},
         {"representative_1": "Cheshire Police: Safeguarding Partnership representative"},
     )
@@ -272,4 +274,4 @@ def test_prefill_answers_the_submitter_from_the_profile() -> None:
         "submitted_by_agency": "Cheshire Police",
         "submitted_by_contact": "01606 000000 / s@p.test",
     }
-    assert set(prefill(User)) <= set(DEFINITION.field_order)
+    assert set(prefill(User)) <= set(NOTICE.field_order)

@@ -7,16 +7,11 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from portal.forms import form_definition
-from portal.forms.base import Entry, PortalForm, unbound_fields
-from portal.forms.trafford import (
-    DEFINITION,
-    INFORMAL_EVIDENCE_MESSAGE,
-    STRAIGHT_TO_REASON_MESSAGE,
-    entry,
-    prefill,
-)
-from portal.procedures import current_procedure
+from portal.domain.notice_definition import Entry
+from portal.partnerships import current_procedure, notice_definition
+from portal.partnerships.trafford.form import FORM, INFORMAL_EVIDENCE_MESSAGE, STRAIGHT_TO_REASON_MESSAGE
+from portal.partnerships.trafford.notice import NOTICE, entry, prefill
+from portal.web.forms.base import PortalForm, answers_from, field_labels, unbound_fields
 from tests.forms.helpers import validated_form
 
 CANARY_NAME = "Zyxqoria Canarytest"
@@ -73,7 +68,7 @@ def answers(**overrides: Any) -> dict[str, Any]:
 
 def build(app: Flask, data: dict[str, Any]) -> PortalForm:
     """Validate ``data`` as the service does: the directory's choices filled in, CSRF handled elsewhere."""
-    form, _valid = validated_form(app, DEFINITION, data, contacts=[(CONTACT, "Agency: role")])
+    form, _valid = validated_form(app, NOTICE, data, contacts=[(CONTACT, "Agency: role")])
     return form
 
 
@@ -82,33 +77,33 @@ def errors(form: PortalForm) -> dict[str, list[str]]:
 
 
 def test_the_form_is_registered_under_its_code() -> None:
-    assert form_definition("trafford-resolution-notice") is DEFINITION
-    assert DEFINITION.title == "Resolving Professional Disagreements/Escalation Notice"
-    assert DEFINITION.initial_stage == "stage-3"
-    assert DEFINITION.date_of_notification_field == "date_of_notification"
-    assert DEFINITION.recipient_fields == ("escalation_with",)
+    assert notice_definition("trafford-resolution-notice") is NOTICE
+    assert NOTICE.title == "Resolving Professional Disagreements/Escalation Notice"
+    assert NOTICE.initial_stage == "stage-3"
+    assert NOTICE.date_of_notification_field == "date_of_notification"
+    assert NOTICE.recipient_fields == ("escalation_with",)
 
 
 def test_labels_are_the_seeds_in_the_seeds_order() -> None:
-    labels = DEFINITION.field_labels()
-    seed_fields = [name for name in DEFINITION.field_order if name not in DEFINITION.proposed_fields]
+    labels = field_labels(FORM)
+    seed_fields = [name for name in NOTICE.field_order if name not in NOTICE.proposed_fields]
     assert [labels[name] for name in seed_fields] == list(SEED_LABELS)
-    assert list(DEFINITION.choice_labels["level_of_need"].values()) == list(SEED_LEVELS_OF_NEED)
+    assert list(NOTICE.choice_labels["level_of_need"].values()) == list(SEED_LEVELS_OF_NEED)
 
 
 def test_field_order_covers_every_field_once() -> None:
-    form_fields = [name for name, _ in unbound_fields(DEFINITION.form_class) if name != "submit"]
-    assert sorted(DEFINITION.field_order) == sorted(form_fields)
-    assert len(DEFINITION.field_order) == len(set(DEFINITION.field_order))
-    assert set(DEFINITION.proposed_fields) <= set(DEFINITION.field_order)
-    assert set(DEFINITION.identifier_fields) <= set(DEFINITION.proposed_fields)
-    assert set(DEFINITION.recipient_fields) <= set(DEFINITION.field_order)
+    form_fields = [name for name, _ in unbound_fields(FORM) if name != "submit"]
+    assert sorted(NOTICE.field_order) == sorted(form_fields)
+    assert len(NOTICE.field_order) == len(set(NOTICE.field_order))
+    assert set(NOTICE.proposed_fields) <= set(NOTICE.field_order)
+    assert set(NOTICE.identifier_fields) <= set(NOTICE.proposed_fields)
+    assert set(NOTICE.recipient_fields) <= set(NOTICE.field_order)
 
 
 def test_child_identifiers_are_optional_proposals_withheld_from_the_partnerships_copy(app: Flask) -> None:
     # The seed form has no child identifiers: they are proposals, optional, and pseudonymised for the TSSP.
-    assert DEFINITION.pseudonymous_copy is True
-    assert set(DEFINITION.identifier_fields) == {"child_name", "child_dob", "nhs_number"}
+    assert NOTICE.pseudonymous_copy is True
+    assert set(NOTICE.identifier_fields) == {"child_name", "child_dob", "nhs_number"}
     form = build(app, answers(child_name="", child_dob=["", "", ""], nhs_number=""))
     assert errors(form) == {}
 
@@ -116,7 +111,7 @@ def test_child_identifiers_are_optional_proposals_withheld_from_the_partnerships
 def test_a_complete_answer_set_is_stored_as_codes(app: Flask) -> None:
     form = build(app, answers())
     assert errors(form) == {}
-    stored = DEFINITION.answers_from(form)
+    stored = answers_from(form)
     assert stored == {
         "completed_by_name": "Jo Practitioner",
         "completed_by_role": "School Nurse",
@@ -135,7 +130,7 @@ def test_a_complete_answer_set_is_stored_as_codes(app: Flask) -> None:
         "informal_challenge_evidence": "Practitioners spoke on 3 November; managers met on 10 November.",
         "desired_outcome": "A core group meeting is held within 5 working days.",
     }
-    shown = DEFINITION.display(stored, {"escalation_with": "Trafford Children's Services: Head of Service"})
+    shown = NOTICE.display(stored, {"escalation_with": "Trafford Children's Services: Head of Service"})
     assert shown["level_of_need"] == SEED_LEVELS_OF_NEED[2]
     assert shown["escalation_with"] == "Trafford Children's Services: Head of Service"
     assert shown["raise_at_stage"] == "Stage 3: formal escalation to the next level of management"
@@ -159,7 +154,7 @@ REQUIRED = {
 
 @pytest.mark.parametrize("name", sorted(REQUIRED))
 def test_a_required_answer_left_empty_says_what_to_enter(app: Flask, name: str) -> None:
-    blank: Any = ["", "", ""] if name in DEFINITION.date_fields() else "  "
+    blank: Any = ["", "", ""] if name in NOTICE.date_fields else "  "
     form = build(app, answers(**{name: blank}))
     assert form[name].errors[0] == REQUIRED[name]
     assert errors(form).keys() == {name}
@@ -167,8 +162,8 @@ def test_a_required_answer_left_empty_says_what_to_enter(app: Flask, name: str) 
 
 def test_nothing_answered_gives_every_required_message_in_page_order(app: Flask) -> None:
     form = build(app, {})
-    summary = [item["text"] for item in form.error_list(DEFINITION.field_order)]
-    assert summary == [REQUIRED[name] for name in DEFINITION.field_order if name in REQUIRED]
+    summary = [item["text"] for item in form.error_list(NOTICE.field_order)]
+    assert summary == [REQUIRED[name] for name in NOTICE.field_order if name in REQUIRED]
 
 
 @pytest.mark.parametrize(
@@ -217,7 +212,7 @@ def test_a_reason_is_required_when_the_notice_skips_a_stage(app: Flask, held: st
     reason = "The child is at risk of significant harm and stage 2 managers are unavailable for a fortnight."
     form = build(app, answers(informal_stages_held=held, raise_at_stage=stage, straight_to_reason=reason))
     assert errors(form) == {}
-    assert DEFINITION.answers_from(form)["straight_to_reason"] == reason
+    assert answers_from(form)["straight_to_reason"] == reason
 
 
 def test_no_reason_is_needed_after_stages_1_and_2_and_a_stray_one_is_not_kept(app: Flask) -> None:
@@ -225,7 +220,7 @@ def test_no_reason_is_needed_after_stages_1_and_2_and_a_stray_one_is_not_kept(ap
     assert errors(form) == {}
     form = build(app, answers(straight_to_reason="Left over from an earlier answer"))
     assert errors(form) == {}
-    assert DEFINITION.answers_from(form)["straight_to_reason"] == ""
+    assert answers_from(form)["straight_to_reason"] == ""
 
 
 def test_evidence_of_the_informal_challenge_is_optional_only_when_neither_stage_took_place(app: Flask) -> None:
@@ -252,7 +247,7 @@ def test_evidence_of_the_informal_challenge_is_optional_only_when_neither_stage_
 def test_entry_follows_the_stages_held_and_the_stage_chosen(held: str, stage: str, expected: Entry) -> None:
     stored = {"informal_stages_held": held, "raise_at_stage": stage, "straight_to_reason": "why"}
     assert entry(stored) == expected
-    assert DEFINITION.entry_for(stored) == expected
+    assert NOTICE.entry_for(stored) == expected
 
 
 def test_skips_the_notice_can_make_are_the_procedures() -> None:
@@ -282,4 +277,4 @@ def test_prefill_answers_the_completed_by_questions_from_the_profile() -> None:
         "completed_by_agency_team": "Trafford Council / Children's Social Care",
         "completed_by_email": "jo@trafford.gov.uk",
     }
-    assert set(prefill(_User())) <= set(DEFINITION.field_order)
+    assert set(prefill(_User())) <= set(NOTICE.field_order)

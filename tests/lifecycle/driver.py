@@ -18,9 +18,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from portal.db import session_factory
-from portal.models import Notice, NoticeEvent, NoticeRecipient, NoticeStage, OutboxMessage, Role
-from portal.pdf.signing import verify_signed_pdf
+from portal.domain.models import Notice, NoticeEvent, NoticeRecipient, NoticeStage, OutboxMessage, Role
+from portal.infrastructure.pdf.signing import verify_signed_pdf
+from portal.web.database import session_factory
 from tests.helpers import Account, Accounts, csrf_from, errors_on, sign_in
 
 

@@ -8,10 +8,10 @@ from datetime import date
 import pytest
 from flask import Flask
 
-from portal.db import session_factory
-from portal.models import Role
-from portal.services import stages
-from portal.services.runtime import portal_services
+from portal.domain.models import Role
+from portal.services import chaser
+from portal.web.database import session_factory
+from portal.web.runtime import portal_services
 from tests.helpers import CANARY_DOB, CANARY_NAME, CANARY_NARRATIVE, CANARY_NHS, Accounts, contact_id, raise_notice
 from tests.lifecycle.driver import Life, addresses, assert_no_case_details
 
@@ -52,7 +52,7 @@ def rpde_answers(spoc: int, **overrides: object) -> dict[str, object]:
 def test_bolton_rpde_from_formal_to_partnership_resolution(
     app: Flask, accounts: Accounts, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(stages, "current_date", lambda: SENT)
+    portal_services(app).clock.fixed = SENT
     life = Life(app)
     raiser = life.party(accounts, "raiser", Role.PRACTITIONER, partnership="bolton", agency=AGENCY_A)
     life.party(accounts, "spoc", Role.SPOC, partnership="bolton", agency=AGENCY_B)
@@ -78,12 +78,12 @@ def test_bolton_rpde_from_formal_to_partnership_resolution(
 
     # No response by the due date: the worker chases the SPOC and the BSCP once for that due date.
     with session_factory(app)() as db:
-        assert stages.chase_overdue(db, portal_services(app), today=DUE) == 0  # due today is not overdue
-        assert stages.chase_overdue(db, portal_services(app), today=date(2026, 1, 7)) == 1
-        assert stages.chase_overdue(db, portal_services(app), today=date(2026, 1, 8)) == 0  # once per period
-        assert stages.chase_overdue(db, portal_services(app), today=date(2026, 1, 13)) == 0
+        assert chaser.chase_overdue(db, portal_services(app), today=DUE) == 0  # due today is not overdue
+        assert chaser.chase_overdue(db, portal_services(app), today=date(2026, 1, 7)) == 1
+        assert chaser.chase_overdue(db, portal_services(app), today=date(2026, 1, 8)) == 0  # once per period
+        assert chaser.chase_overdue(db, portal_services(app), today=date(2026, 1, 13)) == 0
         # Still unanswered five working days later: a new overdue period, chased again.
-        assert stages.chase_overdue(db, portal_services(app), today=date(2026, 1, 14)) == 1
+        assert chaser.chase_overdue(db, portal_services(app), today=date(2026, 1, 14)) == 1
     chased = life.new_mail()
     assert addresses(chased) == {*life.recipients("formal-resolution"), bm.account.email}
     assert len(chased) == 2 * len(addresses(chased))
@@ -97,7 +97,7 @@ def test_bolton_rpde_from_formal_to_partnership_resolution(
     assert "Assessment will start; rationale attached" in v2 and "6 January 2026" in v2
 
     # Either agency may ask for Partnership Resolution: here Agency B (the SPOC), asked about risk again.
-    monkeypatch.setattr(stages, "current_date", lambda: date(2026, 1, 12))
+    portal_services(app).clock.fixed = date(2026, 1, 12)
     life.escalate(
         "spoc",
         "partnership-resolution",
@@ -138,4 +138,4 @@ def test_bolton_rpde_from_formal_to_partnership_resolution(
     ]
     # A closed notice is never chased.
     with session_factory(app)() as db:
-        assert stages.chase_overdue(db, portal_services(app), today=date(2026, 6, 1)) == 0
+        assert chaser.chase_overdue(db, portal_services(app), today=date(2026, 6, 1)) == 0

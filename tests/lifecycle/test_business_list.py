@@ -8,8 +8,8 @@ import pytest
 from bs4 import BeautifulSoup
 from flask import Flask
 
-from portal.models import Role
-from portal.services import stages
+from portal.domain.models import Role
+from portal.web.runtime import portal_services
 from tests.helpers import CANARY_NAME, Accounts, contact_id, raise_notice
 from tests.lifecycle.driver import Life
 from tests.lifecycle.test_bolton import AGENCY_A, AGENCY_B, SENT, rpde_answers
@@ -23,14 +23,14 @@ def counts(html: str) -> tuple[str, str]:
 def test_business_list_shows_overdue_and_due_this_week(
     app: Flask, accounts: Accounts, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(stages, "current_date", lambda: SENT)
+    portal_services(app).clock.fixed = SENT
     life = Life(app)
     raiser = life.party(accounts, "raiser", Role.PRACTITIONER, partnership="bolton", agency=AGENCY_A)
     life.party(accounts, "bm", Role.BUSINESS_MANAGER, partnership="bolton")
     life.notice_id, life.reference = raise_notice(raiser.client, rpde_answers(contact_id(app, AGENCY_B, "bolton")))
 
     def business_page(today: date) -> str:
-        monkeypatch.setattr(stages, "current_date", lambda: today)
+        portal_services(app).clock.fixed = today
         page = life.client("bm").get("/business/notices")
         assert page.status_code == 200
         assert CANARY_NAME not in page.text  # lists never identify the child

@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import select
 
-from portal.db import session_factory
-from portal.models import Agency, DirectoryContact, Partnership, Role
+from portal.domain.models import Agency, DirectoryContact, Partnership, Role
+from portal.web.database import session_factory
 from tests.helpers import CANARY_DOB, CANARY_NAME, CANARY_NARRATIVE, Accounts, raise_notice
 from tests.lifecycle.driver import Life, addresses
 

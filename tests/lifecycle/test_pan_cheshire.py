@@ -8,9 +8,10 @@ from datetime import date
 import pytest
 from flask import Flask
 
-from portal.db import session_factory
-from portal.models import Role
-from portal.services import directory, stages
+from portal.domain.models import Role
+from portal.services import directory
+from portal.web.database import session_factory
+from portal.web.runtime import portal_services
 from tests.helpers import CANARY_DOB, CANARY_NAME, CANARY_NARRATIVE, CANARY_NHS, Accounts, raise_notice
 from tests.lifecycle.driver import Life, addresses, assert_no_case_details
 
@@ -48,7 +49,7 @@ def appendix_a(contact: int) -> dict[str, object]:
 def test_pan_cheshire_appendix_a_from_step_3_to_the_statutory_partners(
     app: Flask, accounts: Accounts, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(stages, "current_date", lambda: date(2025, 12, 10))
+    portal_services(app).clock.fixed = date(2025, 12, 10)
     with session_factory(app)() as db:
         contact = directory.add_contact(
             db,
@@ -76,7 +77,7 @@ def test_pan_cheshire_appendix_a_from_step_3_to_the_statutory_partners(
     life.respond("spoc", "Our representation: threshold not met on current information")
     life.new_mail()
     # Either side may bring it to the Safeguarding Partnership Manager; here the raising side, on Day 14.
-    monkeypatch.setattr(stages, "current_date", lambda: date(2025, 12, 18))
+    portal_services(app).clock.fixed = date(2025, 12, 18)
     life.escalate("raiser", "step-4", "Our representation: the threshold is met; see the chronology")
     step3, step4 = life.stages()
     assert step3.outcome == "escalated"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portal.models import Role
+from portal.domain.models import Role
 from tests.helpers import (
     CANARY_NAME,
     CANARY_NARRATIVE,

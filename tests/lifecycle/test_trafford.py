@@ -9,11 +9,11 @@ from datetime import date
 import pytest
 from flask import Flask
 
-from portal.db import session_factory
-from portal.models import Role
-from portal.pdf import WITHHELD
-from portal.services import directory, stages
-from portal.services.runtime import portal_services
+from portal.domain.models import Role
+from portal.infrastructure.pdf import WITHHELD
+from portal.services import chaser, directory
+from portal.web.database import session_factory
+from portal.web.runtime import portal_services
 from tests.helpers import CANARY_DOB, CANARY_NAME, CANARY_NARRATIVE, CANARY_NHS, Accounts, errors_on, raise_notice
 from tests.lifecycle.driver import Life, addresses, assert_no_case_details
 
@@ -61,7 +61,7 @@ def notice_answers(contact: int, **overrides: object) -> dict[str, object]:
 def test_trafford_notice_with_agreed_dates_and_a_pseudonymous_partnership_copy(
     app: Flask, accounts: Accounts, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(stages, "current_date", lambda: START)
+    portal_services(app).clock.fixed = START
     contact = add_spoc_contact(app)
     life = Life(app)
     raiser = life.party(accounts, "raiser", Role.PRACTITIONER, partnership="trafford", agency=HEALTH)
@@ -96,11 +96,11 @@ def test_trafford_notice_with_agreed_dates_and_a_pseudonymous_partnership_copy(
     # Answered but not concluded by the agreed date: the chaser asks the raising side (and the TSSP) to
     # close or escalate, not the SPOC who has already responded.
     with session_factory(app)() as db:
-        assert stages.chase_overdue(db, portal_services(app), today=date(2026, 4, 13)) == 1
+        assert chaser.chase_overdue(db, portal_services(app), today=date(2026, 4, 13)) == 1
     reminder = life.new_mail()
     assert addresses(reminder) == {raiser.account.email, bm.account.email}
     assert all("close the notice, or escalate it" in body for _to, _s, body in reminder)
-    monkeypatch.setattr(stages, "current_date", lambda: date(2026, 4, 13))
+    portal_services(app).clock.fixed = date(2026, 4, 13)
     life.escalate("raiser", "stage-4", "The plan review date is still not agreed")
     stage3, stage4 = life.stages()
     assert stage3.outcome == "escalated"
@@ -122,7 +122,7 @@ def test_trafford_notice_with_agreed_dates_and_a_pseudonymous_partnership_copy(
 def test_trafford_may_go_straight_to_stage_4_with_a_stated_reason(
     app: Flask, accounts: Accounts, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(stages, "current_date", lambda: START)
+    portal_services(app).clock.fixed = START
     contact = add_spoc_contact(app)
     life = Life(app)
     raiser = life.party(accounts, "raiser", Role.PRACTITIONER, partnership="trafford", agency=HEALTH)

@@ -17,9 +17,9 @@ from sqlalchemy import Engine, delete
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from portal import migrate
-from portal.db import make_engine
-from portal.models import OutboxMessage
+from portal.domain.models import OutboxMessage
+from portal.infrastructure import migrate
+from portal.infrastructure.db import make_engine
 from tests.smtp_server import SmtpCapture
 
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")

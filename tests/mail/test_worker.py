@@ -18,7 +18,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from portal.mail import (
+from portal.domain.models import OutboxMessage, utcnow
+from portal.infrastructure.mail import (
     DevTransport,
     PermanentDeliveryError,
     SmtpTransport,
@@ -30,7 +31,6 @@ from portal.mail import (
     run_worker,
     transport_from_config,
 )
-from portal.models import OutboxMessage, utcnow
 from tests.smtp_server import SmtpCapture
 
 # Markers that must reach the SMTP server and nothing else: not the log, not last_error.
@@ -316,7 +316,7 @@ def test_the_worker_keeps_going_through_database_errors(
             raise OperationalError("SELECT 1", None, ConnectionRefusedError("connection refused"))
         return sessions()
 
-    caplog.set_level(logging.INFO, logger="portal.mail")
+    caplog.set_level(logging.INFO, logger="portal.infrastructure.mail")
     stop = threading.Event()
     worker = threading.Thread(
         target=run_worker,
@@ -349,7 +349,7 @@ def test_a_sent_message_is_recorded_even_if_the_database_blips_after_sending(
             raise OperationalError("UPDATE", None, ConnectionResetError("server closed the connection"))
         return sessions()
 
-    caplog.set_level(logging.WARNING, logger="portal.mail")
+    caplog.set_level(logging.WARNING, logger="portal.infrastructure.mail")
     report = deliver_due(blip_after_claim, smtp_transport(smtp_capture), worker_id="w")
 
     assert report.sent == 1
@@ -513,7 +513,7 @@ def test_transport_from_config() -> None:
 
 
 def test_smtp_errors_are_classified_without_their_text() -> None:
-    from portal.mail.transport import classify_smtp_error
+    from portal.infrastructure.mail.transport import classify_smtp_error
 
     refused = classify_smtp_error(smtplib.SMTPRecipientsRefused({"x@y": (550, b"no such user x@y")}))
     assert isinstance(refused, PermanentDeliveryError) and str(refused) == "SMTPRecipientsRefused 550"
@@ -541,7 +541,7 @@ def test_the_worker_runs_the_chaser_and_delivers_what_it_queues(
         if calls["n"] == 2:
             queue(sessions, "responder@agency.test")
 
-    caplog.set_level(logging.INFO, logger="portal.mail")
+    caplog.set_level(logging.INFO, logger="portal.infrastructure.mail")
     stop = threading.Event()
     worker = threading.Thread(
         target=run_worker,

@@ -10,10 +10,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from portal import migrate
-from portal.db import make_engine
-from portal.models import Agency, DirectoryContact, Partnership
-from portal.partnerships import PARTNERSHIPS, AgencySpec, SeedFormatError
+from portal.domain.models import Agency, DirectoryContact, Partnership
+from portal.domain.partnership import AgencySpec
+from portal.infrastructure import migrate
+from portal.infrastructure.db import make_engine
+from portal.partnerships import PARTNERSHIPS
+from portal.partnerships.seed_text import SeedFormatError
 from portal.services.directory import (
     ImportReport,
     SeedNotFoundError,

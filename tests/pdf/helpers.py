@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 import pypdf
 import pytest
 
-from portal.pdf import NoticeContext, render_notice
+from portal.infrastructure.pdf import NoticeContext
+from portal.services.documents import render_notice
 
 HANDLING = "THIS DOCUMENT MUST BE SENT/STORED SECURELY"
 """The handling line printed under the marking on every page."""

@@ -6,9 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from portal.forms.bolton import DEFINITION
-from portal.pdf import NOTICE_LAYOUTS, NoticeContext, StageRecord, render_notice
-from portal.pdf.notices.bolton_rpde import FIELD_KEYS
+from portal.infrastructure.pdf import NoticeContext, StageRecord
+from portal.partnerships.bolton.layout import FIELD_KEYS
+from portal.partnerships.bolton.notice import NOTICE
+from portal.services.documents import layout_for, render_notice
 from tests.pdf.helpers import (
     CANARY_DOB,
     CANARY_NAME,
@@ -158,8 +159,8 @@ def make_context(**fields: str) -> NoticeContext:
 
 
 def test_the_layout_is_registered_and_prints_every_answer_of_the_form() -> None:
-    assert FORM in NOTICE_LAYOUTS
-    assert set(FIELD_KEYS) == set(DEFINITION.field_order)
+    assert layout_for(FORM).form_code == FORM
+    assert set(FIELD_KEYS) == set(NOTICE.field_order)
 
 
 def test_labels_are_printed_in_order() -> None:

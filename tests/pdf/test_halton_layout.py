@@ -8,10 +8,11 @@ from dataclasses import replace
 import pypdf
 import pytest
 
-from portal.forms.halton import DEFINITION, LEGACY_CAPTION
-from portal.pdf import NOTICE_LAYOUTS, NoticeContext, StageRecord, render_notice
-from portal.pdf.notices import halton_record as layout
-from portal.procedures.halton import PROCEDURE
+from portal.infrastructure.pdf import NoticeContext, StageRecord
+from portal.partnerships.halton import layout
+from portal.partnerships.halton.notice import LEGACY_CAPTION, NOTICE
+from portal.partnerships.halton.procedure import PROCEDURE
+from portal.services.documents import layout_for, render_notice
 from tests.pdf.helpers import (
     CANARY_DOB,
     CANARY_NAME,
@@ -128,7 +129,7 @@ CLOSURE = {
 def make_context(**fields: str) -> NoticeContext:
     return notice_context(
         REFERENCE,
-        DEFINITION.title,
+        NOTICE.title,
         "Halton Safeguarding Children Board",
         {**FIELDS, **fields},
     )
@@ -143,8 +144,8 @@ def tier_cells(text: str, tier: str) -> str:
 
 
 def test_layout_is_registered_and_prints_every_answer_of_the_form() -> None:
-    assert FORM in NOTICE_LAYOUTS
-    assert set(layout.FIELD_KEYS) == set(DEFINITION.field_order)
+    assert layout_for(FORM).form_code == FORM
+    assert set(layout.FIELD_KEYS) == set(NOTICE.field_order)
 
 
 def test_tiers_match_the_procedure() -> None:
@@ -157,7 +158,7 @@ def test_legacy_marking_is_on_the_form_and_the_pdf() -> None:
     assert LEGACY_CAPTION == layout.LEGACY_CAPTION == LEGACY
     text = body(FORM, make_context())
     assert text.startswith(f"Escalation record {LEGACY}")
-    assert "(legacy policy)" in DEFINITION.title
+    assert "(legacy policy)" in NOTICE.title
 
 
 def test_labels_are_present_in_order() -> None:
@@ -258,5 +259,5 @@ def test_a_field_the_layout_does_not_print_is_refused() -> None:
 
 def test_metadata_holds_no_child_data() -> None:
     pdf = render_notice(FORM, make_context())
-    assert_metadata_clean(pdf, f"{DEFINITION.title} {REFERENCE}")
+    assert_metadata_clean(pdf, f"{NOTICE.title} {REFERENCE}")
     assert CANARY_NAME in text_of(pdf, REFERENCE)

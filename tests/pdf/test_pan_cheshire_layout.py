@@ -8,9 +8,10 @@ from dataclasses import replace
 import pypdf
 import pytest
 
-from portal.forms.pan_cheshire import DEFINITION
-from portal.pdf import NOTICE_LAYOUTS, NoticeContext, StageRecord, render_notice
-from portal.pdf.notices import pan_cheshire_appendix_a as layout
+from portal.infrastructure.pdf import NoticeContext, StageRecord
+from portal.partnerships.pan_cheshire import layout
+from portal.partnerships.pan_cheshire.notice import NOTICE
+from portal.services.documents import layout_for, render_notice
 from tests.pdf.helpers import (
     CANARY_DOB,
     CANARY_NAME,
@@ -137,15 +138,15 @@ CLOSURE = {
 def make_context(**fields: str) -> NoticeContext:
     return notice_context(
         REFERENCE,
-        DEFINITION.title,
+        NOTICE.title,
         "Cheshire East Safeguarding Children's Partnership",
         {**FIELDS, **fields},
     )
 
 
 def test_layout_is_registered_and_prints_every_answer_of_the_form() -> None:
-    assert FORM in NOTICE_LAYOUTS
-    assert set(layout.FIELD_KEYS) == set(DEFINITION.field_order)
+    assert layout_for(FORM).form_code == FORM
+    assert set(layout.FIELD_KEYS) == set(NOTICE.field_order)
 
 
 def test_labels_are_present_in_order() -> None:
@@ -244,7 +245,7 @@ def test_a_field_the_layout_does_not_print_is_refused() -> None:
 
 def test_metadata_holds_no_child_data() -> None:
     pdf = render_notice(FORM, make_context())
-    assert_metadata_clean(pdf, f"{DEFINITION.title} {REFERENCE}")
+    assert_metadata_clean(pdf, f"{NOTICE.title} {REFERENCE}")
     assert CANARY_NAME in text_of(pdf, REFERENCE)
 
 

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import pypdf
 import pytest
 
-from portal.pdf import NOTICE_LAYOUTS, NoticeContext, StageRecord, UnknownNoticeForm, render_notice
+from portal.infrastructure.pdf import NoticeContext, StageRecord
+from portal.services.documents import layout_for, render_notice
 from tests.pdf.helpers import (
     CANARY_DOB,
     CANARY_NAME,
@@ -117,11 +118,11 @@ def marking_heights(page: pypdf.PageObject) -> list[float]:
 
 
 def test_registry_has_the_rochdale_form() -> None:
-    assert FORM in NOTICE_LAYOUTS
+    assert layout_for(FORM).form_code == FORM
 
 
 def test_unknown_form_code_is_refused() -> None:
-    with pytest.raises(UnknownNoticeForm):
+    with pytest.raises(LookupError):
         render_notice("no-such-form", make_context())
 
 

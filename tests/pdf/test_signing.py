@@ -22,14 +22,15 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.signers import pdf_signer
 
-from portal.pdf import NoticeContext, render_notice
-from portal.pdf.signing import (
+from portal.infrastructure.pdf import NoticeContext
+from portal.infrastructure.pdf.signing import (
     DEFAULT_REASON,
     SIGNATURE_FIELD,
     PdfSigner,
     generate_self_signed,
     verify_signed_pdf,
 )
+from portal.services.documents import render_notice
 
 PDFSIG = shutil.which("pdfsig")
 needs_pdfsig = pytest.mark.skipif(PDFSIG is None, reason="poppler-utils pdfsig is not installed")
@@ -278,7 +279,7 @@ def test_rsa_signing_reuses_a_checked_cms_template(keypair: tuple[bytes, bytes],
 def test_a_template_that_fails_its_self_check_falls_back_to_pyhanko(
     keypair: tuple[bytes, bytes], unsigned_pdf: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import portal.pdf.signing as signing
+    import portal.infrastructure.pdf.signing as signing
 
     monkeypatch.setattr(signing, "_verify_signed_pdf", lambda _pdf, _cert: False)
     signer = PdfSigner(*keypair)

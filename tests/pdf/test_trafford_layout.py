@@ -6,9 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from portal.forms.trafford import DEFINITION
-from portal.pdf import NOTICE_LAYOUTS, WITHHELD, NoticeContext, StageRecord, render_notice
-from portal.pdf.notices.trafford_resolution_notice import FIELD_KEYS
+from portal.infrastructure.pdf import WITHHELD, NoticeContext, StageRecord
+from portal.partnerships.trafford.layout import FIELD_KEYS
+from portal.partnerships.trafford.notice import NOTICE
+from portal.services.documents import layout_for, render_notice
 from tests.pdf.helpers import (
     CANARIES,
     CANARY_DOB,
@@ -127,9 +128,9 @@ def make_context(**fields: str) -> NoticeContext:
 
 
 def test_the_layout_is_registered_and_prints_every_answer_of_the_form() -> None:
-    assert FORM in NOTICE_LAYOUTS
+    assert layout_for(FORM).form_code == FORM
     # The service passes every stored answer; a form field the layout did not declare would refuse to render.
-    assert set(FIELD_KEYS) == set(DEFINITION.field_order)
+    assert set(FIELD_KEYS) == set(NOTICE.field_order)
 
 
 def test_labels_follow_the_seed_wording_and_order() -> None:

@@ -9,19 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from portal import procedures
-from portal.forms import form_definition
-from portal.partnerships import PARTNERSHIPS
-from portal.partnerships import halton as halton_directory
-from portal.partnerships import rochdale as rochdale_directory
-from portal.procedures import (
-    PROCEDURES,
-    UnknownProcedureError,
-    current_procedure,
-    procedure_for,
-    register,
-)
-from portal.procedures.base import (
+from portal import partnerships
+from portal.domain.procedure import (
     BUSINESS_UNIT,
     CLOSE_REQUIRES_ALL,
     EITHER_PARTY,
@@ -51,6 +40,17 @@ from portal.procedures.base import (
     UnknownStageError,
     WithinWorkingDays,
 )
+from portal.partnerships import (
+    PARTNERSHIPS,
+    PROCEDURES,
+    UnknownProcedureError,
+    current_procedure,
+    notice_definition,
+    procedure_for,
+    register_procedure,
+)
+from portal.partnerships import halton as halton_directory
+from portal.partnerships import rochdale as rochdale_directory
 
 SEED_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "seeds"
 SLUGS = ("rochdale", "pan-cheshire", "trafford", "bolton", "halton")
@@ -79,7 +79,7 @@ def test_every_partnership_has_its_current_procedure_under_its_version_string() 
 
 def test_a_built_form_is_raised_at_its_procedures_entry_stage() -> None:
     for slug, spec in PARTNERSHIPS.items():
-        definition = form_definition(spec.form_code)
+        definition = notice_definition(spec.form_code)
         if definition is not None:
             assert definition.initial_stage == current_procedure(slug).entry_stage
 
@@ -367,12 +367,12 @@ def test_halton_may_pass_over_next_level_management_and_go_to_mascu_for_policy_i
 @pytest.fixture
 def isolated_registry() -> Iterator[None]:
     """Restore the registry after a test registers its own procedures."""
-    saved, saved_current = dict(PROCEDURES), dict(procedures.CURRENT_VERSIONS)
+    saved, saved_current = dict(PROCEDURES), dict(partnerships.CURRENT_VERSIONS)
     yield
     PROCEDURES.clear()
     PROCEDURES.update(saved)
-    procedures.CURRENT_VERSIONS.clear()
-    procedures.CURRENT_VERSIONS.update(saved_current)
+    partnerships.CURRENT_VERSIONS.clear()
+    partnerships.CURRENT_VERSIONS.update(saved_current)
 
 
 def make_testshire(version: str = "testshire-2026", *, final_name: str = "Partnership panel") -> Procedure:
@@ -412,20 +412,20 @@ def make_testshire(version: str = "testshire-2026", *, final_name: str = "Partne
 
 @pytest.mark.usefixtures("isolated_registry")
 def test_a_sixth_partnership_is_registered_and_looked_up_without_touching_the_portal() -> None:
-    first = register(make_testshire())
+    first = register_procedure(make_testshire())
     assert current_procedure("testshire") is first
     assert procedure_for("testshire", "testshire-2026") is first
     assert first.due_date("managers", stage_started=date(2025, 12, 18), concern_date=date(2025, 12, 18)) == date(
         2025, 12, 29
     )
     # A revision is a new version: notices opened under the first keep it.
-    revised = register(make_testshire("testshire-2027", final_name="Independent panel"))
+    revised = register_procedure(make_testshire("testshire-2027", final_name="Independent panel"))
     assert current_procedure("testshire") is revised
     assert procedure_for("testshire", "testshire-2026").final_stage.name == "Partnership panel"
     # Registering the same definition again is harmless; changing a registered version is refused.
-    register(make_testshire())
+    register_procedure(make_testshire())
     with pytest.raises(ProcedureDefinitionError, match="give the revision a new version"):
-        register(make_testshire(final_name="Changed panel"), current=False)
+        register_procedure(make_testshire(final_name="Changed panel"), current=False)
 
 
 def test_the_sixth_partnership_is_gone_after_its_test() -> None:

@@ -1,5 +1,5 @@
-"""A sixth partnership added as the README says: a procedure definition, a form module (form and PDF layout)
-and a directory import, all in this test package, registered through the public hooks; no portal code changes.
+"""A sixth partnership added as the README says: one package (spec, procedure, notice, form, PDF layout and
+directory), here in the tests, registered through the registry's public hook; no portal code changes.
 It then lives a whole life over HTTP: raise, respond, escalate, close."""
 
 from __future__ import annotations
@@ -10,35 +10,36 @@ from datetime import date
 import pytest
 from flask import Flask
 
-from portal import forms, partnerships, pdf, procedures
-from portal.db import session_factory
-from portal.models import Role
+from portal import partnerships
+from portal.domain.models import Role
 from portal.services.directory import import_partnership
+from portal.web.database import session_factory
 from tests.helpers import CANARY_NAME, Accounts, contact_id, raise_notice
 from tests.lifecycle.driver import Life, addresses
-from tests.sixth_partnership import directory, form, layout, procedure
+from tests.sixth_partnership import testshire
+from tests.sixth_partnership.testshire import procedure
+
+REGISTRIES = (partnerships.PARTNERSHIPS, partnerships.PROCEDURES, partnerships.CURRENT_VERSIONS, partnerships.NOTICES)
 
 
 @pytest.fixture
-def testshire(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    # The four registrations a plug-in makes; monkeypatch puts every registry back after the test.
-    monkeypatch.setitem(procedures.PROCEDURES, procedure.PROCEDURE.key, procedure.PROCEDURE)
-    monkeypatch.setitem(procedures.CURRENT_VERSIONS, "testshire", procedure.PROCEDURE.version)
-    monkeypatch.setitem(forms.FORMS, form.FORM_CODE, form.DEFINITION)
-    monkeypatch.setitem(
-        pdf.NOTICE_LAYOUTS,
-        layout.FORM_CODE,
-        pdf.NoticeLayout(layout.FORM_CODE, frozenset(layout.FIELD_KEYS), layout.build_story),
-    )
-    monkeypatch.setitem(partnerships.PARTNERSHIPS, "testshire", directory.SPEC)
+def registered(app: Flask) -> Iterator[None]:
+    # The one registration a partnership's package makes; every registry is put back after the test.
+    saved = [dict(registry) for registry in REGISTRIES]
+    partnerships.register(testshire.SPEC)
     with session_factory(app)() as db:
-        report = import_partnership(db, directory.SPEC, directory.SEED, today=date.today())
+        report = import_partnership(db, testshire.SPEC, testshire.SEED, today=date.today())
         db.commit()
     assert report.added == 5  # the partnership, two agencies, two contacts
-    yield
+    try:
+        yield
+    finally:
+        for registry, before in zip(REGISTRIES, saved, strict=True):
+            registry.clear()
+            registry.update(before)
 
 
-@pytest.mark.usefixtures("testshire")
+@pytest.mark.usefixtures("registered")
 def test_a_sixth_partnership_defined_only_in_tests_lives_a_whole_life(app: Flask, accounts: Accounts) -> None:
     life = Life(app)
     raiser = life.party(accounts, "raiser", Role.PRACTITIONER, partnership="testshire", agency="Testshire Health")
@@ -75,11 +76,11 @@ def test_a_sixth_partnership_defined_only_in_tests_lives_a_whole_life(app: Flask
 
 def test_the_sixth_partnership_is_gone_after_its_test() -> None:
     assert "testshire" not in partnerships.PARTNERSHIPS
-    assert "testshire-notice" not in forms.FORMS and "testshire-notice" not in pdf.NOTICE_LAYOUTS
-    assert "testshire" not in procedures.CURRENT_VERSIONS
+    assert "testshire-notice" not in partnerships.NOTICES
+    assert "testshire" not in partnerships.CURRENT_VERSIONS
 
 
-@pytest.mark.usefixtures("testshire")
+@pytest.mark.usefixtures("registered")
 def test_a_notice_keeps_the_procedure_version_it_was_opened_under(
     app: Flask, accounts: Accounts, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -87,7 +88,7 @@ def test_a_notice_keeps_the_procedure_version_it_was_opened_under(
 
     from sqlalchemy import update
 
-    from portal.models import Partnership
+    from portal.domain.models import Partnership
 
     life = Life(app)
     raiser = life.party(accounts, "raiser", Role.PRACTITIONER, partnership="testshire", agency="Testshire Health")
@@ -107,8 +108,7 @@ def test_a_notice_keeps_the_procedure_version_it_was_opened_under(
     # The partnership revises its procedure: a new version, and the partnership opens new notices under it.
     final = replace(procedure.PROCEDURE.stages[-1], name="Independent panel")
     revised = replace(procedure.PROCEDURE, version="testshire-2027", stages=(procedure.PROCEDURE.stages[0], final))
-    monkeypatch.setitem(procedures.PROCEDURES, revised.key, revised)
-    monkeypatch.setitem(procedures.CURRENT_VERSIONS, "testshire", revised.version)
+    partnerships.register_procedure(revised)
     with session_factory(app)() as db:
         db.execute(update(Partnership).where(Partnership.slug == "testshire").values(procedure_version=revised.version))
         db.commit()

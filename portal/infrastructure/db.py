@@ -1,0 +1,64 @@
+"""The database engine: pool settings and the SQLite pragmas the portal relies on."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine with the pragmas and pool settings the portal relies on."""
+    kwargs: dict[str, Any] = {}
+    if url.startswith("postgresql"):
+        # Survive a database restart: a dead pooled connection is replaced, not handed to a request.
+        kwargs["pool_pre_ping"] = True
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets the mail worker and the web process read while the other writes.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    # Overwrite deleted content (drafts, sessions) instead of leaving it in free pages.
+    cursor.execute("PRAGMA secure_delete=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def begin_write(session: Session) -> None:
+    """Take SQLite's write lock before reading (pysqlite would open the transaction only at the first write,
+    so the batch's reads could go stale). PostgreSQL uses the row locks taken by each query instead."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        driver = connection.connection.driver_connection
+        if driver is not None and not driver.in_transaction:  # type: ignore[attr-defined]
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _transient(exc: OperationalError) -> bool:
+    code = getattr(exc.orig, "sqlstate", None)
+    if code in {"40P01", "40001", "55P03"}:  # deadlock, serialisation failure, lock not available
+        return True
+    return "database is locked" in str(exc.orig)
+
+
+def with_retries(run: Callable[[], Any], attempts: int = 5) -> Any:
+    """Run one batch, again from the start if the database gave up on it (deadlock, busy): the batch's
+    transaction rolled back, so nothing is half done."""
+    for attempt in range(attempts):
+        try:
+            return run()
+        except OperationalError as exc:
+            if attempt == attempts - 1 or not _transient(exc):
+                raise
+            time.sleep(0.05 * 2**attempt)
+    raise AssertionError("unreachable")  # pragma: no cover

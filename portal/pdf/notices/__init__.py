@@ -1,1 +1,0 @@
-"""Per-form content builders: each module exposes ``build_story(context)``."""

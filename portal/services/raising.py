@@ -1,0 +1,276 @@
+"""Raising a notice: the immediate-risk gate, encrypted drafts, submission, routing and reading back.
+
+submit_notice is the whole path in one transaction: validate -> encrypt -> store -> render -> sign -> queue.
+Either all of it is committed (the notice, its signed PDF, its recipients, its e-mails, its timeline and
+audit entries) or none of it is.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.domain.models import Notice, NoticeDraft, NoticeStatus, Partnership, SafetyCheck, User, utcnow
+from portal.domain.notice_definition import Entry, NoticeDefinition
+from portal.domain.policy import printable_id, responder, well_formed_id
+from portal.partnerships import notice_definition, procedure_for
+from portal.services import audit, record, routing, search, transitions, vault
+from portal.services.documents import issue_version
+from portal.services.errors import DraftNotFoundError, FormNotAvailableError
+from portal.services.references import next_reference
+from portal.services.runtime import PortalServices
+
+DRAFT_FIELD = "answers"
+
+
+class NoticeError(Exception):
+    """A notice could not be raised as asked (a programming error: the form module and procedure disagree)."""
+
+
+# -- the immediate-risk gate ---------------------------------------------------------------------------
+
+
+def record_safety_check(
+    session: Session, services: PortalServices, user: User, *, immediate_risk: bool, remote_addr: str = ""
+) -> SafetyCheck:
+    """Record the answer to the immediate-risk question; "yes" also records that referral advice was shown."""
+    check = SafetyCheck(user_id=user.id, partnership_id=user.partnership_id, immediate_risk=immediate_risk)
+    if immediate_risk:
+        check.referral_advice_shown_at = utcnow()
+    session.add(check)
+    session.flush()
+    audit.record(
+        session,
+        services.keyring.audit_key,
+        action="safety_check.answered",
+        outcome="risk" if immediate_risk else "no-risk",
+        actor_id=user.id,
+        object_type="safety_check",
+        object_id=check.id,
+        remote_addr=remote_addr,
+    )
+    session.commit()
+    return check
+
+
+# -- drafts ----------------------------------------------------------------------------------------------
+
+
+def definition_for(partnership: Partnership) -> NoticeDefinition:
+    """Return what the partnership's notice form asks."""
+    definition = notice_definition(partnership.form_code)
+    if definition is None:
+        raise FormNotAvailableError(partnership.form_code)
+    return definition
+
+
+def start_draft(session: Session, services: PortalServices, user: User, safety_check_id: str) -> NoticeDraft:
+    """Open a draft after a "no immediate risk" answer, with its own data key."""
+    check = session.get(SafetyCheck, safety_check_id)
+    if check is None or check.user_id != user.id or check.immediate_risk or check.notice_id is not None:
+        raise DraftNotFoundError(safety_check_id)
+    definition = definition_for(user.partnership)
+    key_row, dek = vault.create_data_key(session, services.keyring, purpose="notice")
+    draft = NoticeDraft(
+        user_id=user.id,
+        partnership_id=user.partnership_id,
+        form_code=definition.code,
+        data_key_id=key_row.id,
+        safety_check_id=check.id,
+    )
+    session.add(draft)
+    session.flush()
+    prefill = definition.prefill(user) if definition.prefill else {}
+    prefill.setdefault(definition.date_of_notification_field, services.today().isoformat())
+    _seal_draft(draft, dek, prefill)
+    session.commit()
+    return draft
+
+
+def get_draft(
+    session: Session, services: PortalServices, user: User, draft_id: str
+) -> tuple[NoticeDraft, dict[str, str]]:
+    """Return a draft of this user's and its decrypted answers; audit and refuse anyone else's."""
+    draft = session.get(NoticeDraft, draft_id) if well_formed_id(draft_id) else None
+    if draft is None or draft.user_id != user.id:
+        audit.record(
+            session,
+            services.keyring.audit_key,
+            action="draft.read",
+            outcome="denied",
+            actor_id=user.id,
+            object_type="notice_draft",
+            object_id=printable_id(draft_id),
+        )
+        session.commit()
+        raise DraftNotFoundError(draft_id)
+
+    def read() -> dict[str, str]:
+        if not draft.answers_ct:
+            return {}
+        dek = vault.data_key(session, services.keyring, draft.data_key_id)
+        return json.loads(
+            vault.open_text(dek, draft.answers_ct, table="notice_draft", field=DRAFT_FIELD, row_id=draft.id)
+        )
+
+    # A data-key rotation may commit between loading the draft and decrypting it: read again once.
+    return draft, vault.open_with_retry(session, read)
+
+
+def save_draft(session: Session, services: PortalServices, user: User, draft_id: str, answers: dict[str, str]) -> None:
+    """Replace a draft's answers (encrypted)."""
+    draft, _ = get_draft(session, services, user, draft_id)
+    dek = vault.data_key(session, services.keyring, draft.data_key_id)
+    _seal_draft(draft, dek, answers)
+    session.commit()
+
+
+def autosave_draft(
+    session: Session, services: PortalServices, user: User, draft_id: str, typed: dict[str, str]
+) -> None:
+    """Keep what the writer has typed so far, unchecked but encrypted, so a timeout or a closed tab loses
+    seconds, not an hour (docs/threats.md, property 19).
+
+    ``typed`` holds the form's own questions as far as they are answered (the web layer keeps each within its
+    limit and a date only once its three boxes make a real date); anything else is ignored. Nothing is
+    validated here: "Continue" still checks every answer.
+    """
+    draft, answers = get_draft(session, services, user, draft_id)
+    definition = definition_for(user.partnership)
+    for name in definition.field_order:
+        if name in typed:
+            answers[name] = typed[name]
+    dek = vault.data_key(session, services.keyring, draft.data_key_id)
+    _seal_draft(draft, dek, answers)
+    session.commit()
+
+
+def drafts_of(session: Session, user: User) -> list[NoticeDraft]:
+    """The user's unfinished notices, newest first (their answers stay encrypted: only dates are shown)."""
+    return list(
+        session.execute(
+            select(NoticeDraft).where(NoticeDraft.user_id == user.id).order_by(NoticeDraft.updated_at.desc())
+        ).scalars()
+    )
+
+
+def _seal_draft(draft: NoticeDraft, dek: bytes, answers: dict[str, str]) -> None:
+    draft.answers_ct = vault.seal_text(
+        draft.data_key_id, dek, json.dumps(answers), table="notice_draft", field=DRAFT_FIELD, row_id=draft.id
+    )
+    draft.updated_at = utcnow()
+
+
+# -- the form and the directory ------------------------------------------------------------------------
+
+
+# -- submission ------------------------------------------------------------------------------------------
+
+
+def submit_notice(
+    session: Session,
+    services: PortalServices,
+    user: User,
+    draft_id: str,
+    answers: dict[str, str],
+    *,
+    remote_addr: str = "",
+) -> Notice:
+    """Turn a checked draft into a notice: encrypt, store, enter its first stage, sign the PDF, queue e-mail.
+
+    ``answers`` are the draft's answers as the form has just checked them; a recipient who has left the
+    directory since is refused (RuleBrokenError on that field) and nothing is saved.
+    """
+    draft, _stored = get_draft(session, services, user, draft_id)
+    definition = definition_for(user.partnership)
+    partnership = user.partnership
+    procedure = procedure_for(partnership.slug, partnership.procedure_version)
+    entry = definition.entry_for(answers)
+    stage = procedure.stage(entry.stage)
+    if entry.skipped_from is not None:
+        skip = procedure.allowed_skip(entry.skipped_from, entry.stage)
+        if skip is None or (skip.reason_required and not entry.skip_reason.strip()):
+            # The form module maps answers to skips the procedure allows; anything else is a programming error.
+            raise NoticeError(f"the procedure does not allow {entry.skipped_from} to {entry.stage} like this")
+    chosen = routing.form_recipients(session, user.partnership_id, definition, answers)
+    dek = vault.data_key(session, services.keyring, draft.data_key_id)
+    submitted_at = utcnow()
+    today = services.today()
+
+    notice = Notice(
+        id=draft.id,
+        reference=next_reference(session, partnership, today.year),
+        partnership_id=partnership.id,
+        form_code=definition.code,
+        procedure_version=partnership.procedure_version,
+        stage=stage.code,
+        status=NoticeStatus.OPEN,
+        raised_by_id=user.id,
+        raising_agency_id=user.agency_id,
+        data_key_id=draft.data_key_id,
+        safety_check_id=draft.safety_check_id,
+        date_of_notification=date.fromisoformat(answers[definition.date_of_notification_field]),
+        concern_date=definition.concern_date(answers),
+        submitted_at=submitted_at,
+        updated_at=submitted_at,
+    )
+    # A new notice has no rows yet: say so, rather than let the first append query for them.
+    notice.answers, notice.recipients, notice.stages, notice.documents = [], [], [], []
+    session.add(notice)
+    session.flush()
+    # Everything below is new rows for this notice: one flush at the end, not one before every query.
+    with session.no_autoflush:
+        for name, value in answers.items():
+            if value:
+                record.seal_answer(session, notice, dek, name, value)
+        # Blind indexes of the child's NHS number and surname with date of birth, for search (no plaintext kept).
+        search.index_notice(session, services.keyring, notice, answers)
+        agency_ids = routing.involved_agency_ids(notice, answers, definition.agency_fields)
+        recipients = routing.stage_recipients(session, notice, stage, chosen=chosen, agency_ids=agency_ids)
+        if not recipients and responder(stage) == "recipient":
+            raise NoticeError("a notice needs at least one recipient")
+        record.add_event(session, notice, user, "raised", f"Raised under {procedure.title}", stage=stage.code)
+        transitions.enter_stage(
+            session,
+            services,
+            notice,
+            stage,
+            actor=user,
+            recipients=recipients,
+            today=today,
+            skipped_from=entry.skipped_from,
+            skip_reason=entry.skip_reason.strip(),
+            dek=dek,
+        )
+        issue_version(
+            session, services, notice, dek=dek, answers={k: v for k, v in answers.items() if v} | _entry_answers(entry)
+        )
+
+    check = session.get(SafetyCheck, draft.safety_check_id)
+    if check is not None:
+        check.notice_id = notice.id
+    session.delete(draft)
+    audit.record(
+        session,
+        services.keyring.audit_key,
+        action="notice.submit",
+        outcome="ok",
+        actor_id=user.id,
+        object_type="notice",
+        object_id=notice.id,
+        remote_addr=remote_addr,
+    )
+    session.commit()
+    return notice
+
+
+def _entry_answers(entry: Entry) -> dict[str, str]:
+    """The narrative entering the first stage adds to the answers (a stated reason for skipping stages)."""
+    reason = entry.skip_reason.strip()
+    return {record.stage_field(entry.stage, "skip_reason"): reason} if entry.skipped_from and reason else {}
+
+
+# -- reading back -------------------------------------------------------------------------------------

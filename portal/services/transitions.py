@@ -1,0 +1,377 @@
+"""The notice engine: moves a notice through its procedure's stages.
+
+A notice is read back with the procedure version it was opened under, so a revised procedure never changes the
+stages, owners or clocks of a notice already open. Every action here is one transaction owned by the function
+that takes it, begun by locking the notice's row and deciding on the notice as it then stands
+(portal.services.record.load_for_action): the stage change, the encrypted narrative, the new signed PDF version,
+the e-mails (outbox), the timeline entry and the audit entry are committed together or not at all.
+
+Who may act is decided by portal.domain.policy; who is told, by portal.services.routing and
+portal.services.messages; overdue stages are chased by portal.services.chaser.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from portal.domain.dates import format_date
+from portal.domain.models import (
+    DirectoryContact,
+    Notice,
+    NoticeRecipient,
+    NoticeStage,
+    NoticeStatus,
+    SafetyCheck,
+    User,
+    utcnow,
+)
+from portal.domain.procedure import DayWindow, DeadlineRuleError, Stage, When
+from portal.services import documents, messages, record, routing
+from portal.services.errors import RuleBrokenError
+from portal.services.runtime import PortalServices
+
+OUTCOME_ESCALATED = "escalated"
+OUTCOME_RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class Entered:
+    """What entering a stage did: the stage record, its recipients, and the prompts to show the person acting."""
+
+    stage_row: NoticeStage
+    recipients: list[DirectoryContact]
+    prompts: list[str]
+
+
+def enter_stage(
+    session: Session,
+    services: PortalServices,
+    notice: Notice,
+    stage: Stage,
+    *,
+    actor: User,
+    recipients: list[DirectoryContact],
+    today: date,
+    skipped_from: str | None = None,
+    skip_reason: str = "",
+    dek: bytes,
+) -> Entered:
+    """Open a stage record, send the stage to its recipients, queue its ON_ENTER mail. The caller commits."""
+    procedure = record.procedure_of(notice)
+    deadline = stage.deadline
+    due = deadline.due_date(stage_started=today, concern_date=record.concern_date(notice))
+    start_by = (
+        deadline.start_by_date(concern_date=record.concern_date(notice)) if isinstance(deadline, DayWindow) else None
+    )
+    stage_row = NoticeStage(
+        notice_id=notice.id,
+        stage=stage.code,
+        position=len(notice.stages),
+        entered_at=utcnow(),
+        entered_by_id=actor.id,
+        started_on=today,
+        start_by=start_by,
+        due_on=due,
+        skipped_from=skipped_from,
+        chase_count=0,
+    )
+    notice.stages.append(stage_row)
+    notice.stage = stage.code
+    position = max((r.position for r in notice.recipients), default=0)
+    for contact in recipients:
+        position += 1
+        notice.recipients.append(
+            NoticeRecipient(
+                notice_id=notice.id,
+                position=position,
+                agency_id=contact.agency_id,
+                contact_id=contact.id,
+                # Set the objects too: the new version's PDF labels recipients before anything is flushed.
+                contact=contact,
+                agency=contact.agency,
+                email=contact.email or "",
+                stage=stage.code,
+            )
+        )
+    if skip_reason:
+        record.seal_answer(session, notice, dek, record.stage_field(stage.code, "skip_reason"), skip_reason)
+    agencies = ", ".join(dict.fromkeys(c.agency.name for c in recipients))
+    detail = f"{stage.name} started"
+    if agencies:
+        detail += f"; sent to {agencies}"
+    if due is not None:
+        detail += f"; due by {format_date(due)}"
+    if start_by is not None and today > start_by:
+        detail += f" (started after the procedure's start-by date, {format_date(start_by)})"
+    if skipped_from:
+        detail += f"; went straight here from {procedure.stage(skipped_from).name}, with a stated reason"
+    record.add_event(session, notice, actor, "stage-entered", detail, stage=stage.code)
+    prompts = _prompts(stage, recipients)
+    for prompt in prompts:
+        record.add_event(session, notice, actor, "prompt", f"Prompt shown: {prompt}", stage=stage.code)
+    messages.notify(
+        session, services, notice, stage, When.ON_ENTER, recipients=recipients, first=notice.stages[0] is stage_row
+    )
+    return Entered(stage_row, recipients, prompts)
+
+
+def _prompts(stage: Stage, recipients: list[DirectoryContact]) -> list[str]:
+    agencies = {c.agency.name for c in recipients}
+    found = []
+    for rule in stage.notify:
+        if rule.when is When.ON_ENTER and rule.audience.is_prompt:
+            if rule.only_for_agency is None or rule.only_for_agency in agencies:
+                prefix = f"{rule.only_for_agency}: " if rule.only_for_agency else ""
+                found.append(prefix + (rule.note or "Inform the lead professional"))
+    return found
+
+
+def acknowledge(
+    session: Session, services: PortalServices, user: User, notice_id: str, *, remote_addr: str = ""
+) -> Notice:
+    """Record that the current stage's notice was received; remind the parties of its due date."""
+    notice = record.load_for(session, services, user, notice_id, "acknowledge", remote_addr=remote_addr, lock=True)
+    current = notice.current_stage
+    if current is not None and current.acknowledged_at is not None and current.ended_at is None:
+        # Already acknowledged (a second click, or the other party got there first): nothing to change.
+        session.commit()
+        return notice
+    notice, current, stage = record.load_current(
+        session, services, user, notice_id, "acknowledge", remote_addr=remote_addr
+    )
+    current.acknowledged_at = utcnow()
+    current.acknowledged_by_id = user.id
+    due = f"; due by {format_date(current.due_on)}" if current.due_on else ""
+    record.add_event(
+        session, notice, user, "acknowledged", f"Receipt acknowledged at {stage.name}{due}", stage=stage.code
+    )
+    if current.due_on:
+        # Bolton: the BSCP acknowledges receipt "with a reminder of the timescales".
+        addresses = [r.email for r in notice.recipients if r.stage == stage.code] + [notice.raised_by.email]
+        messages.send(
+            session,
+            services,
+            notice,
+            addresses,
+            f"OFFICIAL-SENSITIVE: escalation notice {notice.reference}: received",
+            f"Receipt of this notice at {stage.name} has been acknowledged. "
+            f"The response is due by {format_date(current.due_on)}.",
+        )
+    record.audit_action(session, services, user, notice, "acknowledge", remote_addr)
+    session.commit()
+    return notice
+
+
+def respond(
+    session: Session,
+    services: PortalServices,
+    user: User,
+    notice_id: str,
+    *,
+    response: str,
+    agreed_actions: str,
+    remote_addr: str = "",
+) -> Notice:
+    """Record the response at the current stage, issue a new signed PDF version and tell who must know."""
+    notice, current, stage = record.load_current(session, services, user, notice_id, "respond", remote_addr=remote_addr)
+    dek = record.data_key(session, services, notice)
+    record.seal_answer(session, notice, dek, record.stage_field(stage.code, "response"), response)
+    if agreed_actions:
+        record.seal_answer(session, notice, dek, record.stage_field(stage.code, "agreed_actions"), agreed_actions)
+    now = utcnow()
+    current.responded_at = now
+    current.responded_by_id = user.id
+    if current.acknowledged_at is None:
+        current.acknowledged_at, current.acknowledged_by_id = now, user.id
+    record.add_event(session, notice, user, "responded", f"Response recorded at {stage.name}", stage=stage.code)
+    messages.notify(session, services, notice, stage, When.ON_RESPONSE)
+    if not any(n.when is When.ON_RESPONSE for n in stage.notify):
+        # Whoever raised the notice always learns that it has been answered.
+        messages.send(
+            session,
+            services,
+            notice,
+            [notice.raised_by.email],
+            messages.subject(notice, When.ON_RESPONSE, False),
+            messages.body(notice, stage, When.ON_RESPONSE, ""),
+        )
+    new_version(session, services, notice, dek)
+    record.audit_action(session, services, user, notice, "respond", remote_addr)
+    session.commit()
+    return notice
+
+
+def agree_due_date(
+    session: Session,
+    services: PortalServices,
+    user: User,
+    notice_id: str,
+    *,
+    agreed: date,
+    remote_addr: str = "",
+) -> Notice:
+    """Set the current stage's agreed due date, refused beyond the procedure's cap (Trafford: 10 working days)."""
+    notice, current, stage = record.load_current(
+        session, services, user, notice_id, "agree_due", remote_addr=remote_addr
+    )
+    try:
+        due = stage.deadline.due_date(
+            stage_started=current.started_on, concern_date=record.concern_date(notice), agreed=agreed
+        )
+    except DeadlineRuleError as problem:
+        raise RuleBrokenError("agreed_due", str(problem)) from None
+    current.agreed_due_on = agreed
+    current.due_on = due
+    record.add_event(
+        session,
+        notice,
+        user,
+        "due-date-agreed",
+        f"Due date at {stage.name} agreed: {format_date(agreed)}",
+        stage=stage.code,
+    )
+    record.audit_action(session, services, user, notice, "agree_due", remote_addr)
+    session.commit()
+    return notice
+
+
+def escalation_targets(notice: Notice) -> list[tuple[Stage, bool]]:
+    """The stages the notice may move on to: the next stage, and any allowed skip (with whether it needs a reason)."""
+    procedure = record.procedure_of(notice)
+    current = procedure.stage(notice.stage)
+    targets: list[tuple[Stage, bool]] = []
+    following = procedure.next_stage(current.code)
+    if following is not None:
+        targets.append((following, False))
+    for skip in procedure.skips:
+        if skip.from_stage == current.code:
+            targets.append((procedure.stage(skip.to_stage), skip.reason_required))
+    return targets
+
+
+def escalate(
+    session: Session,
+    services: PortalServices,
+    user: User,
+    notice_id: str,
+    *,
+    to_stage: str,
+    reason: str,
+    immediate_risk: bool,
+    referral: str,
+    skip_reason: str,
+    chosen: list[DirectoryContact],
+    form_answers: dict[str, str] | None = None,
+    today: date | None = None,
+    remote_addr: str = "",
+) -> Entered:
+    """Move the notice on to ``to_stage``: end this stage, ask about immediate risk again, enter the next."""
+    notice, current, leaving = record.load_current(
+        session, services, user, notice_id, "escalate", remote_addr=remote_addr
+    )
+    today = today or services.today()
+    procedure = record.procedure_of(notice)
+    targets = {stage.code: needs_reason for stage, needs_reason in escalation_targets(notice)}
+    if to_stage not in targets:
+        raise RuleBrokenError("to_stage", "Choose a stage the procedure allows you to escalate to")
+    if targets[to_stage] and not skip_reason.strip():
+        raise RuleBrokenError("skip_reason", "Enter why the notice must go straight to this stage")
+    if immediate_risk and not referral.strip():
+        raise RuleBrokenError("referral", "Enter how and when the child protection referral was made")
+    target = procedure.stage(to_stage)
+    dek = record.data_key(session, services, notice)
+
+    # Domain rule 1: asked again at every escalation; the referral itself is never made through the portal.
+    check = SafetyCheck(
+        user_id=user.id, partnership_id=notice.partnership_id, notice_id=notice.id, immediate_risk=immediate_risk
+    )
+    if immediate_risk:
+        check.referral_advice_shown_at = utcnow()
+        record.seal_answer(session, notice, dek, record.stage_field(target.code, "referral"), referral)
+    session.add(check)
+    record.seal_answer(session, notice, dek, record.stage_field(leaving.code, "escalation_reason"), reason)
+    for name, value in (form_answers or {}).items():
+        record.seal_answer(session, notice, dek, name, value)
+    current.ended_at = utcnow()
+    current.outcome = OUTCOME_ESCALATED
+    record.add_event(
+        session,
+        notice,
+        user,
+        "escalated",
+        f"Escalated from {leaving.name} to {target.name}"
+        + ("; the child was reported at immediate risk and a referral recorded" if immediate_risk else ""),
+        stage=leaving.code,
+    )
+    messages.notify(session, services, notice, leaving, When.ON_CLOSE, extra=f"It has been escalated to {target.name}.")
+    answers = record.answers_with_key(notice, dek)
+    agency_ids = routing.involved_agency_ids(notice, answers, record.definition_of(notice).agency_fields)
+    recipients = routing.stage_recipients(session, notice, target, chosen=chosen, agency_ids=agency_ids)
+    entered = enter_stage(
+        session,
+        services,
+        notice,
+        target,
+        actor=user,
+        recipients=recipients,
+        today=today,
+        skipped_from=leaving.code if procedure.index(target.code) > procedure.index(leaving.code) + 1 else None,
+        skip_reason=skip_reason.strip() if targets[to_stage] or skip_reason.strip() else "",
+        dek=dek,
+    )
+    new_version(session, services, notice, dek)
+    record.audit_action(session, services, user, notice, "escalate", remote_addr)
+    session.commit()
+    return entered
+
+
+def close(
+    session: Session,
+    services: PortalServices,
+    user: User,
+    notice_id: str,
+    *,
+    closure: dict[str, str],
+    remote_addr: str = "",
+) -> Notice:
+    """Close the notice at its current stage with the agreed outcome and the closure record."""
+    notice, current, stage = record.load_current(session, services, user, notice_id, "close", remote_addr=remote_addr)
+    for name in record.procedure_of(notice).close_requires:
+        if not closure.get(name, "").strip():
+            raise RuleBrokenError(name, "Answer this before closing the notice")
+    dek = record.data_key(session, services, notice)
+    for name, value in closure.items():
+        if value:
+            record.seal_answer(session, notice, dek, record.closure_field(name), value)
+    now = utcnow()
+    current.ended_at = now
+    current.outcome = OUTCOME_RESOLVED
+    notice.status = NoticeStatus.CLOSED
+    notice.closed_at = now
+    record.add_event(
+        session, notice, user, "closed", f"Closed at {stage.name} with an agreed outcome", stage=stage.code
+    )
+    addresses = messages.notify(session, services, notice, stage, When.ON_CLOSE, extra="The notice is closed.")
+    # Everyone the notice went to, and whoever raised it, learns that it is closed.
+    others = [r.email for r in notice.recipients] + [notice.raised_by.email]
+    messages.send(
+        session,
+        services,
+        notice,
+        [a for a in others if a not in addresses],
+        messages.subject(notice, When.ON_CLOSE, False),
+        messages.body(notice, stage, When.ON_CLOSE, "The notice is closed."),
+    )
+    new_version(session, services, notice, dek)
+    record.audit_action(session, services, user, notice, "close", remote_addr)
+    session.commit()
+    return notice
+
+
+def new_version(session: Session, services: PortalServices, notice: Notice, dek: bytes) -> None:
+    """Issue the next signed PDF version of the notice, from what is recorded now."""
+    session.flush()
+    documents.issue_version(session, services, notice, dek=dek)

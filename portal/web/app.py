@@ -1,0 +1,149 @@
+"""The web application: configuration, database, keys, sessions, security headers, blueprints, error pages."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+from govuk_frontend_wtf.main import WTFormsHelpers
+from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal.domain.dates import london_today, long_date, long_datetime
+from portal.domain.models import User
+from portal.infrastructure.crypto import KeyringError
+from portal.services.errors import ConfigurationError
+from portal.services.runtime import build_services
+from portal.web import access, database, errors, security
+from portal.web.config import check_production_config, load_config
+from portal.web.sessions import DatabaseSessionInterface
+from portal.web.views import account, auth, business, devmail, home, notices, search
+
+
+def create_web_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the portal's web app (portal.create_app adds the command line)."""
+    # Named for the package, not this module: templates, static files and instance/ are found from "portal".
+    app = Flask("portal", instance_relative_config=True)
+    load_config(app, test_config)
+    check_production_config(app)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _configure_logging(app)
+    if not app.config["SECRET_KEY"]:
+        # Development before `flask --app portal init` has written instance/secret_key.
+        app.logger.warning("no secret key configured; using a temporary one (run `flask --app portal init`)")
+        app.config["SECRET_KEY"] = secrets.token_urlsafe(32)
+
+    if app.config["PROXY_FIX_HOPS"]:
+        hops = int(app.config["PROXY_FIX_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]  # Flask's documented way
+    database.init_app(app)
+    try:
+        _init_services(app)
+        if app.config["ENV"] == "production":
+            _refuse_demo_users(app)
+    except ConfigurationError:
+        # Refusing to start: release the connection pool rather than leave it to the garbage collector.
+        app.extensions["portal.engine"].dispose()
+        raise
+
+    app.jinja_loader = ChoiceLoader(
+        [
+            PackageLoader("portal"),
+            PrefixLoader(
+                {
+                    "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
+                    "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
+                }
+            ),
+        ]
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    WTFormsHelpers(app)
+    app.jinja_env.filters["long_date"] = long_date
+    app.jinja_env.filters["long_datetime"] = long_datetime
+    # Clocks on pages compare with today in England, whatever the server's time zone.
+    app.context_processor(lambda: {"today": _today(app)})
+
+    app.session_interface = DatabaseSessionInterface(app)
+    CSRFProtect(app)
+    _init_login(app)
+    security.init_app(app)
+    errors.init_app(app)
+
+    for module in (home, auth, account, notices, business, search):
+        app.register_blueprint(module.bp)
+    if app.config["ENV"] == "development":
+        app.register_blueprint(devmail.bp)
+    app.view_functions["static"].access_rule = "public"  # type: ignore[attr-defined]  # read by enforce_role_rule
+    app.before_request(access.enforce_role_rule)
+    return app
+
+
+def _today(app: Flask) -> date:
+    services = app.extensions.get("portal.services")
+    return services.today() if services is not None else london_today()
+
+
+def _init_services(app: Flask) -> None:
+    """Load keys and the signing certificate; in development they may not exist until `init` runs."""
+    try:
+        app.extensions["portal.services"] = build_services(app.config)
+    except (KeyringError, FileNotFoundError) as exc:
+        if app.config["ENV"] == "production":
+            raise ConfigurationError(str(exc)) from exc
+        app.logger.warning("keys not loaded (%s); run `flask --app portal init`", exc.__class__.__name__)
+        app.extensions["portal.services"] = None
+
+        @app.before_request
+        def not_initialised() -> tuple[str, int] | None:
+            # Until `init` has made the keys there is nothing safe to serve but static files.
+            if app.extensions.get("portal.services") is None and request.endpoint != "static":
+                return "The portal is not initialised: run `flask --app portal init`.", 503
+            return None
+
+
+def _refuse_demo_users(app: Flask) -> None:
+    try:
+        with database.session_factory(app)() as session:
+            demo = session.execute(select(User.id).where(User.is_demo.is_(True)).limit(1)).first()
+    except DBAPIError:
+        # Not migrated yet: a new database has no users at all.
+        return
+    if demo is not None:
+        raise ConfigurationError("demo users exist; delete them before running in production")
+
+
+def _init_login(app: Flask) -> None:
+    login_manager = LoginManager()
+    login_manager.login_view = "auth.sign_in"
+    # Sessions are server-side and revocable, so flask-login's IP/agent fingerprint adds nothing.
+    login_manager.session_protection = None
+    login_manager.init_app(app)
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        user = database.get_session().get(User, int(user_id))
+        if user is None or not user.is_active or user.totp_confirmed_at is None:
+            return None
+        return user
+
+
+def _configure_logging(app: Flask) -> None:
+    """Log to instance/portal.log as well as stderr; log lines hold ids and counts, never case data."""
+    app.logger.setLevel(app.config["LOG_LEVEL"])
+    log_file = app.config["LOG_FILE"]
+    if log_file and not any(
+        getattr(h, "baseFilename", None) == str(Path(log_file).resolve()) for h in app.logger.handlers
+    ):
+        handler = logging.FileHandler(log_file)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        app.logger.addHandler(handler)

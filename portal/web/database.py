@@ -1,0 +1,35 @@
+"""One SQLAlchemy session per request, and the app's session factory (flaskr's db.py, in SQLAlchemy 2 form)."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g
+from sqlalchemy.orm import Session, sessionmaker
+
+from portal.infrastructure.db import make_engine
+
+
+def init_app(app: Flask) -> None:
+    """Bind an engine and session factory to the app and close the request's session at teardown."""
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions["portal.engine"] = engine
+    app.extensions["portal.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
+    app.teardown_appcontext(close_session)
+
+
+def session_factory(app: Flask | None = None) -> sessionmaker[Session]:
+    """Return the app's session factory (for workers and CLI commands that outlive a request)."""
+    return (app or current_app).extensions["portal.sessionmaker"]
+
+
+def get_session() -> Session:
+    """Return the session for this request, opening it on first use."""
+    if "db_session" not in g:
+        g.db_session = session_factory()()
+    return g.db_session
+
+
+def close_session(_exc: BaseException | None = None) -> None:
+    """Close the request's session; anything uncommitted is rolled back."""
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()

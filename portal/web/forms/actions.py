@@ -1,0 +1,130 @@
+"""The forms of the response loop: acknowledge, respond, agree a due date, escalate, close, chase.
+
+These are the same for every partnership: what differs (who may use them, which stages there are, the
+deadline rules, who is told) comes from the notice's procedure, in ``portal.services.transitions``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
+from wtforms import SelectChoice, SubmitField
+
+from portal.domain.notice_definition import YES_NO
+from portal.domain.procedure import Stage
+from portal.web.forms.base import PortalForm, contact_choice, long_text, radio_choice
+from portal.web.forms.fields import GovukDateField
+
+
+class ButtonForm(PortalForm):
+    """A single confirmed action (acknowledge receipt, chase now): the CSRF token and a button."""
+
+    submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
+class RespondForm(PortalForm):
+    response = long_text(
+        "Your response: the outcome at this stage and the reasons for it",
+        required="Enter your response, including the outcome and the reasons for it",
+    )
+    agreed_actions = long_text(
+        "Actions agreed, who will take them and by when", required=None, hint="Leave blank if no actions were agreed."
+    )
+    submit = SubmitField("Record response", widget=GovSubmitInput())
+
+
+class DueDateForm(PortalForm):
+    agreed_due = GovukDateField(
+        "Date agreed for this stage to be concluded", subject="Agreed date", description="For example, 14 4 2026"
+    )
+    submit = SubmitField("Save agreed date", widget=GovSubmitInput())
+
+
+class EscalateForm(PortalForm):
+    immediate_risk = radio_choice(
+        "Is the child at immediate risk of significant harm?",
+        YES_NO,
+        required="Select yes if the child is at immediate risk of significant harm",
+    )
+    referral = long_text(
+        "If yes: how and when was the child protection referral made?",
+        required=None,
+        hint="For example, the time you telephoned the front door and who you spoke to.",
+        max_length=2000,
+    )
+    to_stage = radio_choice("Escalate to", (), required="Select the stage to escalate to")
+    reason = long_text(
+        "What remains unresolved, and why does it need the next stage?",
+        required="Enter what remains unresolved and why it needs the next stage",
+    )
+    skip_reason = long_text(
+        "Why must the notice go straight to this stage?",
+        required=None,
+        hint="Only needed when the notice skips a stage.",
+    )
+    send_to_1 = contact_choice(
+        "Send to", required=None, hint="Leave blank to send it to the same contacts as the current stage."
+    )
+    send_to_2 = contact_choice("Also send to", required=None, hint="Optional: a second contact.")
+    submit = SubmitField("Escalate notice", widget=GovSubmitInput())
+
+    def offer(self, targets: Sequence[tuple[Stage, bool]], contacts: Sequence[tuple[str, str]]) -> None:
+        """Offer the stages the notice may move to (marking a skip) and the partnership's active contacts."""
+        self.to_stage.choices = [
+            SelectChoice(stage.code, stage.name + (" (skipping a stage: give the reason below)" if needs else ""))
+            for stage, needs in targets
+        ]
+        offered = [SelectChoice("", "Choose a contact"), *(SelectChoice(v, label) for v, label in contacts)]
+        self.send_to_1.choices = offered
+        self.send_to_2.choices = offered
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = super().validate(extra_validators)
+        if self.immediate_risk.data == "yes" and not (self.referral.data or "").strip():
+            self.referral.errors.append("Enter how and when the child protection referral was made")
+            ok = False
+        if self.send_to_1.data and self.send_to_1.data == self.send_to_2.data:
+            self.send_to_2.errors.append("Choose a different second contact, or leave it blank")
+            ok = False
+        return ok
+
+
+class CloseForm(PortalForm):
+    agreed_outcome = long_text("What outcome was agreed?", required="Enter the outcome that was agreed")
+    written_confirmation = long_text(
+        "Written confirmation between the parties about the agreed outcome, and how any outstanding issues will be "
+        "pursued",
+        required="Enter the written confirmation between the parties",
+    )
+    impact_on_child = long_text(
+        "How has the resolution improved the outcome for the child or family?",
+        required="Enter how the resolution improved the outcome for the child or family",
+    )
+    debrief = radio_choice("Has a debrief taken place?", YES_NO, required="Select yes if a debrief has taken place")
+    learning_identified = radio_choice(
+        "Were any general issues identified for the partnership, to inform learning and improvement?",
+        YES_NO,
+        required="Select yes if any general issues were identified for the partnership",
+    )
+    learning = long_text("If yes: what are they?", required=None)
+    submit = SubmitField("Close notice", widget=GovSubmitInput())
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = super().validate(extra_validators)
+        if self.learning_identified.data == "yes" and not (self.learning.data or "").strip():
+            self.learning.errors.append("Enter the general issues identified for the partnership")
+            ok = False
+        return ok
+
+    def closure(self) -> dict[str, str]:
+        """The closure record as the engine stores it (domain rule 17)."""
+        learning = (self.learning.data or "").strip() if self.learning_identified.data == "yes" else ""
+        return {
+            "agreed_outcome": self.agreed_outcome.data or "",
+            "written_confirmation": self.written_confirmation.data or "",
+            "impact_on_child": self.impact_on_child.data or "",
+            "debrief": self.debrief.data or "",
+            "learning": learning or "No general issues identified",
+        }

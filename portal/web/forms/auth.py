@@ -1,0 +1,84 @@
+"""Sign-in, 2FA set-up and change-password forms."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovSubmitInput, GovTextInput
+from wtforms import Field, Form, PasswordField, StringField, SubmitField, ValidationError
+from wtforms.validators import EqualTo, InputRequired, Length
+
+from portal.infrastructure.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from portal.web.forms.base import PortalForm
+
+
+def no_control_characters(form: Form, field: Field) -> None:
+    """An e-mail address never holds control characters (and PostgreSQL text cannot hold NUL)."""
+    if any(unicodedata.category(ch) in {"Cc", "Cs", "Co"} for ch in field.data or ""):
+        raise ValidationError("Enter an email address in the correct format, like name@example.com")
+
+
+class SignInForm(PortalForm):
+    email = StringField(
+        "Email address",
+        validators=[
+            InputRequired("Enter your email address"),
+            Length(max=254, message="Enter a shorter email address"),
+            no_control_characters,
+        ],
+        widget=GovTextInput(),
+    )
+    password = PasswordField(
+        "Password",
+        validators=[InputRequired("Enter your password"), Length(max=256, message="Enter a shorter password")],
+        widget=GovPasswordInput(),
+    )
+    submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
+class CodeForm(PortalForm):
+    code = StringField(
+        "Security code",
+        validators=[
+            InputRequired("Enter the 6-digit code from your authenticator app"),
+            Length(max=12, message="Enter the 6-digit code"),
+        ],
+        description="The 6-digit code shown in your authenticator app",
+        widget=GovTextInput(),
+    )
+    submit = SubmitField("Sign in", widget=GovSubmitInput())
+
+
+class ChangePasswordForm(PortalForm):
+    """A signed-in user's own password change (passwords are never stripped: see PortalForm)."""
+
+    current_password = PasswordField(
+        "Current password",
+        validators=[
+            InputRequired("Enter your current password"),
+            Length(max=MAX_PASSWORD_LENGTH, message="Enter a shorter password"),
+        ],
+        widget=GovPasswordInput(),
+    )
+    new_password = PasswordField(
+        "New password",
+        validators=[
+            InputRequired("Enter a new password"),
+            Length(min=MIN_PASSWORD_LENGTH, message=f"New password must be {MIN_PASSWORD_LENGTH} characters or more"),
+            Length(max=MAX_PASSWORD_LENGTH, message=f"New password must be {MAX_PASSWORD_LENGTH} characters or fewer"),
+        ],
+        description=(
+            f"Must be {MIN_PASSWORD_LENGTH} characters or more. A few unrelated words together make a password "
+            "that is long and easy to remember. Do not use a password you use anywhere else."
+        ),
+        widget=GovPasswordInput(),
+    )
+    confirm_password = PasswordField(
+        "Confirm new password",
+        validators=[
+            InputRequired("Enter your new password again"),
+            EqualTo("new_password", message="The passwords do not match – enter your new password again"),
+        ],
+        widget=GovPasswordInput(),
+    )
+    submit = SubmitField("Change password", widget=GovSubmitInput())

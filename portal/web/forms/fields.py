@@ -1,0 +1,80 @@
+"""Fields that render with GOV.UK Frontend macros (through govuk-frontend-wtf widgets)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from govuk_frontend_wtf.wtforms_widgets import GovDateInput
+from wtforms import Field, ValidationError
+
+from portal.domain.dates import london_today
+
+
+class GovukDateField(Field):
+    """A day / month / year date input with the GOV.UK date-input error messages.
+
+    `subject` is how the messages name the date, e.g. "Date of birth" gives "Date of birth must include a month".
+    """
+
+    widget = GovDateInput()
+
+    def __init__(
+        self,
+        label: str,
+        *,
+        subject: str,
+        required: bool = True,
+        not_future: bool = False,
+        not_before: date | None = None,
+        description: str = "",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(label, description=description, **kwargs)
+        self.subject, self.required, self.not_future, self.not_before = subject, required, not_future, not_before
+        self.data: date | None = None
+
+    def _value(self) -> str:
+        return self.data.strftime("%d %m %Y") if self.data else ""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        # Three inputs share the field's name: day, month, year in that order.
+        parts = [(v or "").strip() for v in valuelist[:3]]
+        while len(parts) < 3:
+            parts.append("")
+        self.raw_data = parts
+        self.data = None
+
+    def process_data(self, value: Any) -> None:
+        self.data = value if isinstance(value, date) else None
+
+    def pre_validate(self, form: Any) -> None:
+        if self.raw_data is None:
+            if self.required and self.data is None:
+                raise ValidationError(f"Enter the {self.subject.lower()}")
+            return
+        day, month, year = self.raw_data
+        if not any(self.raw_data):
+            if self.required:
+                self.errors[:] = []
+                raise ValidationError(f"Enter the {self.subject.lower()}")
+            return
+        missing = [name for name, part in (("day", day), ("month", month), ("year", year)) if not part]
+        if missing:
+            raise ValidationError(f"{self.subject} must include a {' and a '.join(missing)}")
+        ascii_digits = all(part.isascii() and part.isdigit() for part in (day, month, year))
+        if not ascii_digits or len(year) != 4 or int(year) < 1900:
+            raise ValidationError(f"{self.subject} must be a real date, like 27 3 2016")
+        try:
+            value = date(int(year), int(month), int(day))
+        except (ValueError, OverflowError) as exc:
+            raise ValidationError(f"{self.subject} must be a real date, like 27 3 2016") from exc
+        if self.not_future and value > london_today():
+            raise ValidationError(f"{self.subject} must be today or in the past")
+        if self.not_before and value < self.not_before:
+            raise ValidationError(f"{self.subject} must be after {self.not_before.strftime('%-d %B %Y')}")
+        self.data = value
+
+    @property
+    def first_input_id(self) -> str:
+        return f"{self.name}-day"

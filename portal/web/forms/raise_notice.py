@@ -1,0 +1,23 @@
+"""The immediate-risk question asked before any notice is written."""
+
+from __future__ import annotations
+
+from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
+from wtforms import RadioField, SelectChoice, SubmitField
+from wtforms.validators import InputRequired
+
+from portal.web.forms.base import PortalForm, RadioInput
+
+
+class ImmediateRiskForm(PortalForm):
+    immediate_risk = RadioField(
+        "Is the child at immediate risk of significant harm?",
+        choices=[SelectChoice("yes", "Yes"), SelectChoice("no", "No")],
+        validators=[InputRequired("Select yes if the child is at immediate risk of significant harm")],
+        widget=RadioInput(),
+    )
+    submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
+class SubmitNoticeForm(PortalForm):
+    submit = SubmitField("Submit notice", widget=GovSubmitInput())

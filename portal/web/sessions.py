@@ -1,0 +1,132 @@
+"""Server-side sessions in the database.
+
+The cookie carries only a random 256-bit token; the row is keyed by its SHA-256, so a copy of the table
+cannot be replayed as cookies. Because sessions live on the server they can be ended for real: at sign-out,
+after the idle or absolute timeout, and for every session of a user whose password, 2FA or account changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Flask, Request, Response
+from flask.sessions import SessionInterface, SessionMixin
+from sqlalchemy import delete
+from werkzeug.datastructures import CallbackDict
+
+from portal.domain.models import WebSession, utcnow
+from portal.web.database import session_factory
+
+# last_active_at is only rewritten when it is this stale, sparing a write on every request.
+TOUCH_AFTER = timedelta(seconds=30)
+
+
+class ServerSession(CallbackDict[str, Any], SessionMixin):
+    """Session data plus the bookkeeping needed to save it."""
+
+    def __init__(
+        self,
+        initial: dict[str, Any] | None = None,
+        token: str | None = None,
+        created_at: datetime | None = None,
+        last_active_at: datetime | None = None,
+    ) -> None:
+        def on_update(_self: Any) -> None:
+            self.modified = True
+
+        super().__init__(initial or {}, on_update)
+        self.token = token
+        self.created_at = created_at
+        self.last_active_at = last_active_at
+        self.modified = False
+        self.regenerate_requested = False
+        # Set when the previous session had timed out, so the sign-in page can say why.
+        self.timed_out = False
+
+    def regenerate(self) -> None:
+        """Issue a new token at the next save (at sign-in: no session fixation)."""
+        self.regenerate_requested = True
+        self.modified = True
+
+
+def token_id(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class DatabaseSessionInterface(SessionInterface):
+    """Store sessions in the web_session table; enforce idle and absolute timeouts on every request."""
+
+    def __init__(self, app: Flask) -> None:
+        self.idle = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
+        self.absolute = timedelta(hours=app.config["SESSION_ABSOLUTE_HOURS"])
+
+    def open_session(self, app: Flask, request: Request) -> ServerSession:
+        token = request.cookies.get(self.get_cookie_name(app))
+        if not token or len(token) > 100:
+            return ServerSession()
+        now = utcnow()
+        with session_factory(app)() as db:
+            row = db.get(WebSession, token_id(token))
+            if row is None:
+                return ServerSession()
+            if now - row.last_active_at > self.idle or now - row.created_at > self.absolute:
+                db.delete(row)
+                db.commit()
+                expired = ServerSession()
+                expired.timed_out = row.user_id is not None
+                return expired
+            return ServerSession(
+                dict(row.data), token=token, created_at=row.created_at, last_active_at=row.last_active_at
+            )
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        assert isinstance(session, ServerSession)
+        name, domain, path = self.get_cookie_name(app), self.get_cookie_domain(app), self.get_cookie_path(app)
+        now = utcnow()
+        with session_factory(app)() as db:
+            if session.token and (session.regenerate_requested or not session):
+                db.execute(delete(WebSession).where(WebSession.id == token_id(session.token)))
+                db.commit()
+                if not session:
+                    response.delete_cookie(name, domain=domain, path=path)
+                    return
+                session.token = None
+            if not session:
+                return
+            stale = session.last_active_at is None or now - session.last_active_at > TOUCH_AFTER
+            if session.token and not session.modified and not stale:
+                return
+            user_id = session.get("_user_id")
+            if session.token is None:
+                session.token = secrets.token_urlsafe(32)
+                db.add(
+                    WebSession(
+                        id=token_id(session.token),
+                        user_id=int(user_id) if user_id else None,
+                        data=dict(session),
+                        created_at=now,
+                        last_active_at=now,
+                    )
+                )
+            else:
+                row = db.get(WebSession, token_id(session.token))
+                if row is None:
+                    # Ended elsewhere (sign-out everywhere) while this request ran: do not resurrect it.
+                    response.delete_cookie(name, domain=domain, path=path)
+                    return
+                row.data = dict(session)
+                row.user_id = int(user_id) if user_id else None
+                row.last_active_at = now
+            db.commit()
+        response.set_cookie(
+            name,
+            session.token,
+            httponly=True,
+            secure=self.get_cookie_secure(app),
+            samesite=self.get_cookie_samesite(app),
+            domain=domain,
+            path=path,
+        )

@@ -1,0 +1,32 @@
+"""The partnership business unit's view: every notice of the partnership, without child identifiers."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from portal.services import casework, exports
+from portal.web.access import rule
+from portal.web.database import get_session
+from portal.web.runtime import portal_services
+
+bp = Blueprint("business", __name__, url_prefix="/business")
+
+
+@bp.get("/notices")
+@rule("business_manager")
+def notices() -> str:
+    rows = casework.notices_for_partnership(get_session(), portal_services(), current_user)
+    return render_template("business/notices.html", rows=rows)
+
+
+@bp.get("/notices.csv")
+@rule("business_manager")
+def export() -> Response:
+    filename, data = exports.export_register(
+        get_session(), portal_services(), current_user, remote_addr=request.remote_addr or ""
+    )
+    response = Response(data, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,0 +1,292 @@
+"""Raising a notice (immediate-risk gate, form, check answers, confirmation) and reading one back."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from portal.domain.notice_definition import NoticeDefinition
+from portal.services import casework, chaser, documents, raising, record, routing, transitions
+from portal.services.errors import RuleBrokenError
+from portal.web.access import rule
+from portal.web.database import get_session
+from portal.web.forms import notice_form
+from portal.web.forms.actions import ButtonForm, CloseForm, DueDateForm, EscalateForm, RespondForm
+from portal.web.forms.base import PortalForm, answers_from, field_labels
+from portal.web.forms.notice import answers_as_formdata, build_notice_form, typed_answers
+from portal.web.forms.raise_notice import ImmediateRiskForm, SubmitNoticeForm
+from portal.web.runtime import portal_services
+
+bp = Blueprint("notices", __name__, url_prefix="/notices")
+
+
+def _addr() -> str:
+    return request.remote_addr or ""
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@rule("practitioner")
+def new() -> str | Response:
+    form = ImmediateRiskForm()
+    if form.validate_on_submit():
+        at_risk = form.immediate_risk.data == "yes"
+        check = raising.record_safety_check(
+            get_session(), portal_services(), current_user, immediate_risk=at_risk, remote_addr=_addr()
+        )
+        if at_risk:
+            return redirect(url_for("notices.immediate_risk"))
+        draft = raising.start_draft(get_session(), portal_services(), current_user, check.id)
+        return redirect(url_for("notices.draft", draft_id=draft.id))
+    return render_template("notices/immediate-risk-question.html", form=form)
+
+
+@bp.get("/new/immediate-risk")
+@rule("practitioner")
+def immediate_risk() -> str:
+    return render_template("notices/immediate-risk.html", front_door=current_user.partnership.front_door)
+
+
+@bp.route("/drafts/<draft_id>", methods=["GET", "POST"])
+@rule("practitioner")
+def draft(draft_id: str) -> str | Response:
+    db, services = get_session(), portal_services()
+    _draft, answers = raising.get_draft(db, services, current_user, draft_id)
+    definition = raising.definition_for(current_user.partnership)
+    contacts, agencies = _directory(definition)
+    if request.method == "POST":
+        form = build_notice_form(definition, contacts, agencies, formdata=request.form)
+        if form.validate():
+            raising.save_draft(db, services, current_user, draft_id, answers_from(form))
+            return redirect(url_for("notices.check", draft_id=draft_id))
+    else:
+        form = build_notice_form(definition, contacts, agencies, formdata=answers_as_formdata(definition, answers))
+    return render_template(
+        "notices/form.html",
+        form=form,
+        definition=definition,
+        draft_id=draft_id,
+        errors=form.error_list(definition.field_order) if request.method == "POST" else [],
+    )
+
+
+@bp.post("/drafts/<draft_id>/autosave")
+@rule("practitioner")
+def autosave(draft_id: str) -> tuple[str, int]:
+    # The page's script posts the form every few seconds while the writer types; CSRF-checked like any POST.
+    definition = raising.definition_for(current_user.partnership)
+    typed = typed_answers(definition, request.form)
+    raising.autosave_draft(get_session(), portal_services(), current_user, draft_id, typed)
+    return "", 204
+
+
+@bp.route("/drafts/<draft_id>/check", methods=["GET", "POST"])
+@rule("practitioner")
+def check(draft_id: str) -> str | Response:
+    db, services = get_session(), portal_services()
+    _draft, answers = raising.get_draft(db, services, current_user, draft_id)
+    definition = raising.definition_for(current_user.partnership)
+    form = SubmitNoticeForm()
+    if form.validate_on_submit():
+        # The saved answers are checked again as the form checks them: a contact may have left the directory.
+        contacts, agencies = _directory(definition)
+        answered = build_notice_form(
+            definition, contacts, agencies, formdata=answers_as_formdata(definition, answers), meta={"csrf": False}
+        )
+        if answered.validate():
+            try:
+                notice = raising.submit_notice(
+                    db, services, current_user, draft_id, answers_from(answered), remote_addr=_addr()
+                )
+                return redirect(url_for("notices.confirmation", notice_id=notice.id))
+            except RuleBrokenError as problem:
+                _rule_error(answered, problem)
+        # Saved answers that no longer pass: show what to correct.
+        return render_template(
+            "notices/form.html",
+            form=answered,
+            definition=definition,
+            draft_id=draft_id,
+            errors=answered.error_list(definition.field_order),
+        )
+    recipient_ids = [answers.get(n, "") for n in definition.recipient_fields]
+    shown = definition.display(answers, documents.directory_labels(db, definition, answers))
+    return render_template(
+        "notices/check.html",
+        form=form,
+        definition=definition,
+        answers=shown,
+        draft_id=draft_id,
+        labels=field_labels(notice_form(definition.code)),
+        sender_notes=routing.sender_notes(db, recipient_ids),
+    )
+
+
+@bp.get("/<notice_id>/confirmation")
+@rule("notice")
+def confirmation(notice_id: str) -> str:
+    view = casework.read_notice(get_session(), portal_services(), current_user, notice_id, remote_addr=_addr())
+    return render_template("notices/confirmation.html", view=view)
+
+
+@bp.get("/<notice_id>")
+@rule("notice")
+def show(notice_id: str) -> str:
+    view = casework.read_notice(get_session(), portal_services(), current_user, notice_id, remote_addr=_addr())
+    labels = field_labels(notice_form(view.definition.code))
+    return render_template("notices/show.html", view=view, labels=labels, button=ButtonForm())
+
+
+def _directory(definition: NoticeDefinition) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The partnership's active contacts, and its agencies when the form routes by agency."""
+    db, partnership_id = get_session(), current_user.partnership_id
+    agencies = routing.agency_choices(db, partnership_id) if definition.agency_fields else []
+    return routing.contact_choices(db, partnership_id), agencies
+
+
+# -- the response loop: each view loads the notice through the engine (audited 404 if not allowed now) --
+
+
+def _action_page(notice_id: str, action: str, form: PortalForm, title: str, **extra: object) -> str:
+    notice = record.load_for_action(
+        get_session(), portal_services(), current_user, notice_id, action, remote_addr=_addr()
+    )
+    return render_template(
+        "notices/action.html",
+        notice=notice,
+        stage=record.procedure_of(notice).stage(notice.stage),
+        record=notice.current_stage,
+        form=form,
+        action=action,
+        title=title,
+        errors=form.error_list() if request.method == "POST" else [],
+        **extra,
+    )
+
+
+def _rule_error(form: PortalForm, problem: RuleBrokenError) -> None:
+    """Show a broken procedure rule beside the field it is about."""
+    if problem.field in form:
+        field = form[problem.field]
+        field.errors = [*field.errors, problem.message]
+
+
+@bp.post("/<notice_id>/acknowledge")
+@rule("notice")
+def acknowledge(notice_id: str) -> Response:
+    if ButtonForm().validate_on_submit():
+        transitions.acknowledge(get_session(), portal_services(), current_user, notice_id, remote_addr=_addr())
+    return redirect(url_for("notices.show", notice_id=notice_id))
+
+
+@bp.post("/<notice_id>/chase")
+@rule("notice")
+def chase(notice_id: str) -> Response:
+    if ButtonForm().validate_on_submit():
+        try:
+            chaser.chase_now(get_session(), portal_services(), current_user, notice_id, remote_addr=_addr())
+        except RuleBrokenError:
+            pass
+    return redirect(url_for("notices.show", notice_id=notice_id))
+
+
+@bp.route("/<notice_id>/respond", methods=["GET", "POST"])
+@rule("notice")
+def respond(notice_id: str) -> str | Response:
+    form = RespondForm()
+    if form.validate_on_submit():
+        transitions.respond(
+            get_session(),
+            portal_services(),
+            current_user,
+            notice_id,
+            response=form.response.data,
+            agreed_actions=form.agreed_actions.data or "",
+            remote_addr=_addr(),
+        )
+        return redirect(url_for("notices.show", notice_id=notice_id))
+    return _action_page(notice_id, "respond", form, "Record your response")
+
+
+@bp.route("/<notice_id>/due-date", methods=["GET", "POST"])
+@rule("notice")
+def due_date(notice_id: str) -> str | Response:
+    form = DueDateForm()
+    if form.validate_on_submit():
+        try:
+            transitions.agree_due_date(
+                get_session(),
+                portal_services(),
+                current_user,
+                notice_id,
+                agreed=form.agreed_due.data,
+                remote_addr=_addr(),
+            )
+            return redirect(url_for("notices.show", notice_id=notice_id))
+        except RuleBrokenError as problem:
+            _rule_error(form, problem)
+    return _action_page(notice_id, "agree_due", form, "Agree the date this stage concludes by")
+
+
+@bp.route("/<notice_id>/escalate", methods=["GET", "POST"])
+@rule("notice")
+def escalate(notice_id: str) -> str | Response:
+    db = get_session()
+    form = EscalateForm()
+    notice = record.load_for_action(db, portal_services(), current_user, notice_id, "escalate", remote_addr=_addr())
+    targets = transitions.escalation_targets(notice)
+    form.offer(targets, routing.contact_choices(db, notice.partnership_id))
+    if form.validate_on_submit():
+        try:
+            entered = transitions.escalate(
+                db,
+                portal_services(),
+                current_user,
+                notice_id,
+                to_stage=form.to_stage.data,
+                reason=form.reason.data,
+                immediate_risk=form.immediate_risk.data == "yes",
+                referral=form.referral.data or "",
+                skip_reason=form.skip_reason.data or "",
+                chosen=routing.chosen_contacts(db, notice, [form.send_to_1.data, form.send_to_2.data]),
+                remote_addr=_addr(),
+            )
+            return redirect(url_for("notices.show", notice_id=notice_id, escalated=1 if entered.prompts else None))
+        except RuleBrokenError as problem:
+            _rule_error(form, problem)
+    return _action_page(
+        notice_id,
+        "escalate",
+        form,
+        "Escalate the notice",
+        front_door=notice.partnership.front_door,
+        immediate_risk_advice=record.procedure_of(notice).immediate_risk,
+        targets=targets,
+    )
+
+
+@bp.route("/<notice_id>/close", methods=["GET", "POST"])
+@rule("notice")
+def close(notice_id: str) -> str | Response:
+    form = CloseForm()
+    if form.validate_on_submit():
+        try:
+            transitions.close(
+                get_session(), portal_services(), current_user, notice_id, closure=form.closure(), remote_addr=_addr()
+            )
+            return redirect(url_for("notices.show", notice_id=notice_id))
+        except RuleBrokenError as problem:
+            _rule_error(form, problem)
+    return _action_page(notice_id, "close", form, "Close the notice with an agreed outcome")
+
+
+@bp.get("/<notice_id>/pdf")
+@rule("notice")
+def pdf(notice_id: str) -> Response:
+    version = request.args.get("version", type=int)
+    filename, data = casework.download_pdf(
+        get_session(), portal_services(), current_user, notice_id, version, remote_addr=_addr()
+    )
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
