@@ -18,8 +18,9 @@ from pyhanko.sign import signers
 from pyhanko.sign.fields import SigSeedSubFilter
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from portal.pdf import NoticeContext, render_notice
-from portal.pdf.signing import SIGNATURE_FIELD, PdfSigner, generate_self_signed, verify_signed_pdf
+from portal.infrastructure.pdf import NoticeContext
+from portal.infrastructure.pdf.signing import SIGNATURE_FIELD, PdfSigner, generate_self_signed, verify_signed_pdf
+from portal.services.documents import render_notice
 
 FORM = "rochdale-appendix-1"
 

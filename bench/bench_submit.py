@@ -31,11 +31,12 @@ from flask import Flask  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from portal import create_app, migrate  # noqa: E402
-from portal.cli import ensure_keys  # noqa: E402
-from portal.db import session_factory  # noqa: E402
-from portal.models import Role  # noqa: E402
+from portal import create_app  # noqa: E402
+from portal.commands.setup import ensure_keys  # noqa: E402
+from portal.domain.models import Role  # noqa: E402
+from portal.infrastructure import migrate  # noqa: E402
 from portal.services.directory import import_partnerships  # noqa: E402
+from portal.web.database import session_factory  # noqa: E402
 from tests.helpers import Accounts, appendix1_answers, contact_id, csrf_from, errors_on, sign_in  # noqa: E402
 
 SEEDS = ROOT.parent / "shared" / "seeds"
