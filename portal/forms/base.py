@@ -70,7 +70,7 @@ NHS_NUMBER_HINT = "10 digits, for example 943 476 5919. Leave blank if you do no
 
 
 def nhs_number_field(label: str = "NHS number", *, hint: str = NHS_NUMBER_HINT) -> StringField:
-    """The child's NHS number, optional, checked by its modulus 11 check digit (domain.md §4.4)."""
+    """The child's NHS number, optional, checked by its modulus 11 check digit (docs/nhs-number.md#check-digit)."""
     return short_text(label, required=None, max_length=20, hint=hint, checks=(NhsNumber(),))
 
 
@@ -232,7 +232,7 @@ class NoticeFormDefinition:
     entry: Callable[[dict[str, str]], Entry] | None = None
     # True when the partnership's copy must not carry the child's identifiers (Trafford, seed 002).
     pseudonymous_copy: bool = False
-    # Fields the seed does not print (✱ in reference/domain.md): proposals the partnership may adjust.
+    # Fields the seed does not print (✱, docs/procedures.md#conventions): proposals the partnership may adjust.
     proposed_fields: Sequence[str] = field(default_factory=tuple)
     # Choice fields whose stored value is a code: the label to show for each code.
     choice_labels: dict[str, dict[str, str]] = field(default_factory=dict)

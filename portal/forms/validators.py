@@ -16,7 +16,7 @@ def nhs_number_digits(value: str) -> str:
 
 
 def nhs_number_is_valid(value: str) -> bool:
-    """Check a 10-digit NHS number with the modulus 11 check digit (domain.md §4.4)."""
+    """Check a 10-digit NHS number with the modulus 11 check digit (docs/nhs-number.md#check-digit)."""
     digits = nhs_number_digits(value)
     if not re.fullmatch(r"\d{10}", digits):
         return False

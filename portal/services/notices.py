@@ -161,7 +161,7 @@ def autosave_draft(
     session: Session, services: PortalServices, user: User, draft_id: str, posted: MultiDict[str, str]
 ) -> None:
     """Keep what the writer has typed so far, unchecked but encrypted, so a timeout or a closed tab loses
-    seconds, not an hour (security.md §6 item 19).
+    seconds, not an hour (docs/threats.md#property-19).
 
     Only the form's own questions are kept, each as plain text within its limit; a date is kept only once
     its three boxes make a real date. Nothing is validated here: "Continue" still checks every answer.
