@@ -1,6 +1,8 @@
 """Time notice rendering, signing and verification; print medians.
 
 Run: .venv/bin/python bench/bench_pdf.py [runs]
+
+The reference figures to compare with are in docs/performance.md#bench.
 """
 
 from __future__ import annotations

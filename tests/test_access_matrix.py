@@ -1,4 +1,4 @@
-"""The authorisation matrix (security.md §6 items 15 and 23): every route in the URL map, for every role.
+"""The authorisation matrix (docs/threats.md#properties: 15 and 23): every route in the URL map, for every role.
 
 One notice is raised by practitioner A of the Early Help hub and sent to Children's Social Care only, and
 A keeps a second, unsent draft. Each actor signs in once and requests every route, GET and POST where the

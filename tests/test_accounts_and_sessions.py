@@ -1,4 +1,4 @@
-"""Accounts and sessions, named after security.md §6 properties 16 (brute-force controls that do not
+"""Accounts and sessions, named after docs/threats.md#properties 16 (brute-force controls that do not
 enumerate users), 17 (MFA mandatory and replay-proof), 18 (session lifecycle) and 19 (timeout warning)."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The audit log: tamper-evident, anchored outside the database, append-only, fork-free, complete and clean.
 
-Security reference §6 properties 22 (tamper-evident and verifiable) and 23 (every read of case data is
+docs/threats.md#properties 22 (tamper-evident and verifiable) and 23 (every read of case data is
 audited). Runs on SQLite and, with PORTAL_TEST_DATABASE_URL, on PostgreSQL.
 """
 

@@ -1,4 +1,4 @@
-"""Property 21: exports are minimal, safe and restricted (security.md §6 item 21)."""
+"""Property 21: exports are minimal, safe and restricted (docs/threats.md#property-21)."""
 
 from __future__ import annotations
 

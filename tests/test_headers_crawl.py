@@ -1,4 +1,4 @@
-"""Security headers on every response (security.md §6 item 20): a crawl of every page each role can reach,
+"""Security headers on every response (docs/threats.md#property-20): a crawl of every page each role can reach,
 plus error pages (404, 405, CSRF 400, 413, a forced 500), the signed PDF, redirects and every static file.
 
 The crawl starts at every GET route in the URL map (with a real notice, draft and file to fill their

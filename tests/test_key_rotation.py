@@ -1,4 +1,4 @@
-"""Key rotation (security.md §6 properties 6, 7, 10 and 11): rewrapping the KEK touches no data; data keys
+"""Key rotation (docs/threats.md#properties: 6, 7, 10 and 11): rewrapping the KEK touches no data; data keys
 rotate online, resumably, with readers and writers running; destroyed keys stay destroyed."""
 
 from __future__ import annotations

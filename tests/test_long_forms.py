@@ -1,4 +1,4 @@
-"""Property 19: long forms do not lose work (security.md §6 item 19)."""
+"""Property 19: long forms do not lose work (docs/threats.md#property-19)."""
 
 from __future__ import annotations
 

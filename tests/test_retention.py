@@ -1,5 +1,5 @@
-"""Retention and crypto-shredding (security.md §6 item 10; domain.md §4.2): a notice past its retention date
-and not on legal hold loses its data key, answers, PDFs and index rows; every path then says so plainly; and
+"""Retention and crypto-shredding (docs/threats.md#property-10; docs/retention.md): a notice past its retention
+date and not on legal hold loses its data key, answers, PDFs and index rows; every path then says so plainly; and
 a database backup from before the shredding stays readable only until the KEK that wrapped its keys is
 retired."""
 

@@ -1,4 +1,4 @@
-"""Blind-index search (security.md §6 items 8 and 9): it finds the right notices, leaks little, never indexes the
+"""Blind-index search (docs/threats.md#properties: 8 and 9): it finds the right notices, leaks little, never indexes the
 date of birth alone, and its key rotates with search results identical before, during and after."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""security.md §6 properties 5, 11 and 24, each tested over the real stores."""
+"""docs/threats.md#properties 5, 11 and 24, each tested over the real stores."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Working days: E&W bank holidays computed offline, and the counting conventions of domain.md §4.6."""
+"""Working days: E&W bank holidays computed offline, and the counting conventions of docs/working-days.md."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def dates(year: int, *month_days: tuple[int, int]) -> list[date]:
     return [date(year, m, d) for m, d in month_days]
 
 
-# --- Worked examples (domain.md §4.6) -------------------------------------------------------------
+# --- Worked examples (docs/working-days.md#worked-examples) ----------------------------------------
 
 
 def test_rpde_sent_thu_18_dec_2025_plus_10_wd_is_due_tue_6_jan_2026() -> None:
@@ -57,7 +57,7 @@ def test_pan_cheshire_concern_mon_1_dec_2025_day_21_is_wed_31_dec() -> None:
 
 
 def test_pan_cheshire_calendar_day_14_is_kept_on_sunday_14_dec() -> None:
-    # domain.md: "Read as calendar days, Day 14 would fall on a Sunday"; the date is not moved.
+    # docs/working-days.md#day-n: read as calendar days, Day 14 falls on a Sunday; the date is not moved.
     assert CAL.day_n(date(2025, 12, 1), 14, working=False) == date(2025, 12, 14)
 
 

@@ -1,4 +1,4 @@
-"""`flask --app portal honeytoken plant --partnership SLUG`: plant a bait notice (security.md §6 item 25)."""
+"""`flask --app portal honeytoken plant --partnership SLUG`: plant a bait notice (docs/threats.md#property-25)."""
 
 from __future__ import annotations
 

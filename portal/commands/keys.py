@@ -180,7 +180,7 @@ def status_command() -> None:
 @click.option("--finish", is_flag=True, help="Backfill anything left, then drop the old version's rows and key.")
 @with_appcontext
 def rotate_blind_index_command(batch_size: int, finish: bool) -> None:
-    """Rotate the blind-index key that search uses (security.md §6 item 9).
+    """Rotate the blind-index key that search uses (docs/threats.md#property-9).
 
     \b
     Without --finish: add a new blind-index key version and make it active

@@ -380,7 +380,7 @@ class NoticeBlindIndex(Base):
 
     One row per notice, kind and blind-index key version (two versions only while the key rotates). Kinds
     are the NHS number, or the surname and date of birth together: never the date of birth alone, whose
-    small range would let anyone with the index key enumerate it (security.md §6 item 8).
+    small range would let anyone with the index key enumerate it (docs/threats.md#property-8).
     """
 
     __tablename__ = "notice_blind_index"

@@ -4,7 +4,7 @@ Everything here is a frozen value. A ``Procedure`` is declared once per partners
 ``portal.procedures``) and read by the notice engine; nothing in this module touches a database,
 Flask or the network. Dates are calendar dates in England (``portal.timeutil`` converts timestamps),
 and working days follow ``portal.working_days``, whose counting conventions are the proposals of
-the domain reference §4.6.
+docs/working-days.md#conventions.
 
 Vocabulary:
 - a *stage* is one level of the procedure, named in the seed's words (``Stage.name``) and stored
@@ -388,7 +388,7 @@ EITHER_PARTY: frozenset[Party] = frozenset({RAISER, RECIPIENT})
 NOBODY: frozenset[Party] = frozenset()
 _PARTIES = EITHER_PARTY
 
-# Closure fields (domain rule 17). The engine asks for these before a notice can close.
+# Closure fields (docs/procedures.md#rule-17). The engine asks for these before a notice can close.
 CLOSE_AGREED_OUTCOME = "agreed_outcome"
 CLOSE_WRITTEN_CONFIRMATION = "written_confirmation"
 CLOSE_IMPACT_ON_CHILD = "impact_on_child"
@@ -428,11 +428,11 @@ class Stage:
     final: bool
     # Who may move the notice on from this stage to the next; empty at the final stage.
     may_escalate: frozenset[Party]
-    # Ask again whether the child is at immediate risk of significant harm on entering (domain rule 1).
+    # Ask again whether the child is at immediate risk of significant harm on entering (docs/procedures.md#rule-1).
     ask_immediate_risk: bool = True
     # Whose contacts the stage goes to, in the seed's or directory's words.
     recipients_from: str | None = None
-    # True when the form section must be complete before the stage is entered (domain rule 5).
+    # True when the form section must be complete before the stage is entered (docs/procedures.md#rule-5).
     form_required: bool = False
     # Who must move the notice into this stage, in the seed's words; the user confirms it.
     escalated_by: str | None = None
@@ -476,7 +476,7 @@ class Procedure:
     # The stage a formal notice starts at in the portal; earlier stages happen before it is raised.
     entry_stage: str
     skips: tuple[Skip, ...] = ()
-    # Pan Cheshire's "Day N" in working days (default, domain.md §4.6) or calendar days.
+    # Pan Cheshire's "Day N" in working days (default, docs/working-days.md#day-n) or calendar days.
     count_working_days: bool = True
     close_requires: tuple[str, ...] = CLOSE_REQUIRES_ALL
     # What the seed says to do when the child is at immediate risk, shown at the gate.

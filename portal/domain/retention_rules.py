@@ -1,4 +1,4 @@
-"""How long each partnership keeps each class of record before it is crypto-shredded (domain.md §4.2).
+"""How long each partnership keeps each class of record before it is crypto-shredded (docs/retention.md#rules).
 
 The default for an escalation notice is the later of the child's 25th birthday and six years after the notice
 closed: at least as long as the shortest contributing agency record (the NHS keeps children's records to the

@@ -7,7 +7,7 @@ announced months ahead; an admin-edited table can be layered on with ``BankHolid
 removed=...)``.
 
 None of the partnership policies defines how to count days. The conventions implemented here are
-the proposals in the domain reference (§4.6) and each function's docstring says which one it uses.
+the proposals in docs/working-days.md#conventions, and each function's docstring says which one it uses.
 """
 
 from __future__ import annotations
@@ -198,10 +198,11 @@ class WorkingCalendar:
     def add_working_days(self, start: date, n: int) -> date:
         """Return the deadline for "within ``n`` working days" of ``start``.
 
-        Convention (domain reference §4.6, Trafford and Bolton): the trigger day is day 0 and the
-        deadline is the ``n``-th working day after it, because the day something is sent is rarely a
-        full day to act on. A trigger on a weekend or bank holiday is treated as arriving on the next
-        working day, which then is day 0: nobody can act on a notice sent on a Saturday until Monday.
+        Convention (docs/working-days.md#within-n-working-days, Trafford and Bolton): the trigger day
+        is day 0 and the deadline is the ``n``-th working day after it, because the day something is
+        sent is rarely a full day to act on. A trigger on a weekend or bank holiday is treated as
+        arriving on the next working day, which then is day 0: nobody can act on a notice sent on a
+        Saturday until Monday.
         So the result is always a working day, and ``n == 0`` gives the next working day.
         Example: Thu 18 Dec 2025 + 10 gives Tue 6 Jan 2026.
         """
@@ -215,7 +216,7 @@ class WorkingCalendar:
     def day_n(self, day_one: date, n: int, *, working: bool = True) -> date:
         """Return the date of Pan Cheshire's ordinal "Day ``n``" for a concern arising on ``day_one``.
 
-        Convention (domain reference §4.6): Day 1 is the day the concern arises, moved to the next
+        Convention (docs/working-days.md#day-n): Day 1 is the day the concern arises, moved to the next
         working day if it is not one, in both modes. With ``working=True`` (the default, because
         Step 1 is "within one working day") Day ``n`` is the (``n``-1)-th working day after Day 1.
         With ``working=False`` (a per-partnership setting) it is ``n``-1 calendar days after Day 1

@@ -143,7 +143,7 @@ def load_keys(key_dir: Path) -> Keys:
     index_keys = list(keys.blind_index_keys.values())
     if any(len(k) != 32 for k in [*keys.keks.values(), keys.audit_key, *index_keys]):
         raise KeyringError("every key in the keyring must be 32 bytes")
-    # Index keys must differ from the encryption keys (security.md §6 item 8) and from each other.
+    # Index keys must differ from the encryption keys (docs/threats.md#property-8) and from each other.
     if len({*keys.keks.values(), keys.audit_key, *index_keys}) != len(keys.keks) + 1 + len(index_keys):
         raise KeyringError("the keyring reuses one key for two purposes")
     return keys

@@ -15,7 +15,7 @@ EMAIL_RE = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 PHONE_RE = re.compile(r"(?<![\d])0\d(?:[ \xa0]*\d){7,11}(?![\d])")
 _TAG_RE = re.compile(r"</?[A-Za-z][^>]*>")
 
-# Bodies the seeds name that no longer exist under those names (domain.md §5.2 item 5).
+# Bodies the seeds name that no longer exist under those names (docs/procedures.md#superseded-bodies).
 _SUPERSEDED = (
     (re.compile(r"Clinical Commissioning Group|\bCCG\b"), "CCGs were abolished in July 2022 (now ICBs)"),
     (re.compile(r"National Probation Service"), "unified into the Probation Service in 2021"),

@@ -1,7 +1,7 @@
 """Staff accounts: Argon2id passwords, TOTP second factor (secret stored encrypted), sign-in checks.
 
 Changing a password, resetting 2FA and disabling an account each end every session of that user
-(ASVS 5.0 V7.4.2/7.4.3; security.md §6 property 18), and each is audited.
+(ASVS 5.0 V7.4.2/7.4.3; docs/threats.md#property-18), and each is audited.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The business unit's export of its partnership's notices: minimal, pseudonymous, capped and audited.
 
-What leaves the portal in a spreadsheet is the register a business unit reports from (security.md §6
-item 21): references, agencies, stages, dates and clocks. No child identifier or narrative is in it, so it
+What leaves the portal in a spreadsheet is the register a business unit reports from (docs/threats.md#property-21):
+references, agencies, stages, dates and clocks. No child identifier or narrative is in it, so it
 decrypts nothing. Every cell is neutralised against spreadsheet formula injection (ASVS 1.2.10), the file
 is marked OFFICIAL-SENSITIVE in its first line, each export is audited with its row count, and a user may
 export only a few times an hour (the NCSC's bulk-data measures).

@@ -1,4 +1,4 @@
-"""Bait notices (security.md §6 item 25): a notice no member of staff has any reason to open.
+"""Bait notices (docs/threats.md#property-25): a notice no member of staff has any reason to open.
 
 A honey-token notice is planted with a made-up child under a partnership, raised by a disabled account and
 sent to nobody, and kept out of every list and export, so no legitimate path through the portal leads to

@@ -1,4 +1,4 @@
-"""Key rotation, online and resumable (security.md §3.2, §3.5 and §6 properties 6 and 7).
+"""Key rotation, online and resumable (docs/threats.md#tink, #envelope-encryption and #properties 6 and 7).
 
 KEK rotation (the MongoDB ``rewrapManyDataKey`` / AWS KMS pattern): a new key-encryption key is added to the
 keyring and made active (``portal.crypto.add_kek``), then every live data key is unwrapped with its old KEK

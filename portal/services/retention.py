@@ -1,4 +1,4 @@
-"""Crypto-shredding at the end of retention, and legal holds (security.md §6 item 10).
+"""Crypto-shredding at the end of retention, and legal holds (docs/threats.md#property-10).
 
 ``shred_due`` finds every closed notice past its retention date (portal/retention.py) and not on legal hold,
 and, one notice per transaction: destroys its data key (``wrapped`` NULL, ``destroyed_at`` set), deletes its

@@ -1,4 +1,4 @@
-"""Finding a child's notices without decrypting every notice: blind indexes (security.md §6 items 8 and 9).
+"""Finding a child's notices without decrypting every notice: blind indexes (docs/threats.md#properties: 8, 9).
 
 A notice's NHS number, and its surname with date of birth, are normalised, hashed with HMAC-SHA256 under
 the keyring's blind-index key (never an encryption key) and truncated to INDEX_BITS bits. The truncation is

@@ -284,7 +284,7 @@ def escalate(
     target = procedure.stage(to_stage)
     dek = record.data_key(session, services, notice)
 
-    # Domain rule 1: asked again at every escalation; the referral itself is never made through the portal.
+    # docs/procedures.md#rule-1: asked again at every escalation; the referral itself is never made through the portal.
     check = SafetyCheck(
         user_id=user.id, partnership_id=notice.partnership_id, notice_id=notice.id, immediate_risk=immediate_risk
     )

@@ -17,7 +17,8 @@ from tests.lifecycle.driver import Life, addresses, assert_no_case_details
 
 AGENCY_A = "Bolton NHS Foundation Trust"
 AGENCY_B = "Children's Social Care and Early Help"
-# domain.md §4.6: an RPDE sent Thu 18 Dec 2025 is due Tue 6 Jan 2026 (Christmas, Boxing Day, New Year skipped).
+# docs/working-days.md#worked-examples: an RPDE sent Thu 18 Dec 2025 is due Tue 6 Jan 2026 (Christmas, Boxing
+# Day, New Year skipped).
 SENT = date(2025, 12, 18)
 DUE = date(2026, 1, 6)
 

@@ -34,7 +34,7 @@ def appendix_a(contact: int) -> dict[str, object]:
         "problem": f"{CANARY_NARRATIVE}: no strategy meeting",
         "challenge_nature": "Threshold for a section 47 enquiry",
         "challenge_aim": "A strategy meeting",
-        # domain.md §4.6: a concern raised Mon 1 Dec 2025 is Day 1.
+        # docs/working-days.md#day-n: a concern raised Mon 1 Dec 2025 is Day 1.
         "step1_date": ["1", "12", "2025"],
         "step1_summary": "Raised with the social worker the same day",
         "step2_summary": "Managers met on 5 Dec; no agreement",

@@ -19,8 +19,8 @@ from tests.lifecycle.driver import Life, addresses, assert_no_case_details
 
 HEALTH = "Health"
 CSC = "Local authority children's social care"
-# domain.md §4.6: a Trafford stage starting Fri 27 Mar 2026 is due by Tue 14 Apr 2026 (Good Friday and
-# Easter Monday skipped).
+# docs/working-days.md#worked-examples: a Trafford stage starting Fri 27 Mar 2026 is due by Tue 14 Apr 2026
+# (Good Friday and Easter Monday skipped).
 START = date(2026, 3, 27)
 CAP = date(2026, 4, 14)
 

@@ -1,4 +1,4 @@
-"""The five partnerships' procedure definitions, their clocks (domain.md §4.6) and the registry."""
+"""The five partnerships' procedure definitions, their clocks (docs/working-days.md) and the registry."""
 
 from __future__ import annotations
 
@@ -142,7 +142,7 @@ def test_rochdale_prompts_a_telephone_call_to_gmp_named_as_the_directory_names_i
 
 # -- Pan Cheshire (seed 001) ------------------------------------------------------------------------------
 
-CONCERN = date(2025, 12, 1)  # Mon 1 Dec 2025, domain.md §4.6
+CONCERN = date(2025, 12, 1)  # Mon 1 Dec 2025, docs/working-days.md#worked-examples
 
 
 def step_dates(procedure: Procedure, code: str) -> tuple[date, date | None]:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 # Notices are read by English partnerships, so issue times print in UK civil time.
 DISPLAY_TZ = ZoneInfo("Europe/London")
 
-# Keys of ``NoticeContext.closure`` (domain rule 17), as the close form records them.
+# Keys of ``NoticeContext.closure`` (docs/procedures.md#rule-17), as the close form records them.
 CLOSURE_KEYS: tuple[str, ...] = (
     "agreed_outcome",
     "written_confirmation",

@@ -2,7 +2,7 @@
 
 Build one ``PdfSigner`` per app: it parses the key once and reuses it, and it
 reserves a fixed signature size, which together take RSA-2048 signing from
-about 72 ms to about 9 ms a document (see reference/performance.md, section 5).
+about 72 ms to about 9 ms a document (see docs/performance.md#signing).
 Everything happens in memory; nothing here touches the network.
 """
 

@@ -1,8 +1,9 @@
 """Content of Bolton's "Resolving Professional Differences and Escalation (RPDE) form" (seed 003).
 
-The seed links to the RPDE form without reproducing it, so this layout is a proposal (✱, reference/domain.md
-§2.2) in the seed's words: Part A is Agency A's answers; Part B (Agency B's response), the BSCP Business Unit's
-log and Part C (Partnership Resolution) print from the stage records, and the outcome from the closure.
+The seed links to the RPDE form without reproducing it, so this layout is a proposal (✱,
+docs/procedures.md#bolton-rpde-form) in the seed's words: Part A is Agency A's answers; Part B (Agency B's
+response), the BSCP Business Unit's log and Part C (Partnership Resolution) print from the stage records, and
+the outcome from the closure.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Bolton (BSCP): Part A of the "Resolving Professional Differences and Escalation (RPDE) form" (seed 003).
 
 The seed links to the RPDE form but does not reproduce it, so every field here is a proposal (✱ in
-reference/domain.md §2.2 and (b)3), worded from the seed where the seed has words for it, and open to the
+docs/procedures.md#bolton-rpde-form), worded from the seed where the seed has words for it, and open to the
 partnership's adjustment:
 - the date, and the child: name, date of birth, NHS number and the agency's case number;
 - Agency A, practitioner A (name, role, contact details) and practitioner A's manager (name, contact details);

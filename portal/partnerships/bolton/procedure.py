@@ -1,8 +1,8 @@
 """Bolton (BSCP): "Resolving Differences and Escalation Process" (seed 003, launched September 2022).
 
 Citations are ``[003:line]`` in the seed file; PROPOSAL marks readings the seed does not state (✱ or
-[inferred] in the domain reference). The RPDE form is linked, not reproduced [003:70], so its
-sections are the reference's ✱ proposal (Agency A's section, Agency B's response).
+[inferred]; docs/procedures.md#conventions). The RPDE form is linked, not reproduced [003:70], so its
+sections are the ✱ proposal of docs/procedures.md#bolton-rpde-form (Agency A's section, Agency B's response).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ PROCEDURE = Procedure(
                 "that needs to be resolved and the desired outcome for the child/ren"  # [003:67]
             ),
             form_section=None,  # [003:67] recorded in accordance with agency policy
-            # [003:68] "Agree a timescale for a response from practitioner B's manager"; domain rule 9.
+            # [003:68] "Agree a timescale for a response from practitioner B's manager"; docs/procedures.md#rule-9.
             deadline=AgreedDate(),
             notify=(),
             final=False,
@@ -72,7 +72,7 @@ PROCEDURE = Procedure(
                 "Agency B responds to Agency A and BSCP with the outcome"  # [003:70], [003:73]
             ),
             form_section="RPDE form: Agency A's section, then Agency B's response",  # [003:70], [003:73]
-            form_required=True,  # domain rule 5: the RPDE is required before Formal Resolution
+            form_required=True,  # docs/procedures.md#rule-5: the RPDE is required before Formal Resolution
             # [003:73] "Agency B responds ... within 10 working days", counted from the RPDE being sent,
             # which is when the notice enters this stage.
             deadline=WithinWorkingDays(10),
@@ -115,8 +115,8 @@ PROCEDURE = Procedure(
         ),
     ),
     entry_stage="formal-resolution",  # [003:87] the RPDE supports Formal and Partnership Resolution
-    skips=(),  # domain rule 4: earlier stages first
-    # Domain rule 17. Seed-backed: outcome [003:73], learning to the SEG [003:102-104].
+    skips=(),  # docs/procedures.md#rule-4: earlier stages first
+    # docs/procedures.md#rule-17. Seed-backed: outcome [003:73], learning to the SEG [003:102-104].
     # PROPOSAL: written confirmation, impact on the child, debrief.
     immediate_risk=(
         "If you have an immediate concern about the safety of a child, usual safeguarding processes should be "

@@ -1,6 +1,6 @@
 """Content of Halton's escalation record under the 2013 "Escalation Policy Resolution Pathways" (seed 004, legacy).
 
-The policy has no form: the labels are the proposals of ``portal.forms.halton`` (✱ in reference/domain.md (b)5),
+The policy has no form: the labels are the proposals of ``portal.forms.halton`` (✱ in docs/procedures.md#halton-record),
 except the Appendix A tier names and the closing sentences, which are the seed's. Each tier's row fills in from
 its stage record; the closing part from the closure.
 """

@@ -1,9 +1,9 @@
 """Halton Safeguarding Children Board: escalation record for the "Escalation Policy Resolution Pathways", revised
 September 2013 (seed 004, a legacy policy).
 
-The policy has no form; this record is derived from its paragraphs 1.4 to 4.2 and Appendix A (domain.md (b)5).
-Only the Appendix A tier names and the three disagreement areas' wording are the seed's; every field is a
-proposal (✱), open to the partnership's adjustment:
+The policy has no form; this record is derived from its paragraphs 1.4 to 4.2 and Appendix A
+(docs/procedures.md#halton-record). Only the Appendix A tier names and the three disagreement areas' wording
+are the seed's; every field is a proposal (✱), open to the partnership's adjustment:
 - date raised (the date of this notice);
 - the child: name, date of birth, NHS number;
 - raised by: name, role, agency/team, contact details;

@@ -1,7 +1,7 @@
 """Halton Safeguarding Children Board: "Escalation Policy Resolution Pathways" (seed 004, 2013, legacy).
 
 Citations are ``[004:line]`` in the seed file (paragraph numbers where it has them); PROPOSAL marks
-readings the seed does not state (✱ or [inferred] in the domain reference). The policy has no form
+readings the seed does not state (✱ or [inferred]; docs/procedures.md#conventions). The policy has no form
 and no timers; its only clock is the same-working-day rule for immediate risk [004:23]. The tiers
 are Appendix A's columns, spelled exactly as the directory import holds them (``TIER`` matches a
 contact's role title by that prefix).
@@ -108,7 +108,7 @@ PROCEDURE = Procedure(
             deadline=NO_DEADLINE,
             # The unit is the board's business unit (portal.partnerships: the directory owner).
             notify=(Notify(BUSINESS_UNIT, ON_ENTER),),
-            final=True,  # domain rule 6
+            final=True,  # docs/procedures.md#rule-6
             may_escalate=NOBODY,
             recipients_from=MASCU_MANAGER,
         ),
@@ -124,7 +124,7 @@ PROCEDURE = Procedure(
         Skip("manager-named-professional", "mascu-manager", reason_required=True, note="Significant policy issues"),
         Skip("next-level-management", "mascu-manager", reason_required=True, note="Significant policy issues"),
     ),
-    # Domain rule 17. Seed-backed: outcome and written confirmation [004:49] 2.5, debrief [004:58] 4.1,
+    # docs/procedures.md#rule-17. Seed-backed: outcome and written confirmation [004:49] 2.5, debrief [004:58] 4.1,
     # learning to the MASCU [004:60] 4.2. PROPOSAL: impact on the child.
     immediate_risk=(
         "When any professional considers a child is at immediate risk of significant harm, then the individual "

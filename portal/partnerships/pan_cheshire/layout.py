@@ -2,8 +2,8 @@
 resolution to the Local Safeguarding Children's Partnership" (seed 001).
 
 The seed prints only the title, so the labels are the proposals of ``portal.forms.pan_cheshire`` (✱ in
-reference/domain.md §2.3). The form is started at Step 3; the Step 3 block, the written representations and the
-Partnership's part fill in from the stage records and closure as the notice moves on.
+docs/procedures.md#pan-cheshire-appendix-a). The form is started at Step 3; the Step 3 block, the written
+representations and the Partnership's part fill in from the stage records and closure as the notice moves on.
 """
 
 from __future__ import annotations

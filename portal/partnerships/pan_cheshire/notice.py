@@ -1,7 +1,7 @@
 """Pan Cheshire: Appendix A "Form for submitting professional challenge cases for escalation and resolution to
 the Local Safeguarding Children's Partnership" (seed 001).
 
-The seed prints only the form's title, so every field is a proposal (✱ in reference/domain.md §2.3 and (b)4),
+The seed prints only the form's title, so every field is a proposal (✱ in docs/procedures.md#pan-cheshire-appendix-a),
 open to the partnership's adjustment:
 - submitted by: name, role, agency, contact details (a senior manager or, for schools, the Chair of Governors
   alongside the Head Teacher [001:75]);
@@ -14,8 +14,8 @@ open to the partnership's adjustment:
 - current risk: significant risk, and whether the children's social care front door has been contacted [001:43];
 - whether a meeting of the involved parties is requested [001:95].
 
-The form is started at Step 3 and submitted to the Safeguarding Partnership at Step 4 [001:83] (domain.md §2.1,
-[inferred]). The Step 3 outcome, the written representations and the Partnership's recommendation are not asked
+The form is started at Step 3 and submitted to the Safeguarding Partnership at Step 4 [001:83] (our reading,
+docs/procedures.md#pan-cheshire-appendix-a). The Step 3 outcome, the written representations and the Partnership's recommendation are not asked
 here: they fill in from the stage records and closure in the portal (``portal.pdf.notices.pan_cheshire_appendix_a``).
 """
 

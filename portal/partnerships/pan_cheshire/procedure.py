@@ -1,9 +1,9 @@
 """Pan Cheshire: "Procedure for Multi-agency Professional Challenge and Escalation" (seed 001).
 
 Citations are ``[001:line]`` in the seed file; PROPOSAL marks readings the seed does not state (✱ or
-[inferred] in the domain reference). Steps are timed as "Day N" from the day the concern arises
+[inferred]; docs/procedures.md#conventions). Steps are timed as "Day N" from the day the concern arises
 (Day 1); working or calendar days is the ``count_working_days`` setting, working by default because
-Step 1 is "within one working day" (domain.md §4.6, [inferred]).
+Step 1 is "within one working day" (our reading, docs/working-days.md#day-n).
 """
 
 from __future__ import annotations
@@ -74,12 +74,13 @@ PROCEDURE = Procedure(
                 "The Safeguarding Partnership representative seeks resolution with their equivalent "
                 "and may request a meeting with the involved parties"  # [001:75], [001:95]
             ),
-            # Domain rule 7: only these may raise Step 3 [001:75].
+            # docs/procedures.md#rule-7: only these may raise Step 3 [001:75].
             escalated_by=(
                 "A senior manager (or in the case of schools, the Chair of Governors alongside the Head Teacher)"
             ),
-            # PROPOSAL [inferred, domain.md §2.1]: Halton's page offers Appendix A "for ... Step 3" while
-            # the seed uses it at Step 4 [001:83]; so it is started here and submitted at Step 4.
+            # PROPOSAL [inferred, docs/procedures.md#pan-cheshire-appendix-a]: Halton's page offers Appendix A
+            # "for ... Step 3" while the seed uses it at Step 4 [001:83]; so it is started here and submitted at
+            # Step 4.
             form_section="Appendix A (started)",
             form_required=False,
             deadline=DayWindow(start_by=9, conclude_by=14),  # [001:23], [001:77]
@@ -102,20 +103,20 @@ PROCEDURE = Procedure(
                 "The Statutory Partners of the local Safeguarding Partnership request written representation, "
                 "may call a meeting, and make a recommendation"  # [001:83], [001:91]
             ),
-            escalated_by="Brought to the Safeguarding Partnership Manager",  # [001:97]; domain rule 7
+            escalated_by="Brought to the Safeguarding Partnership Manager",  # [001:97]; docs/procedures.md#rule-7
             # [001:83] "The form included as Appendix A should be used for submitting the appropriate
-            # information to the Safeguarding Partnership"; domain rule 5: required at Step 4.
+            # information to the Safeguarding Partnership"; docs/procedures.md#rule-5: required at Step 4.
             form_section="Appendix A (submitted to the Safeguarding Partnership)",
             form_required=True,
             deadline=DayWindow(start_by=16, conclude_by=21),  # [001:25], [001:85]
             notify=(
                 Notify(BUSINESS_UNIT, ON_ENTER),  # [001:97] the Safeguarding Partnership Manager
-                # PROPOSAL [domain.md §2.3 item 8]: the recommendation goes back to both parties and the
-                # practitioner who raised the concern.
+                # PROPOSAL [docs/procedures.md#pan-cheshire-appendix-a]: the recommendation goes back to both
+                # parties and the practitioner who raised the concern.
                 Notify(RECIPIENT_SPOCS, ON_CLOSE),
                 Notify(RAISING_PRACTITIONER, ON_CLOSE),
             ),
-            final=True,  # domain rule 6: Step 4 produces a recommendation; then close
+            final=True,  # docs/procedures.md#rule-6: Step 4 produces a recommendation; then close
             may_escalate=NOBODY,
             recipients_from="The Safeguarding Partnership Manager and the Statutory Partners",
         ),
@@ -123,11 +124,12 @@ PROCEDURE = Procedure(
     # PROPOSAL: the partnership keeps Step 4 records and agencies keep Steps 1-3 [001:55]; the portal's
     # notice is Appendix A, started at Step 3.
     entry_stage="step-3",
-    # Domain rule 4: earlier steps first; the seed allows no shortcut.
+    # docs/procedures.md#rule-4: earlier steps first; the seed allows no shortcut.
     skips=(),
-    # Domain rule 10 and §4.6 [inferred]: working days by default; a per-partnership setting.
+    # docs/procedures.md#rule-10 and docs/working-days.md#day-n [inferred]: working days by default; a
+    # per-partnership setting.
     count_working_days=True,
-    # Domain rule 17. Seed-backed: outcomes recorded [001:47], [001:65], [001:75]. PROPOSAL: the rest.
+    # docs/procedures.md#rule-17. Seed-backed: outcomes recorded [001:47], [001:65], [001:75]. PROPOSAL: the rest.
     immediate_risk=(
         "The safety and wellbeing of the child or young person is paramount, and should they be considered "
         "at significant risk the local authority children's social care front door should be contacted."

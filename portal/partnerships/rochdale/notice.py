@@ -1,7 +1,7 @@
 """Rochdale: Appendix 1 "Professional Challenge / Outcome Resolution Notice" (seed 000).
 
 Every field is the seed's, in its order and wording. Fields the seed does not print, proposed here and
-open to the partnership's adjustment (✱ in reference/domain.md):
+open to the partnership's adjustment (✱ in docs/procedures.md#rochdale-appendix-1):
 - the NHS number and the P Number are two typed inputs (the seed has one box "NHS Number/ P Number");
 - "Notification has been sent to: 1. 2." is chosen from the SPOC directory, so the portal can route it.
 

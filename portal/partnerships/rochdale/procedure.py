@@ -3,7 +3,8 @@
 Citations are ``[000:line]`` in the seed file. The seed is the guidance's principles, the SPOC list
 and Appendix 1; its flow chart ("Effective Challenge and Escalation Procedure", line 23) did not
 survive. Who acts at stages 1, 2 and 4 is therefore read from Trafford's copy of the same GM template
-(seed 002) and marked PROPOSAL, as are the reference's ✱/[inferred] items. The seed sets no timescale.
+(seed 002) and marked PROPOSAL, as are the ✱/[inferred] items (docs/procedures.md#conventions). The seed
+sets no timescale.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ PROCEDURE = Procedure(
                 "Appendix 1 Professional Challenge / Outcome Resolution Notice, with its Stage 3 row "
                 "(Date Outcome Resolved; Supporting Evidence)"  # [000:45-69]
             ),
-            # Domain rule 5: the notice is required before entering stage 3.
+            # docs/procedures.md#rule-5: the notice is required before entering stage 3.
             form_required=True,
             deadline=NO_DEADLINE,
             notify=(
@@ -122,6 +123,6 @@ PROCEDURE = Procedure(
     entry_stage="stage-3",
     # No "go straight to stage 3-4" line in this seed (it is Trafford's [002:29]); see the module docstring.
     skips=(),
-    # Domain rule 17. Seed-backed: outcome and written confirmation [000:68], impact on the child [000:15].
+    # docs/procedures.md#rule-17. Seed-backed: outcome and written confirmation [000:68], impact on the child [000:15].
     # PROPOSAL: debrief and learning (rule 17 applies them portal-wide; the seed does not ask).
 )

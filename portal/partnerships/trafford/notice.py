@@ -1,7 +1,7 @@
 """Trafford (TSSP): "Resolving Professional Disagreements/Escalation Notice" (seed 002).
 
 Every field the seed prints is here, in its order and wording. Fields the seed does not print, proposed here
-and open to the partnership's adjustment (✱ in reference/domain.md):
+and open to the partnership's adjustment (✱ in docs/procedures.md#trafford-notice):
 - the child's name, date of birth and NHS number, all optional: the seed form has no child identifiers, but
   the parties need to know which child they disagree about. The TSSP Business Manager's copy withholds them
   (``pseudonymous_copy``);

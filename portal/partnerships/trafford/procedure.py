@@ -1,10 +1,10 @@
 """Trafford (TSSP): "Resolving Professional Disagreements/Escalation Notice" (seed 002).
 
 Citations are ``[002:line]`` in the seed file; PROPOSAL marks readings the seed does not state (✱ or
-[inferred] in the domain reference). The flow chart's boxes survive as scrambled lines 27-45; each
+[inferred]; docs/procedures.md#conventions). The flow chart's boxes survive as scrambled lines 27-45; each
 stage's name joins the chart's "Stage N" with its box. "Timescales should be agreed at each stage
 ... Each stage should not exceed 10 working days" [002:49] gives every stage an agreed due date,
-refused beyond 10 working days from the stage starting (domain rule 8).
+refused beyond 10 working days from the stage starting (docs/procedures.md#rule-8).
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ PROCEDURE = Procedure(
                 "The TSSP resolution notice is used and the matter escalated to the next level of management; "
                 "formal escalation proceeds through the management hierarchies of the involved agencies"
             ),  # [002:34-35]
-            # [002:34] "the TSSP resolution notice (Appendix 1)"; domain rule 5: required before stage 3.
+            # [002:34] "the TSSP resolution notice (Appendix 1)"; docs/procedures.md#rule-5: required before stage 3.
             form_section="Resolving Professional Disagreements/Escalation Notice",
             form_required=True,
             deadline=_AGREED,
@@ -110,12 +110,13 @@ PROCEDURE = Procedure(
         ),
     ),
     entry_stage="stage-3",  # [002:34] the notice is used from stage 3
-    # [002:29] from anywhere before stage 3 straight to stage 3 or 4; domain rule 4: with a justification.
+    # [002:29] from anywhere before stage 3 straight to stage 3 or 4; docs/procedures.md#rule-4: with a justification.
     skips=(
         Skip("stage-1", "stage-3", reason_required=True, note=_STRAIGHT_TO_3_4),
         Skip("stage-1", "stage-4", reason_required=True, note=_STRAIGHT_TO_3_4),
         Skip("stage-2", "stage-4", reason_required=True, note=_STRAIGHT_TO_3_4),
     ),
-    # Domain rule 17. Seed-backed: outcome and debrief [002:94], impact on the child [002:21], learning
-    # for the TSSP [002:98]. PROPOSAL: written confirmation between the parties (GM template, §1.2).
+    # docs/procedures.md#rule-17. Seed-backed: outcome and debrief [002:94], impact on the child [002:21], learning
+    # for the TSSP [002:98]. PROPOSAL: written confirmation between the parties (GM template,
+    # docs/procedures.md#gm-template).
 )

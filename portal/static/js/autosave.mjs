@@ -1,4 +1,4 @@
-// Save a long form's answers as the writer types (security.md §6 item 19): a timeout or a closed tab then
+// Save a long form's answers as the writer types (docs/threats.md#property-19): a timeout or a closed tab then
 // loses seconds, not an hour. The server keeps them encrypted and unchecked; "Continue" still checks them.
 const QUIET_MS = 3000;
 

@@ -119,7 +119,7 @@ class CloseForm(PortalForm):
         return ok
 
     def closure(self) -> dict[str, str]:
-        """The closure record as the engine stores it (domain rule 17)."""
+        """The closure record as the engine stores it (docs/procedures.md#rule-17)."""
         learning = (self.learning.data or "").strip() if self.learning_identified.data == "yes" else ""
         return {
             "agreed_outcome": self.agreed_outcome.data or "",

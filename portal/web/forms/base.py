@@ -67,7 +67,7 @@ NHS_NUMBER_HINT = "10 digits, for example 943 476 5919. Leave blank if you do no
 
 
 def nhs_number_field(label: str = "NHS number", *, hint: str = NHS_NUMBER_HINT) -> StringField:
-    """The child's NHS number, optional, checked by its modulus 11 check digit (domain.md §4.4)."""
+    """The child's NHS number, optional, checked by its modulus 11 check digit (docs/nhs-number.md#check-digit)."""
     return short_text(label, required=None, max_length=20, hint=hint, checks=(NhsNumber(),))
 
 

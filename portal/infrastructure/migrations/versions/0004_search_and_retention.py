@@ -4,9 +4,10 @@ Revision ID: 0004
 Revises: 0003
 
 - notice_blind_index: truncated keyed hashes of a notice's NHS number, and of its surname with date of birth,
-  one row per notice, kind and blind-index key version (security.md §6 items 8 and 9). The CHECK keeps
-  out any other kind, a date-of-birth-only index in particular.
-- notice.shredded_at: when the notice's data key was destroyed at the end of its retention (item 10).
+  one row per notice, kind and blind-index key version (docs/threats.md#properties: 8 and 9). The CHECK
+  keeps out any other kind, a date-of-birth-only index in particular.
+- notice.shredded_at: when the notice's data key was destroyed at the end of its retention
+  (docs/threats.md#property-10).
 - notice.legal_hold (+ reason, who, when): a hold that stops shredding.
 """
 
