@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -241,3 +242,29 @@ def test_working_days_between_matches_a_day_by_day_count(a: date, span: int) -> 
     low, high = min(a, b), max(a, b)
     walk = sum(CAL.is_working_day(low + timedelta(days=i)) for i in range(1, (high - low).days + 1))
     assert CAL.working_days_between(a, b) == (walk if b >= a else -walk)
+
+
+# --- Frozen table ----------------------------------------------------------------------------------
+
+FROZEN_TABLE = Path(__file__).parent / "data" / "bank_holidays_england_1978_2060.txt"
+
+
+def frozen_holidays() -> dict[int, list[date]]:
+    """The dates the hand-written rules gave for 1978-2060, frozen before they were replaced."""
+    by_year: dict[int, list[date]] = {year: [] for year in range(1978, 2061)}
+    for line in FROZEN_TABLE.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            day = date.fromisoformat(line)
+            by_year[day.year].append(day)
+    return by_year
+
+
+def test_every_year_1978_to_2060_matches_the_frozen_table() -> None:
+    frozen = frozen_holidays()
+    assert sum(map(len, frozen.values())) > 80 * 8  # the file is whole, not truncated
+    differences = {
+        year: (sorted(set(frozen[year]) - set(got)), sorted(set(got) - set(frozen[year])))
+        for year in frozen
+        if (got := ENGLAND_AND_WALES.holidays_in(year)) != frozen[year]
+    }
+    assert differences == {}
