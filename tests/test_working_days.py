@@ -1,20 +1,28 @@
-"""Working days: E&W bank holidays computed offline, and the counting conventions of docs/working-days.md."""
+"""Working days: E&W bank holidays computed offline, and the counting conventions of domain.md §4.6."""
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
+import holidays
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from portal.domain import working_days
 from portal.domain.working_days import (
     ENGLAND_AND_WALES,
     ENGLAND_AND_WALES_CALENDAR,
+    MAX_YEAR,
     MIN_YEAR,
     ONE_OFF_CHANGES,
     BankHolidays,
+    OneOffChange,
     WorkingCalendar,
+    _library_holidays,
     easter_sunday,
 )
 
@@ -25,7 +33,7 @@ def dates(year: int, *month_days: tuple[int, int]) -> list[date]:
     return [date(year, m, d) for m, d in month_days]
 
 
-# --- Worked examples (docs/working-days.md#worked-examples) ----------------------------------------
+# --- Worked examples (domain.md §4.6) -------------------------------------------------------------
 
 
 def test_rpde_sent_thu_18_dec_2025_plus_10_wd_is_due_tue_6_jan_2026() -> None:
@@ -57,7 +65,7 @@ def test_pan_cheshire_concern_mon_1_dec_2025_day_21_is_wed_31_dec() -> None:
 
 
 def test_pan_cheshire_calendar_day_14_is_kept_on_sunday_14_dec() -> None:
-    # docs/working-days.md#day-n: read as calendar days, Day 14 falls on a Sunday; the date is not moved.
+    # domain.md: "Read as calendar days, Day 14 would fall on a Sunday"; the date is not moved.
     assert CAL.day_n(date(2025, 12, 1), 14, working=False) == date(2025, 12, 14)
 
 
@@ -241,3 +249,105 @@ def test_working_days_between_matches_a_day_by_day_count(a: date, span: int) -> 
     low, high = min(a, b), max(a, b)
     walk = sum(CAL.is_working_day(low + timedelta(days=i)) for i in range(1, (high - low).days + 1))
     assert CAL.working_days_between(a, b) == (walk if b >= a else -walk)
+
+
+# --- Frozen table ----------------------------------------------------------------------------------
+
+FROZEN_TABLE = Path(__file__).parent / "data" / "bank_holidays_england_1978_2060.txt"
+
+
+def frozen_holidays() -> dict[int, list[date]]:
+    """The dates the hand-written rules gave for 1978-2060, frozen before they were replaced."""
+    by_year: dict[int, list[date]] = {year: [] for year in range(1978, 2061)}
+    for line in FROZEN_TABLE.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            day = date.fromisoformat(line)
+            by_year[day.year].append(day)
+    return by_year
+
+
+# Years where the calendar deliberately differs from the frozen table, as {year: (dropped, added)}, each
+# with the reason and which source is right. None with holidays 0.108: it already has every one-off the
+# old rules shipped (1981-07-29, 1995-05-08 for 05-01, 1999-12-31, 2002-06-03/04 for 05-27, 2011-04-29,
+# 2012-06-04/05 for 05-28, 2020-05-08 for 05-04, 2022-06-02/03 for 05-30, 2022-09-19, 2023-05-08), and
+# substitutes Christmas on a Sunday on the Tuesday after a Monday Boxing Day (2022, 2033, ...) as the old
+# rules did. A holiday proclaimed later is added to ONE_OFF_CHANGES and recorded here.
+DIFFERENCES_FROM_FROZEN_TABLE: dict[int, tuple[list[date], list[date]]] = {}
+
+
+def _differences(calendar_year: Callable[[int], list[date]]) -> dict[int, tuple[list[date], list[date]]]:
+    frozen = frozen_holidays()
+    assert sum(map(len, frozen.values())) > 80 * 8  # the file is whole, not truncated
+    return {
+        year: (sorted(set(frozen[year]) - set(got)), sorted(set(got) - set(frozen[year])))
+        for year in frozen
+        if (got := calendar_year(year)) != frozen[year]
+    }
+
+
+def test_every_year_1978_to_2060_matches_the_frozen_table() -> None:
+    assert _differences(ENGLAND_AND_WALES.holidays_in) == DIFFERENCES_FROM_FROZEN_TABLE
+
+
+def test_the_library_alone_matches_the_frozen_table() -> None:
+    # Without the portal's one-off overrides: a library upgrade that changes a date shows up here.
+    assert _differences(lambda year: sorted(_library_holidays(year))) == DIFFERENCES_FROM_FROZEN_TABLE
+
+
+def test_wales_has_the_same_bank_holidays_as_england_in_the_library() -> None:
+    # The calendar is named England and Wales but asks the library for subdivision ENG.
+    for year in range(MIN_YEAR, 2061):
+        england = holidays.country_holidays("GB", subdiv="ENG", years=year)
+        assert set(england) == set(holidays.country_holidays("GB", subdiv="WLS", years=year)), year
+
+
+def test_every_one_off_agrees_with_the_library_or_is_newer() -> None:
+    # An override either restates what the library already has, or is newer than the pinned release (the
+    # library still has the date it replaces and lacks the new one). Anything else is a typo, or the
+    # library and the proclamation disagree, and must be looked into rather than silently layered.
+    for change in ONE_OFF_CHANGES:
+        library = _library_holidays(change.day.year)
+        known = change.day in library and (change.replaces is None or change.replaces not in library)
+        newer = change.day not in library and (change.replaces is None or change.replaces in library)
+        assert known or newer, change
+
+
+def test_a_proclaimed_change_is_applied_on_top_of_the_library(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As if a 2027 Spring bank holiday were moved a week for an event the library does not know yet.
+    moved = OneOffChange(date(2027, 6, 7), "Spring bank holiday (moved)", replaces=date(2027, 5, 31))
+    extra = OneOffChange(date(2027, 6, 8), "An extra bank holiday")
+    monkeypatch.setattr(working_days, "ONE_OFF_CHANGES", (*ONE_OFF_CHANGES, moved, extra))
+    working_days._shipped_holidays.cache_clear()
+    try:
+        assert ENGLAND_AND_WALES.holidays_in(2027) == sorted(
+            {*DOMAIN_TABLE[2027], date(2027, 6, 7), date(2027, 6, 8)} - {date(2027, 5, 31)}
+        )
+        assert CAL.add_working_days(date(2027, 6, 4), 1) == date(2027, 6, 9)
+    finally:
+        monkeypatch.undo()
+        working_days._shipped_holidays.cache_clear()
+    assert ENGLAND_AND_WALES.holidays_in(2027) == DOMAIN_TABLE[2027]
+
+
+def test_years_after_the_library_range_are_refused() -> None:
+    assert holidays.country_holidays("GB", subdiv="ENG").end_year >= MAX_YEAR
+    assert ENGLAND_AND_WALES.holidays_in(MAX_YEAR)
+    with pytest.raises(ValueError, match="not supported"):
+        ENGLAND_AND_WALES.holidays_in(MAX_YEAR + 1)
+    with pytest.raises(ValueError, match="not supported"):
+        CAL.is_working_day(date(MAX_YEAR + 1, 6, 7))
+
+
+def test_holidays_are_computed_offline_and_cached_per_year(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_network(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the bank-holiday calendar opened a network connection")
+
+    monkeypatch.setattr(socket, "socket", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    working_days._shipped_holidays.cache_clear()
+    assert ENGLAND_AND_WALES.holidays_in(2031)
+    calls = []
+    monkeypatch.setattr(working_days, "_library_holidays", lambda year: calls.append(year) or set())
+    for _ in range(3):
+        CAL.working_days_between(date(2031, 1, 1), date(2031, 12, 31))
+    assert calls == []  # 2031 was asked of the library once, above

@@ -1,10 +1,12 @@
 """Working days for stage deadlines: England and Wales bank holidays, computed offline.
 
-The holidays come from the statutory rules plus a shipped table of one-off changes (jubilees, royal
-events) that no rule can derive. GOV.UK's ``bank-holidays.json`` only covers a year or two ahead and
-the portal must not depend on the network, so nothing here fetches anything. Future one-offs are
-announced months ahead; an admin-edited table can be layered on with ``BankHolidays(extra=...,
-removed=...)``.
+The holidays come from the ``holidays`` library (pinned exactly in pyproject.toml; subdivision ENG,
+whose bank holidays are the same as Wales's), which ships its rules and the royal one-offs as code, so
+nothing here fetches anything. GOV.UK's ``bank-holidays.json`` only covers a year or two ahead and
+the portal must not depend on the network. On top of the library the portal applies its own table of
+proclaimed one-offs, ``ONE_OFF_CHANGES``, so a newly announced holiday takes effect as soon as it is
+added there, without waiting for a library release. An admin-edited table can be layered on with
+``BankHolidays(extra=..., removed=...)``.
 
 None of the partnership policies defines how to count days. The conventions implemented here are
 the proposals in docs/working-days.md#conventions, and each function's docstring says which one it uses.
@@ -17,9 +19,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
+import holidays
+
 __all__ = [
     "ENGLAND_AND_WALES",
     "ENGLAND_AND_WALES_CALENDAR",
+    "MAX_YEAR",
     "MIN_YEAR",
     "ONE_OFF_CHANGES",
     "BankHolidays",
@@ -28,12 +33,14 @@ __all__ = [
     "easter_sunday",
 ]
 
-# The Early May bank holiday was first held in 1978. Before that the rules below would be wrong,
-# and silently wrong deadlines are worse than an error.
+# The Early May bank holiday was first held in 1978. Earlier years are outside the range checked against
+# the old rules (tests/data) and no notice needs them, and silently wrong deadlines are worse than an error.
 MIN_YEAR = 1978
+# The last year the library computes (its DEFAULT_END_YEAR): after it the library returns no holidays
+# at all rather than an error, which would silently make every weekday a working day.
+MAX_YEAR = 2100
 
 _ONE_DAY = timedelta(days=1)
-_MONDAY = 0
 _SATURDAY = 5
 
 
@@ -47,6 +54,12 @@ class OneOffChange:
     replaces: date | None = None
 
 
+# Applied on top of the library's dates, in this order: a moved holiday's ``replaces`` date is dropped
+# and its ``day`` added. Every entry below is also in holidays 0.108, so today they change nothing (the
+# 1978-2060 comparison in tests/test_working_days.py shows it); they stay as the portal's own statement
+# of the proclamations, so that a library release that lost one would not change a deadline. A newly
+# proclaimed holiday is added here the day it is announced; once a library release has it too, the two
+# agree and nothing changes.
 ONE_OFF_CHANGES: tuple[OneOffChange, ...] = (
     OneOffChange(date(1981, 7, 29), "Royal wedding of the Prince of Wales and Lady Diana Spencer"),
     OneOffChange(date(1995, 5, 8), "Early May bank holiday (VE Day 50th anniversary)", replaces=date(1995, 5, 1)),
@@ -75,11 +88,16 @@ def _require_date(value: object, what: str = "date") -> date:
 def _require_year(year: int) -> int:
     if year < MIN_YEAR:
         raise ValueError(f"bank holidays before {MIN_YEAR} are not supported (got {year})")
+    if year > MAX_YEAR:
+        raise ValueError(f"bank holidays after {MAX_YEAR} are not supported (got {year})")
     return year
 
 
 def easter_sunday(year: int) -> date:
-    """Return Easter Sunday in the Gregorian calendar (anonymous Gregorian computus)."""
+    """Return Easter Sunday in the Gregorian calendar (anonymous Gregorian computus).
+
+    Kept for callers; the bank holidays themselves (Good Friday, Easter Monday) come from the library.
+    """
     a = year % 19
     b, c = divmod(year, 100)
     d, e = divmod(b, 4)
@@ -93,43 +111,17 @@ def easter_sunday(year: int) -> date:
     return date(year, month, day + 1)
 
 
-def _first_monday(year: int, month: int) -> date:
-    first = date(year, month, 1)
-    return first + timedelta(days=(_MONDAY - first.weekday()) % 7)
-
-
-def _last_monday(year: int, month: int) -> date:
-    last = date(year + month // 12, month % 12 + 1, 1) - _ONE_DAY
-    return last - timedelta(days=(last.weekday() - _MONDAY) % 7)
-
-
-def _with_substitutes(fixed: Iterable[date]) -> set[date]:
-    """Move fixed-date holidays that fall at a weekend to the next weekday not already a holiday."""
-    # Weekday holidays keep their own date first, so that Christmas on a Sunday is substituted on the
-    # Tuesday after a Monday Boxing Day (2022), as the proclamations do.
-    days = list(fixed)
-    taken = {d for d in days if d.weekday() < _SATURDAY}
-    for original in days:
-        if original.weekday() >= _SATURDAY:
-            substitute = original
-            while substitute.weekday() >= _SATURDAY or substitute in taken:
-                substitute += _ONE_DAY
-            taken.add(substitute)
-    return taken
-
-
-def _rule_holidays(year: int) -> set[date]:
-    easter = easter_sunday(year)
-    days = _with_substitutes([date(year, 1, 1)])
-    days |= {easter - timedelta(days=2), easter + _ONE_DAY}
-    days |= {_first_monday(year, 5), _last_monday(year, 5), _last_monday(year, 8)}
-    days |= _with_substitutes([date(year, 12, 25), date(year, 12, 26)])
-    return days
+def _library_holidays(year: int) -> set[date]:
+    """Return the library's England bank holidays for ``year`` that fall on a weekday."""
+    table = holidays.country_holidays("GB", subdiv="ENG", years=year)
+    # The library lists a holiday on its own date even at a weekend (Christmas Day on a Saturday) and
+    # its substitute weekday as a separate "(observed)" entry; only the weekday is a day off.
+    return {d for d in table if d.year == year and d.weekday() < _SATURDAY}
 
 
 @lru_cache(maxsize=256)
 def _shipped_holidays(year: int) -> frozenset[date]:
-    days = _rule_holidays(_require_year(year))
+    days = _library_holidays(_require_year(year))
     for change in ONE_OFF_CHANGES:
         if change.day.year == year:
             if change.replaces is not None:
@@ -140,7 +132,7 @@ def _shipped_holidays(year: int) -> frozenset[date]:
 
 @dataclass(frozen=True, slots=True, init=False)
 class BankHolidays:
-    """England and Wales bank holidays: rules plus shipped one-offs, with optional local changes.
+    """England and Wales bank holidays: the library plus shipped one-offs, with optional local changes.
 
     ``extra`` adds days (e.g. a newly proclaimed holiday); ``removed`` drops shipped ones. Both are
     meant for an admin-edited table layered over the shipped data. A holiday that falls at a weekend

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import io
+import logging
+import os
+import random
 import re
 import shutil
 import subprocess
 import tempfile
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
 import pypdf
@@ -17,11 +23,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
-from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils import generic, incremental_writer
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.signers import pdf_signer
+from pyhanko.sign import attributes
+from pyhanko.sign.signers import pdf_cms, pdf_signer
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 
+import portal.infrastructure.pdf.signing as signing
 from portal.infrastructure.pdf import NoticeContext
 from portal.infrastructure.pdf.signing import (
     DEFAULT_REASON,
@@ -276,14 +285,189 @@ def test_rsa_signing_reuses_a_checked_cms_template(keypair: tuple[bytes, bytes],
     assert PdfFileReader(io.BytesIO(third)).embedded_signatures[0].pkcs7_content != contents[0]
 
 
-def test_a_template_that_fails_its_self_check_falls_back_to_pyhanko(
-    keypair: tuple[bytes, bytes], unsigned_pdf: bytes, monkeypatch: pytest.MonkeyPatch
+def test_the_template_is_built_and_checked_at_construction(
+    keypair: tuple[bytes, bytes], caplog: pytest.LogCaptureFixture
 ) -> None:
-    import portal.infrastructure.pdf.signing as signing
+    caplog.set_level(logging.DEBUG, logger="portal.infrastructure.pdf.signing")
+    assert PdfSigner(*keypair)._template is not None
+    assert not [r for r in caplog.records if r.name == "portal.infrastructure.pdf.signing"]
 
-    monkeypatch.setattr(signing, "_verify_signed_pdf", lambda _pdf, _cert: False)
+
+def test_p256_keys_use_pyhankos_path_without_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="portal.infrastructure.pdf.signing")
+    assert PdfSigner(*p256_keypair())._template is None  # ECDSA is not deterministic: nothing to template
+    assert not [r for r in caplog.records if r.name == "portal.infrastructure.pdf.signing"]
+
+
+def test_a_signer_can_be_built_inside_a_running_event_loop(keypair: tuple[bytes, bytes], unsigned_pdf: bytes) -> None:
+    # pyHanko's sync API calls asyncio.run(); the check at construction must work under an async server too.
+    async def build() -> PdfSigner:
+        return PdfSigner(*keypair)
+
+    signer = asyncio.run(build())
+    assert signer._template is not None
+    assert verify_signed_pdf(signer.sign(unsigned_pdf), keypair[1])
+
+
+# --- The template against pyHanko's own CMS, byte for byte ------------------------------------------
+
+PINNED_SIGNING_TIME = datetime(2026, 11, 23, 14, 5, 7, tzinfo=UTC)
+
+
+def pyhanko_cms(signer: PdfSigner, document_digest: bytes) -> bytes:
+    """The CMS pyHanko's own PDF path builds for this /ByteRange digest, DER-encoded.
+
+    These are the arguments pyHanko 0.38's PdfTBSDocument.perform_signature passes (PAdES, SHA-256, no
+    timestamper, the session's time as signing_time, no revocation info or CAdES attributes); with PAdES
+    pyHanko leaves signingTime out of the CMS, so the time is pinned only to make that plain.
+    """
+    attrs = PdfCMSSignedAttributes(signing_time=PINNED_SIGNING_TIME, adobe_revinfo_attr=None, cades_signed_attrs=None)
+    coroutine = signer._signer.async_sign(
+        document_digest, "sha256", use_pades=True, timestamper=None, signed_attr_settings=attrs
+    )
+    return asyncio.run(coroutine).dump()
+
+
+def test_template_cms_equals_pyhankos_byte_for_byte_for_200_random_digests(signer: PdfSigner) -> None:
+    """RSA PKCS#1 v1.5 is deterministic and PAdES B-B has no signing time in the CMS, so the filled
+    template must be exactly the bytes pyHanko builds, not merely a CMS that verifies."""
+    template = signer._template
+    assert template is not None
+    rng = random.Random(20261123)
+    for i in range(200):
+        digest = rng.randbytes(32)
+        assert template.fill(digest, signer._private_key) == pyhanko_cms(signer, digest), f"digest {i}: {digest.hex()}"  # type: ignore[arg-type]
+
+
+class _PinnedDatetime(datetime):
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> _PinnedDatetime:  # type: ignore[override]
+        pinned = PINNED_SIGNING_TIME.astimezone(tz)
+        return cls.combine(pinned.date(), pinned.timetz())
+
+
+class _OsWithFixedUrandom:
+    """``os`` for pyHanko's incremental writer, whose new trailer /ID is otherwise random."""
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(os, name)
+
+    @staticmethod
+    def urandom(n: int) -> bytes:
+        return bytes(range(n))
+
+
+@pytest.fixture
+def deterministic_pyhanko(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pin the two things that differ between two signings of one document: /M and the trailer /ID."""
+    monkeypatch.setattr(pdf_signer, "datetime", _PinnedDatetime)
+    monkeypatch.setattr(incremental_writer, "os", _OsWithFixedUrandom())
+
+
+@pytest.mark.usefixtures("deterministic_pyhanko")
+def test_template_signed_pdfs_equal_pyhankos_byte_for_byte(
+    signer: PdfSigner, unsigned_pdf: bytes, keypair: tuple[bytes, bytes]
+) -> None:
+    """The whole signed file, for a few random documents and reasons: the template path differs from
+    pyHanko's own only in who builds the CMS, so with the time and /ID pinned the files are identical."""
+    rng = random.Random(7)
+    documents = [(unsigned_pdf, DEFAULT_REASON)]
+    for _ in range(3):
+        context = _context(reference=f"ROC-2026-{rng.randrange(10_000):04d}")
+        words = ("".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(2, 9))) for _ in range(80))
+        context = replace(context, fields={**context.fields, "summary_of_disagreement": " ".join(words)})
+        documents.append((render_notice("rochdale-appendix-1", context), f"Issued {rng.getrandbits(64):x}"))
+    for pdf, reason in documents:
+        from_template = signer.sign(pdf, reason=reason)
+        assert b"/M (D\\07220261123140507Z)" in from_template  # the pinned time took effect
+        assert from_template == signer._sign_with_pyhanko(pdf, reason)
+        assert verify_signed_pdf(from_template, keypair[1])
+
+
+# --- Falling back to pyHanko's own path ------------------------------------------------------------
+
+
+def _corrupt_the_fill(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_fill = signing._CmsTemplate.fill
+
+    def corrupted(self: signing._CmsTemplate, document_digest: bytes, key: rsa.RSAPrivateKey) -> bytes:
+        der = bytearray(real_fill(self, document_digest, key))
+        der[-1] ^= 0x01
+        return bytes(der)
+
+    monkeypatch.setattr(signing._CmsTemplate, "fill", corrupted)
+
+
+def _add_a_signed_attribute(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As a future pyHanko might: a per-document attribute (here signingTime) in PAdES signatures.
+    real_providers = pdf_cms.CAdESSignedAttributeProviderSpec.signed_attr_providers
+
+    def with_signing_time(self: object, data_digest: bytes, digest_algorithm: str) -> Iterator[object]:
+        yield from real_providers(self, data_digest, digest_algorithm)  # type: ignore[arg-type]
+        yield attributes.SigningTimeProvider(timestamp=datetime.now(UTC))
+
+    monkeypatch.setattr(pdf_cms.CAdESSignedAttributeProviderSpec, "signed_attr_providers", with_signing_time)
+
+
+def _break_pyhanko_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    def moved(_signed_pdf: bytes) -> tuple[bytes, bytes]:
+        raise AttributeError("'EmbeddedPdfSignature' object has no attribute 'pkcs7_content'")
+
+    monkeypatch.setattr(signing, "_embedded_cms", moved)
+
+
+FAILURES: dict[str, tuple[Callable[[pytest.MonkeyPatch], None], str]] = {
+    "filled template differs": (_corrupt_the_fill, "the filled template differs from pyHanko's CMS"),
+    "new signed attribute": (_add_a_signed_attribute, "unexpected signed attributes: signing_time"),
+    "pyHanko API changed": (_break_pyhanko_api, "(AttributeError)"),
+}
+
+
+@pytest.fixture(params=sorted(FAILURES))
+def fallback(
+    request: pytest.FixtureRequest,
+    keypair: tuple[bytes, bytes],
+    unsigned_pdf: bytes,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> tuple[PdfSigner, bytes, list[logging.LogRecord], str]:
+    """A signer whose template check failed, the document it signed, its log records and the expected reason."""
+    break_it, reason = FAILURES[request.param]
+    caplog.set_level(logging.DEBUG, logger="portal.infrastructure.pdf.signing")
+    break_it(monkeypatch)
     signer = PdfSigner(*keypair)
+    constructed = [r for r in caplog.records if r.name == "portal.infrastructure.pdf.signing"]
     signed = signer.sign(unsigned_pdf)
-    assert signer._template is None
     monkeypatch.undo()
+    # Nothing more is logged per notice.
+    assert [
+        r for r in caplog.records if r.name == "portal.infrastructure.pdf.signing"
+    ] == constructed  # nothing more per notice
+    return signer, signed, constructed, reason
+
+
+def test_a_template_that_fails_its_self_check_falls_back_to_pyhanko(
+    fallback: tuple[PdfSigner, bytes, list[logging.LogRecord], str], keypair: tuple[bytes, bytes]
+) -> None:
+    signer, signed, records, reason = fallback
+    assert signer._template is None
+    (record,) = records
+    assert record.levelno == logging.WARNING
+    message = record.getMessage()
+    assert message.startswith("CMS template self-check failed")
+    assert reason in message
+    assert "pyHanko's own CMS builder" in message
+    assert "\n" not in message
+    key_lines = [line.decode() for line in keypair[0].splitlines() if not line.startswith(b"-----")]
+    assert "PRIVATE" not in message and not any(line in message for line in key_lines)
     assert verify_signed_pdf(signed, keypair[1])
+
+
+@needs_pdfsig
+def test_pdfsig_accepts_what_the_fallback_signs(
+    fallback: tuple[PdfSigner, bytes, list[logging.LogRecord], str], tmp_path: Path
+) -> None:
+    output = run_pdfsig(fallback[1], tmp_path)
+    assert "Signature Type: ETSI.CAdES.detached" in output
+    assert "Total document signed" in output
+    assert "Signature Validation: Signature is Valid." in output

@@ -15,8 +15,9 @@ open to the partnership's adjustment:
 - whether a meeting of the involved parties is requested [001:95].
 
 The form is started at Step 3 and submitted to the Safeguarding Partnership at Step 4 [001:83] (our reading,
-docs/procedures.md#pan-cheshire-appendix-a). The Step 3 outcome, the written representations and the Partnership's recommendation are not asked
-here: they fill in from the stage records and closure in the portal (``portal.pdf.notices.pan_cheshire_appendix_a``).
+docs/procedures.md#pan-cheshire-appendix-a). The Step 3 outcome, the written representations and the
+Partnership's recommendation are not asked here: they fill in from the stage records and closure in the
+portal (``portal.partnerships.pan_cheshire.layout``).
 """
 
 from __future__ import annotations
