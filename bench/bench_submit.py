@@ -38,8 +38,6 @@ from portal.models import Role  # noqa: E402
 from portal.services.directory import import_partnerships  # noqa: E402
 from tests.helpers import Accounts, appendix1_answers, contact_id, csrf_from, errors_on, sign_in  # noqa: E402
 
-SEEDS = ROOT.parent / "shared" / "seeds"
-
 
 @contextmanager
 def scratch_database(server: str | None) -> Iterator[str | None]:
@@ -104,7 +102,6 @@ def portal_app(workdir: Path, database_url: str | None) -> Flask:
             "SECRET_KEY": "bench-secret-key-0123456789abcdef",
             "DATABASE_URL": url,
             "KEY_DIR": str(keys),
-            "SEED_DIR": str(SEEDS),
             "LOG_FILE": str(workdir / "bench.log"),
             "ARGON2_TIME_COST": 1,
             "ARGON2_MEMORY_KIB": 1024,
@@ -112,7 +109,7 @@ def portal_app(workdir: Path, database_url: str | None) -> Flask:
         }
     )
     with session_factory(app)() as db:
-        import_partnerships(db, SEEDS, today=date.today())
+        import_partnerships(db, today=date.today())
         db.commit()
     return app
 

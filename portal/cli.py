@@ -78,6 +78,7 @@ def ensure_keys(app: Flask, *, development: bool) -> bool:
 @click.option("--demo/--no-demo", default=None, help="Create demo users (default: in development only).")
 def init_command(demo: bool | None) -> None:
     """Initialise instance/ idempotently: migrate, keys, partnerships and directories, demo users."""
+    from portal.partnerships.directory_data import DirectoryDataError
     from portal.services.directory import import_partnerships
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -96,9 +97,12 @@ def init_command(demo: bool | None) -> None:
         click.echo(f"Keys created in {app.config['KEY_DIR']} (keep them out of database backups).")
     app.extensions["portal.services"] = build_services(app)
     with session_factory(app)() as db:
-        report = import_partnerships(db, Path(app.config["SEED_DIR"]), today=date.today())
+        try:
+            report = import_partnerships(db, today=date.today())
+        except DirectoryDataError as problem:
+            raise click.ClickException(str(problem)) from None
         db.commit()
-        click.echo(f"Partnerships and directories loaded from the seeds: {report}.")
+        click.echo(f"Partnerships and directories loaded from the directory CSVs: {report}.")
         if demo:
             _create_demo_users(app, db)
 

@@ -27,7 +27,6 @@ from portal import access, create_app
 from portal.cli import ensure_keys
 from portal.db import session_factory
 from portal.models import Role, User
-from tests.conftest import SEED_DIR
 from tests.helpers import Account, Accounts, appendix1_answers, contact_id, csrf_from, raise_notice, sign_in
 
 CSC = "Rochdale Children's Social Care"
@@ -271,7 +270,6 @@ def test_production_adds_hsts_and_a_host_only_cookie(database_url: str, tmp_path
             "SECRET_KEY": "p" * 40,
             "DATABASE_URL": database_url,
             "KEY_DIR": str(keys),
-            "SEED_DIR": str(SEED_DIR),
             "LOG_FILE": str(tmp_path / "portal.log"),
             "BASE_URL": "https://portal.test",
             "MAILER": "smtp",

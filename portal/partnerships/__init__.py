@@ -1,14 +1,16 @@
-"""The five partnerships the portal serves, and the shapes their seed SPOC directories are parsed into.
+"""The five partnerships the portal serves, and the shapes their SPOC directories are read into.
 
-Each partnership has its own module with a ``parse_directory(seed_text)`` that reads the real seed
-document; ``portal.services.directory`` turns the result into Agency and DirectoryContact rows.
+Each partnership has its own module defining ``SPEC``; its directory is the CSV beside it,
+``<module>/directory.csv``, extracted from the published procedure by ``scripts/extract_directories.py``
+and read by ``portal.partnerships.directory_data``. ``portal.services.directory`` turns it into Agency and
+DirectoryContact rows.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -18,112 +20,49 @@ class ContactSpec:
     role_title: str
     email: str | None
     telephone: str | None
+    # Procedure stage codes the contact serves; empty means any. Kept in the data, not in the database.
+    stages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class AgencySpec:
-    """An agency or service as a seed lists it."""
+    """An agency or service as its partnership's directory lists it."""
 
     name: str
     sender_note: str
     contacts: tuple[ContactSpec, ...]
-    # True when the seed's entry is known to be out of date or was proposed without a seed list.
+    # True when the published entry is known to be out of date or was proposed without a published list.
     needs_review: bool
+    # When the entry is next checked; None lets the import choose (today, or in a year if no review is needed).
+    review_by: date | None = None
 
 
 @dataclass(frozen=True)
 class PartnershipSpec:
-    """A partnership, its procedure and the seed document its directory comes from."""
+    """A partnership, its procedure and the CSV its directory is loaded from."""
 
     slug: str
     code: str
     name: str
-    seed_prefix: str
+    # Registration order (a fresh database numbers the partnerships in it): 1 Rochdale … 5 Halton.
+    order: int
     form_code: str
     procedure_version: str
     is_legacy: bool
     front_door: str
     directory_owner: str
-    parse_directory: Callable[[str], list[AgencySpec]]
+    directory: Path
 
 
-class SeedFormatError(ValueError):
-    """A seed document does not have the layout its parser expects."""
+_PACKAGE_DIR = Path(__file__).resolve().parent
 
 
-EMAIL_RE = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
-# UK numbers as the seeds write them: "01706 925 897", "0161 716 3785", "07547409726".
-PHONE_RE = re.compile(r"(?<![\d])0\d(?:[ \xa0]*\d){7,11}(?![\d])")
-_TAG_RE = re.compile(r"</?[A-Za-z][^>]*>")
+def directory_csv(module_name: str) -> Path:
+    """Return ``<module>/directory.csv`` in this package for the partnership module ``module_name`` (``__name__``).
 
-# Bodies the seeds name that no longer exist under those names (domain.md §5.2 item 5).
-_SUPERSEDED = (
-    (re.compile(r"Clinical Commissioning Group|\bCCG\b"), "CCGs were abolished in July 2022 (now ICBs)"),
-    (re.compile(r"National Probation Service"), "unified into the Probation Service in 2021"),
-    (re.compile(r"\bCRI\b"), "CRI is now Change Grow Live"),
-    (re.compile(r"5 Boroughs Partnership"), "5 Boroughs Partnership merged in 2019"),
-)
-
-
-def squash(text: str) -> str:
-    """Collapse runs of whitespace (including non-breaking spaces) to one space and trim."""
-    return " ".join(text.replace("\xa0", " ").split())
-
-
-def strip_tags(text: str, replacement: str = " ") -> str:
-    """Remove inline HTML tags such as ``<i>`` that survive in the seed text."""
-    return _TAG_RE.sub(replacement, text)
-
-
-def find_phones(text: str) -> list[str]:
-    """Return the UK telephone numbers in ``text``, in order, as written but with spaces collapsed."""
-    found = []
-    for match in PHONE_RE.finditer(text):
-        digits = re.sub(r"\D", "", match.group())
-        if 10 <= len(digits) <= 11:
-            found.append(squash(match.group()))
-    return found
-
-
-def superseded_reason(agency_name: str) -> str | None:
-    """Say why an agency name is stale, or return None if it is not known to be."""
-    for pattern, reason in _SUPERSEDED:
-        if pattern.search(agency_name):
-            return reason
-    return None
-
-
-def find_table(text: str, headings: Sequence[str]) -> tuple[list[str], list[list[str]]]:
-    """Return the header cells and rows of the tab-separated table whose header starts with ``headings``.
-
-    Blank lines and repeats of the header (a table split across pages) are skipped; the first
-    non-blank line without a tab ends the table. Cells are whitespace-collapsed and padded to the
-    header's width.
+    Found through the package's own folder, so it works from an installed wheel as from a checkout.
     """
-    wanted = [squash(h).casefold() for h in headings]
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    header: list[str] | None = None
-    rows: list[list[str]] = []
-    for line in lines:
-        cells = [squash(cell) for cell in line.split("\t")]
-        if header is None:
-            if "\t" in line and [c.casefold() for c in cells[: len(wanted)]] == wanted:
-                header = [c for c in cells if c]
-            continue
-        if not line.strip():
-            continue
-        if "\t" not in line:
-            break
-        if [c.casefold() for c in cells[: len(header)]] == [h.casefold() for h in header]:
-            continue
-        if not cells[0]:
-            continue
-        rows.append((cells + [""] * len(header))[: max(len(header), len(cells))])
-    if header is None:
-        raise SeedFormatError(f"no table headed {' | '.join(headings)!r} in the seed")
-    if not rows:
-        raise SeedFormatError(f"the table headed {' | '.join(headings)!r} has no rows")
-    return header, rows
+    return _PACKAGE_DIR / module_name.rpartition(".")[2] / "directory.csv"
 
 
 GENERIC_FRONT_DOOR = (
@@ -131,9 +70,9 @@ GENERIC_FRONT_DOOR = (
     "referral. If a child is in immediate danger, call 999."
 )
 
-# Keyed by slug. Every module of this package defines one partnership as ``SPEC`` (with its directory
-# parser); they are found by listing the package, so adding a partnership is adding its module. Code outside
-# the package (a test, a plug-in) calls register_partnership().
+# Keyed by slug. Every module of this package defines one partnership as ``SPEC`` (with its directory CSV);
+# they are found by listing the package, so adding a partnership is adding its module and its CSV. Code
+# outside the package (a test, a plug-in) calls register_partnership().
 PARTNERSHIPS: dict[str, PartnershipSpec] = {}
 
 
@@ -155,8 +94,8 @@ def _load_partnerships() -> None:
         spec = getattr(importlib.import_module(f"{__name__}.{info.name}"), "SPEC", None)
         if isinstance(spec, PartnershipSpec):
             specs.append(spec)
-    # In the seeds' order (000 Rochdale … 004 Halton), so a fresh database numbers them the same way.
-    for spec in sorted(specs, key=lambda s: s.seed_prefix):
+    # In their explicit order (Rochdale … Halton), so a fresh database numbers them the same way.
+    for spec in sorted(specs, key=lambda s: s.order):
         register_partnership(spec)
 
 
@@ -166,7 +105,7 @@ __all__ = [
     "AgencySpec",
     "ContactSpec",
     "PartnershipSpec",
-    "SeedFormatError",
+    "directory_csv",
     "register_partnership",
 ]
 

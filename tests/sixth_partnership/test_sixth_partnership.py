@@ -32,7 +32,7 @@ def testshire(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     )
     monkeypatch.setitem(partnerships.PARTNERSHIPS, "testshire", directory.SPEC)
     with session_factory(app)() as db:
-        report = import_partnership(db, directory.SPEC, directory.SEED, today=date.today())
+        report = import_partnership(db, directory.SPEC, today=date.today())
         db.commit()
     assert report.added == 5  # the partnership, two agencies, two contacts
     yield
