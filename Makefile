@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app portal
 ASSETS := portal/static/govuk/app.min.css
 
-.PHONY: help run install assets init test test-postgres lint bench clean
+.PHONY: help run install assets init system-deps test test-postgres lint bench clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -29,10 +29,13 @@ $(ASSETS): frontend/package.json frontend/package-lock.json frontend/scss/app.sc
 init: install ## Initialise instance/: migrate, keys, partnerships, demo users (idempotent)
 	$(FLASK) init
 
-test: install assets ## Run the whole suite (SQLite; set PORTAL_TEST_DATABASE_URL for PostgreSQL)
+system-deps: ## Check the Debian packages the tests need (chromium, poppler-utils, postgresql-client); as root, install them
+	bash scripts/system-deps.sh
+
+test: system-deps install assets ## Run the whole suite (SQLite; set PORTAL_TEST_DATABASE_URL for PostgreSQL)
 	$(PY) -m pytest -n 2 --dist loadgroup -q
 
-test-postgres: install assets ## Run the whole suite against PostgreSQL on 127.0.0.1:5432
+test-postgres: system-deps install assets ## Run the whole suite against PostgreSQL on 127.0.0.1:5432
 	PORTAL_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/portal_test $(PY) -m pytest -n 2 --dist loadgroup -q
 
 lint: install ## ruff

@@ -28,20 +28,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import psycopg  # noqa: E402
-from flask import Flask  # noqa: E402
-from flask.testing import FlaskClient  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+import psycopg
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.engine import make_url
 
-from portal import create_app  # noqa: E402
-from portal.commands.setup import ensure_keys  # noqa: E402
-from portal.domain.models import Role  # noqa: E402
-from portal.infrastructure import migrate  # noqa: E402
-from portal.services.directory import import_partnerships  # noqa: E402
-from portal.web.database import session_factory  # noqa: E402
-from tests.helpers import Accounts, appendix1_answers, contact_id, csrf_from, errors_on, sign_in  # noqa: E402
-
-SEEDS = ROOT.parent / "shared" / "seeds"
+from portal import create_app
+from portal.commands.setup import ensure_keys
+from portal.domain.models import Role
+from portal.infrastructure import migrate
+from portal.services.directory import import_partnerships
+from portal.web.database import session_factory
+from tests.helpers import Accounts, appendix1_answers, contact_id, csrf_from, errors_on, sign_in
 
 
 @contextmanager
@@ -107,7 +105,6 @@ def portal_app(workdir: Path, database_url: str | None) -> Flask:
             "SECRET_KEY": "bench-secret-key-0123456789abcdef",
             "DATABASE_URL": url,
             "KEY_DIR": str(keys),
-            "SEED_DIR": str(SEEDS),
             "LOG_FILE": str(workdir / "bench.log"),
             "ARGON2_TIME_COST": 1,
             "ARGON2_MEMORY_KIB": 1024,
@@ -115,7 +112,7 @@ def portal_app(workdir: Path, database_url: str | None) -> Flask:
         }
     )
     with session_factory(app)() as db:
-        import_partnerships(db, SEEDS, today=date.today())
+        import_partnerships(db, today=date.today())
         db.commit()
     return app
 

@@ -26,7 +26,6 @@ from portal.web.database import session_factory
 from tests.helpers import Accounts
 from tests.smtp_server import SmtpCapture
 
-SEED_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
 
 
@@ -101,7 +100,6 @@ def app_config(database_url: str, key_dir: Path, tmp_path: Path) -> dict[str, ob
         "SECRET_KEY": "test-secret-key-that-is-long-enough-000",
         "DATABASE_URL": database_url,
         "KEY_DIR": str(key_dir),
-        "SEED_DIR": str(SEED_DIR),
         "LOG_FILE": str(tmp_path / "portal.log"),
         "BASE_URL": "http://portal.test",
         # Cheap Argon2 in tests only; production uses the library defaults (t=3, 64 MiB).
@@ -116,7 +114,7 @@ def app_config(database_url: str, key_dir: Path, tmp_path: Path) -> dict[str, ob
 def app(app_config: dict[str, object]) -> Iterator[Flask]:
     app = create_app(app_config)
     with session_factory(app)() as db:
-        import_partnerships(db, SEED_DIR, today=date(2026, 11, 23))
+        import_partnerships(db, today=date(2026, 11, 23))
         db.commit()
     yield app
     app.extensions["portal.engine"].dispose()

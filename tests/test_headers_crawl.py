@@ -28,7 +28,6 @@ from portal.commands.setup import ensure_keys
 from portal.domain.models import Role, User
 from portal.web import access
 from portal.web.database import session_factory
-from tests.conftest import SEED_DIR
 from tests.helpers import Account, Accounts, appendix1_answers, contact_id, csrf_from, raise_notice, sign_in
 
 CSC = "Rochdale Children's Social Care"
@@ -272,7 +271,6 @@ def test_production_adds_hsts_and_a_host_only_cookie(database_url: str, tmp_path
             "SECRET_KEY": "p" * 40,
             "DATABASE_URL": database_url,
             "KEY_DIR": str(keys),
-            "SEED_DIR": str(SEED_DIR),
             "LOG_FILE": str(tmp_path / "portal.log"),
             "BASE_URL": "https://portal.test",
             "MAILER": "smtp",

@@ -501,7 +501,6 @@ def _flask_keys(app: Flask, tmp_path: Path, *args: str) -> subprocess.Popen[str]
         "PORTAL_DATABASE_URL": app.config["DATABASE_URL"],
         "PORTAL_KEY_DIR": app.config["KEY_DIR"],
         "PORTAL_SECRET_KEY": app.config["SECRET_KEY"],
-        "PORTAL_SEED_DIR": app.config["SEED_DIR"],
         "PORTAL_LOG_FILE": str(tmp_path / "cli.log"),
         "PYTHONUNBUFFERED": "1",
     }

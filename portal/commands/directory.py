@@ -1,4 +1,4 @@
-"""`flask --app portal directory …`: keep the SPOC directory current between seed imports."""
+"""`flask --app portal directory …`: keep the SPOC directory current between imports of the directory CSVs."""
 
 from __future__ import annotations
 

@@ -20,6 +20,7 @@ from portal.infrastructure.crypto import KEYRING_FILE, generate_keyring
 from portal.infrastructure.mail import deliver_due, run_worker, transport_from_config
 from portal.infrastructure.mail.transport import Transport
 from portal.infrastructure.pdf.signing import generate_self_signed
+from portal.partnerships.directory_data import DirectoryDataError
 from portal.services import accounts, audit, chaser, directory
 from portal.services.directory import import_partnerships
 from portal.services.runtime import build_services
@@ -83,9 +84,12 @@ def init_command(demo: bool | None) -> None:
         click.echo(f"Keys created in {app.config['KEY_DIR']} (keep them out of database backups).")
     app.extensions["portal.services"] = build_services(app.config)
     with session_factory(app)() as db:
-        report = import_partnerships(db, Path(app.config["SEED_DIR"]), today=date.today())
+        try:
+            report = import_partnerships(db, today=date.today())
+        except DirectoryDataError as problem:
+            raise click.ClickException(str(problem)) from None
         db.commit()
-        click.echo(f"Partnerships and directories loaded from the seeds: {report}.")
+        click.echo(f"Partnerships and directories loaded from the directory CSVs: {report}.")
         if demo:
             _create_demo_users(app, db)
 

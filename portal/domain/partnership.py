@@ -4,8 +4,9 @@ how long its records are kept. Each partnership's package (``portal/partnerships
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
 
 from portal.domain.notice_definition import NoticeDefinition
 from portal.domain.procedure import Procedure
@@ -24,6 +25,8 @@ class ContactSpec:
     role_title: str
     email: str | None
     telephone: str | None
+    # Procedure stage codes the contact serves; empty means any. Kept in the data, not in the database.
+    stages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ class AgencySpec:
     contacts: tuple[ContactSpec, ...]
     # True when the published entry is known to be out of date or was proposed without a published list.
     needs_review: bool
+    # When the entry is next checked; None lets the import choose (today, or in a year if no review is needed).
+    review_by: date | None = None
 
 
 @dataclass(frozen=True)
@@ -45,11 +50,12 @@ class PartnershipSpec:
     # Reference prefix, e.g. "ROC" in ROC-2026-0001.
     code: str
     name: str
-    seed_prefix: str
     is_legacy: bool
     front_door: str
     directory_owner: str
-    parse_directory: Callable[[str], list[AgencySpec]]
+    # The partnership's directory: a CSV extracted once from its published procedure
+    # (scripts/extract_directories.py), committed beside its package and loaded by `init`.
+    directory: Path
     procedure: Procedure
     notice: NoticeDefinition
     # The package the partnership lives in: its form (web) and PDF layout are found there (portal.partnerships.part).

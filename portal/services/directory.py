@@ -1,10 +1,9 @@
-"""The SPOC directory: load partnerships and their contacts from the seed documents, and read them back."""
+"""The SPOC directory: load partnerships and their contacts from the directory CSVs, and read them back."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -13,8 +12,9 @@ from sqlalchemy.orm import Session, contains_eager
 from portal.domain.models import Agency, DirectoryContact, Partnership
 from portal.domain.partnership import AgencySpec, PartnershipSpec
 from portal.partnerships import PARTNERSHIPS
+from portal.partnerships.directory_data import read_directory
 
-# An agency the seed gives good details for is looked at again after a year.
+# An agency without a review date in its CSV whose details are good is looked at again after a year.
 REVIEW_INTERVAL = timedelta(days=365)
 
 
@@ -25,53 +25,35 @@ class ImportReport:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
-    # Contacts no longer in their seed; kept, because sent notices refer to them.
+    # Contacts no longer in their directory CSV; kept, because sent notices refer to them.
     deactivated: int = 0
 
 
-class SeedNotFoundError(FileNotFoundError):
-    """A partnership's seed document is missing from the seed directory."""
+def import_partnerships(session: Session, *, today: date) -> ImportReport:
+    """Create or update every partnership and its directory from the CSVs; flush but do not commit.
 
-
-def seed_path(seed_dir: Path, spec: PartnershipSpec) -> Path:
-    """Return the one seed file for ``spec`` in ``seed_dir``."""
-    pattern = f"{spec.seed_prefix}*.txt"
-    matches = sorted(seed_dir.glob(pattern))
-    if not matches:
-        raise SeedNotFoundError(f"no seed {seed_dir / pattern} for partnership {spec.slug!r}")
-    if len(matches) > 1:
-        names = ", ".join(path.name for path in matches)
-        raise SeedNotFoundError(f"several seeds match {seed_dir / pattern} for {spec.slug!r}: {names}")
-    return matches[0]
-
-
-def import_partnerships(session: Session, seed_dir: Path, *, today: date) -> ImportReport:
-    """Create or update every partnership and its directory from the seeds; flush but do not commit.
-
-    Idempotent: a second run with the same seeds changes nothing. Review dates are set only on
-    new agencies, and contacts that have left a seed are deactivated rather than deleted.
+    Idempotent: a second run with the same data changes nothing. Review dates are set only on new
+    agencies (from the CSV's review_by), and contacts that have left a CSV are deactivated rather than
+    deleted; contacts added by hand are left alone.
     """
-    # Read and parse every seed first, so a bad seed fails before anything is written.
-    parsed = [
-        (spec, spec.parse_directory(seed_path(seed_dir, spec).read_text(encoding="utf-8")))
-        for spec in PARTNERSHIPS.values()
-    ]
+    # Read and check every CSV first, so a bad file fails before anything is written.
+    loaded = [(spec, read_directory(spec.directory)) for spec in PARTNERSHIPS.values()]
     report = ImportReport()
-    for spec, agencies in parsed:
-        _import_parsed(session, spec, agencies, today, report)
+    for spec, agencies in loaded:
+        _import_loaded(session, spec, agencies, today, report)
     session.flush()
     return report
 
 
-def import_partnership(session: Session, spec: PartnershipSpec, seed_text: str, *, today: date) -> ImportReport:
-    """Create or update one partnership and its directory from its seed's text; flush but do not commit."""
+def import_partnership(session: Session, spec: PartnershipSpec, *, today: date) -> ImportReport:
+    """Create or update one partnership and its directory from its CSV; flush but do not commit."""
     report = ImportReport()
-    _import_parsed(session, spec, spec.parse_directory(seed_text), today, report)
+    _import_loaded(session, spec, read_directory(spec.directory), today, report)
     session.flush()
     return report
 
 
-def _import_parsed(
+def _import_loaded(
     session: Session, spec: PartnershipSpec, agencies: list[AgencySpec], today: date, report: ImportReport
 ) -> None:
     partnership = _upsert_partnership(session, spec, report)
@@ -197,7 +179,7 @@ def _import_directory(
         for contact_position, contact_spec in enumerate(spec.contacts):
             key = _contact_key(spec.name, contact_spec.role_title, contact_spec.email)
             if key in seen:
-                # The same entry twice in one seed is one directory row.
+                # The same entry twice in one directory is one directory row.
                 continue
             seen.add(key)
             values: dict[str, Any] = {
@@ -214,7 +196,7 @@ def _import_directory(
                 _count(report, _apply(contact, values))
 
     for key, stale in existing_contacts.items():
-        # Only what the seed itself listed can leave it; contacts added by hand stay as they are.
+        # Only what the directory data itself listed can leave it; contacts added by hand stay as they are.
         if key not in seen and stale.active and stale.from_seed:
             stale.active = False
             report.deactivated += 1
@@ -229,7 +211,10 @@ def _upsert_agency(
     today: date,
     report: ImportReport,
 ) -> Agency:
-    review_due = today if spec.needs_review else today + REVIEW_INTERVAL
+    if spec.review_by is not None:
+        review_due = spec.review_by
+    else:
+        review_due = today if spec.needs_review else today + REVIEW_INTERVAL
     if agency is None:
         agency = Agency(
             partnership_id=partnership.id,
@@ -252,7 +237,7 @@ def _upsert_agency(
 
 
 def _contact_key(agency_name: str, role_title: str, email: str | None) -> tuple[str, str, str | None]:
-    # Mailbox names are case-insensitive in practice, and the seeds vary the case ("Rochdale.Gov.UK").
+    # Mailbox names are case-insensitive in practice, and the published lists vary the case ("Rochdale.Gov.UK").
     return agency_name, role_title, email.casefold() if email else None
 
 

@@ -62,8 +62,6 @@ DEFAULTS: dict[str, Any] = {
     "LOG_LEVEL": "INFO",
     # None means "instance/portal.log". Nothing identifying a child is ever logged.
     "LOG_FILE": None,
-    # The five procedures' source documents; the directory is loaded from their SPOC tables.
-    "SEED_DIR": None,
 }
 
 
@@ -83,8 +81,6 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["KEY_DIR"] = str(instance / "keys")
     if not app.config["LOG_FILE"]:
         app.config["LOG_FILE"] = str(instance / "portal.log")
-    if not app.config["SEED_DIR"]:
-        app.config["SEED_DIR"] = str(Path(app.root_path).parent.parent / "shared" / "seeds")
     if not app.config["SECRET_KEY"]:
         secret_file = instance / "secret_key"
         if app.config["ENV"] != "production" and secret_file.exists():

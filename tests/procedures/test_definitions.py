@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from portal import partnerships
+from portal.domain.partnership import AgencySpec
 from portal.domain.procedure import (
     BUSINESS_UNIT,
     CLOSE_REQUIRES_ALL,
@@ -49,10 +49,8 @@ from portal.partnerships import (
     procedure_for,
     register_procedure,
 )
-from portal.partnerships import halton as halton_directory
-from portal.partnerships import rochdale as rochdale_directory
+from portal.partnerships.directory_data import read_directory
 
-SEED_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "seeds"
 SLUGS = ("rochdale", "pan-cheshire", "trafford", "bolton", "halton")
 
 
@@ -60,9 +58,8 @@ def names(slug: str) -> list[str]:
     return [s.name for s in current_procedure(slug).stages]
 
 
-def seed_text(slug: str) -> str:
-    (path,) = SEED_DIR.glob(f"{PARTNERSHIPS[slug].seed_prefix}*.txt")
-    return path.read_text(encoding="utf-8")
+def directory(slug: str) -> list[AgencySpec]:
+    return read_directory(PARTNERSHIPS[slug].directory)
 
 
 # -- the registry and the partnerships ------------------------------------------------------------------
@@ -136,7 +133,7 @@ def test_rochdale_prompts_a_telephone_call_to_gmp_named_as_the_directory_names_i
         assert call.only_for_agency == "Greater Manchester Police"
         assert "telephone call" in call.note
         assert Notify(RECIPIENT_SPOCS, ON_ENTER) in rochdale.stage(code).notify
-    agencies = {a.name: a for a in rochdale_directory.parse_directory(seed_text("rochdale"))}
+    agencies = {a.name: a for a in directory("rochdale")}
     assert "telephone call" in agencies["Greater Manchester Police"].sender_note
 
 
@@ -343,9 +340,7 @@ def test_halton_is_legacy_with_its_four_tiers_and_no_timers() -> None:
 
 def test_halton_tier_notifications_match_the_directory_tiers() -> None:
     halton = current_procedure("halton")
-    role_titles = [
-        c.role_title for agency in halton_directory.parse_directory(seed_text("halton")) for c in agency.contacts
-    ]
+    role_titles = [c.role_title for agency in directory("halton") for c in agency.contacts]
     for tier in HALTON_TIERS[:3]:
         stage = next(s for s in halton.stages if s.name == tier)
         assert stage.notify == (Notify(TIER(tier), ON_ENTER),)

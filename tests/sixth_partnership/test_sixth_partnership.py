@@ -28,7 +28,7 @@ def registered(app: Flask) -> Iterator[None]:
     saved = [dict(registry) for registry in REGISTRIES]
     partnerships.register(testshire.SPEC)
     with session_factory(app)() as db:
-        report = import_partnership(db, testshire.SPEC, testshire.SEED, today=date.today())
+        report = import_partnership(db, testshire.SPEC, today=date.today())
         db.commit()
     assert report.added == 5  # the partnership, two agencies, two contacts
     try:

@@ -58,7 +58,7 @@ NOTICE = NoticeDefinition(
         Section("Submitted by", SUBMITTED_BY, "submitted-by"),
         Section("Agencies involved", REPRESENTATIVES, "agencies"),
         Section("The child or family", CHILD, "child"),
-        Section("The problem", PROBLEM, "problem"),
+        Section("The problem", PROBLEM, "the-problem"),
         Section("Steps taken so far", STEPS, "steps"),
         Section("Current risk", RISK, "risk"),
         Section("Meeting", MEETING, "meeting"),
