@@ -12,10 +12,11 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pypdf
 import pytest
@@ -304,12 +305,14 @@ def test_a_signer_can_be_built_inside_a_running_event_loop(keypair: tuple[bytes,
     async def build() -> PdfSigner:
         return PdfSigner(*keypair)
 
-    signer = asyncio.run(build())
+    signer = run(build())
     assert signer._template is not None
     assert verify_signed_pdf(signer.sign(unsigned_pdf), keypair[1])
 
 
 # --- The template against pyHanko's own CMS, byte for byte ------------------------------------------
+
+T = TypeVar("T")
 
 PINNED_SIGNING_TIME = datetime(2026, 11, 23, 14, 5, 7, tzinfo=UTC)
 
@@ -325,7 +328,12 @@ def pyhanko_cms(signer: PdfSigner, document_digest: bytes) -> bytes:
     coroutine = signer._signer.async_sign(
         document_digest, "sha256", use_pades=True, timestamper=None, signed_attr_settings=attrs
     )
-    return asyncio.run(coroutine).dump()
+    return run(coroutine).dump()
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run, from a thread of its own when this one already runs a loop (Playwright's, in a full run)."""
+    return signing._outside_running_loop(asyncio.run, coroutine)
 
 
 def test_template_cms_equals_pyhankos_byte_for_byte_for_200_random_digests(signer: PdfSigner) -> None:
@@ -380,7 +388,7 @@ def test_template_signed_pdfs_equal_pyhankos_byte_for_byte(
     for pdf, reason in documents:
         from_template = signer.sign(pdf, reason=reason)
         assert b"/M (D\\07220261123140507Z)" in from_template  # the pinned time took effect
-        assert from_template == signer._sign_with_pyhanko(pdf, reason)
+        assert from_template == signing._outside_running_loop(signer._sign_with_pyhanko, pdf, reason)
         assert verify_signed_pdf(from_template, keypair[1])
 
 
