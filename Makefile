@@ -38,8 +38,10 @@ test: system-deps install assets ## Run the whole suite (SQLite; set PORTAL_TEST
 test-postgres: system-deps install assets ## Run the whole suite against PostgreSQL on 127.0.0.1:5432
 	PORTAL_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/portal_test $(PY) -m pytest -n 2 --dist loadgroup -q
 
-lint: install ## ruff
-	$(VENV)/bin/ruff check portal tests bench
+lint: install ## ruff, the layer contracts (import-linter) and types (mypy)
+	$(VENV)/bin/ruff check portal tests bench scripts
+	$(VENV)/bin/ruff format --check portal tests bench scripts
+	$(VENV)/bin/lint-imports
 
 bench: install ## Measure the submit path beside a bare Flask request
 	$(PY) bench/bench_submit.py

@@ -11,7 +11,6 @@ import secrets
 import time
 import unicodedata
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import pyotp
 from sqlalchemy import func, select
@@ -21,11 +20,8 @@ from portal.domain.models import Agency, Partnership, Role, User, normalise_emai
 from portal.infrastructure.crypto import DecryptionError, KeyRing
 from portal.infrastructure.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Passwords
 from portal.services import audit, throttle, vault
+from portal.services.runtime import PortalServices
 from portal.services.sessions import end_all_sessions
-
-if TYPE_CHECKING:
-    # Only for annotations: runtime builds Passwords from this package, so a real import would be circular.
-    from portal.services.runtime import PortalServices
 
 TOTP_ISSUER = "Escalation Portal"
 TOTP_STEP_SECONDS = 30

@@ -40,6 +40,7 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
+from reportlab.pdfgen import canvas
 
 __all__ = [
     "DEFAULT_REASON",
@@ -280,8 +281,6 @@ def _embedded_cms(signed_pdf: bytes) -> tuple[bytes, bytes]:
 
 def _sample_pdf() -> bytes:
     """A one-page PDF to build and check the CMS template with (no case data)."""
-    from reportlab.pdfgen import canvas
-
     buffer = io.BytesIO()
     page = canvas.Canvas(buffer, invariant=1)
     page.drawString(72, 720, "Escalation Portal signing self-test")

@@ -15,7 +15,7 @@ from portal.partnerships.pan_cheshire.form import FORM, FRONT_DOOR_FIRST, PanChe
 from portal.partnerships.pan_cheshire.notice import NOTICE, prefill
 from portal.partnerships.pan_cheshire.procedure import PROCEDURE
 from portal.web.forms.base import answers_from, field_labels
-from tests.forms.helpers import validated_form
+from tests.web.forms.helpers import validated_form
 
 TODAY = london_today()
 STEP1 = TODAY - timedelta(days=20)

@@ -14,7 +14,7 @@ from portal.partnerships.halton.form import FORM, HaltonRecordForm
 from portal.partnerships.halton.notice import DISAGREEMENT_AREAS, NOTICE, prefill
 from portal.partnerships.halton.procedure import PROCEDURE
 from portal.web.forms.base import answers_from, field_labels
-from tests.forms.helpers import validated_form
+from tests.web.forms.helpers import validated_form
 
 # The policy's paragraph 1.8 (seed 004), as published.
 PARAGRAPH_1_8 = (

@@ -16,8 +16,8 @@ from portal.services.directory import import_partnership
 from portal.web.database import session_factory
 from tests.helpers import CANARY_NAME, Accounts, contact_id, raise_notice
 from tests.lifecycle.driver import Life, addresses
-from tests.sixth_partnership import testshire
-from tests.sixth_partnership.testshire import procedure
+from tests.partnerships.sixth_partnership import testshire
+from tests.partnerships.sixth_partnership.testshire import procedure
 
 REGISTRIES = (partnerships.PARTNERSHIPS, partnerships.PROCEDURES, partnerships.CURRENT_VERSIONS, partnerships.NOTICES)
 

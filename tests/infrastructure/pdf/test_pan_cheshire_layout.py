@@ -12,7 +12,7 @@ from portal.infrastructure.pdf import NoticeContext, StageRecord
 from portal.partnerships.pan_cheshire import layout
 from portal.partnerships.pan_cheshire.notice import NOTICE
 from portal.services.documents import layout_for, render_notice
-from tests.pdf.helpers import (
+from tests.infrastructure.pdf.helpers import (
     CANARY_DOB,
     CANARY_NAME,
     CANARY_NHS,

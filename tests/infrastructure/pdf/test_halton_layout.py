@@ -13,7 +13,7 @@ from portal.partnerships.halton import layout
 from portal.partnerships.halton.notice import LEGACY_CAPTION, NOTICE
 from portal.partnerships.halton.procedure import PROCEDURE
 from portal.services.documents import layout_for, render_notice
-from tests.pdf.helpers import (
+from tests.infrastructure.pdf.helpers import (
     CANARY_DOB,
     CANARY_NAME,
     CANARY_NHS,

@@ -10,7 +10,7 @@ from portal.infrastructure.pdf import NoticeContext, StageRecord
 from portal.partnerships.bolton.layout import FIELD_KEYS
 from portal.partnerships.bolton.notice import NOTICE
 from portal.services.documents import layout_for, render_notice
-from tests.pdf.helpers import (
+from tests.infrastructure.pdf.helpers import (
     CANARY_DOB,
     CANARY_NAME,
     CANARY_NHS,

@@ -10,7 +10,7 @@ from portal.infrastructure.pdf import WITHHELD, NoticeContext, StageRecord
 from portal.partnerships.trafford.layout import FIELD_KEYS
 from portal.partnerships.trafford.notice import NOTICE
 from portal.services.documents import layout_for, render_notice
-from tests.pdf.helpers import (
+from tests.infrastructure.pdf.helpers import (
     CANARIES,
     CANARY_DOB,
     CANARY_NAME,

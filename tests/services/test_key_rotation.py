@@ -45,7 +45,7 @@ from portal.web.database import session_factory
 from portal.web.runtime import portal_services
 from tests.helpers import CANARY_NAME
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTICES = 10_000
 
 

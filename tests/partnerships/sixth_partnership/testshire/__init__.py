@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from portal.domain.partnership import PartnershipSpec
-from tests.sixth_partnership.testshire.notice import NOTICE
-from tests.sixth_partnership.testshire.procedure import PROCEDURE
+from tests.partnerships.sixth_partnership.testshire.notice import NOTICE
+from tests.partnerships.sixth_partnership.testshire.procedure import PROCEDURE
 
 SPEC = PartnershipSpec(
     slug="testshire",

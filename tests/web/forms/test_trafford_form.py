@@ -12,7 +12,7 @@ from portal.partnerships import current_procedure, notice_definition
 from portal.partnerships.trafford.form import FORM, INFORMAL_EVIDENCE_MESSAGE, STRAIGHT_TO_REASON_MESSAGE
 from portal.partnerships.trafford.notice import NOTICE, entry, prefill
 from portal.web.forms.base import PortalForm, answers_from, field_labels, unbound_fields
-from tests.forms.helpers import validated_form
+from tests.web.forms.helpers import validated_form
 
 CANARY_NAME = "Zyxqoria Canarytest"
 CANARY_NHS = "999 000 0018"

@@ -18,7 +18,7 @@ from urllib.parse import urljoin
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FRONTEND = ROOT / "frontend"
 NODE_MODULES = FRONTEND / "node_modules"
 GOVUK_DIST = NODE_MODULES / "govuk-frontend" / "dist" / "govuk"

@@ -11,7 +11,7 @@ import pytest
 
 from portal.infrastructure.pdf import NoticeContext, StageRecord
 from portal.services.documents import layout_for, render_notice
-from tests.pdf.helpers import (
+from tests.infrastructure.pdf.helpers import (
     CANARY_DOB,
     CANARY_NAME,
     CANARY_NHS,

@@ -11,7 +11,7 @@ from portal.partnerships import current_procedure, notice_definition
 from portal.partnerships.bolton.form import FORM
 from portal.partnerships.bolton.notice import NOTICE, prefill
 from portal.web.forms.base import PortalForm, answers_from, unbound_fields
-from tests.forms.helpers import validated_form
+from tests.web.forms.helpers import validated_form
 
 CANARY_NAME = "Zyxqoria Canarytest"
 CANARY_NHS = "999 000 0018"
