@@ -6,7 +6,7 @@ Run by hand when a partnership publishes a new procedure; never by the portal or
     python3 scripts/extract_directories.py SEED_DIR [--today YYYY-MM-DD] [--out DIR]
 
 SEED_DIR holds the procedures as text, one file per partnership named ``NNN_*.txt`` (000 Rochdale,
-001 Pan Cheshire, 002 Trafford, 003 Bolton, 004 Halton), e.g. ``../shared/seeds``. The script writes
+001 Pan Cheshire, 002 Trafford, 003 Bolton, 004 Halton), kept outside this repository. The script writes
 ``portal/partnerships/<module>/directory.csv`` for each (``--out`` replaces ``portal/partnerships``).
 Review the diff before committing it: the portal reads only the CSVs (``portal.partnerships.directory_data``).
 
