@@ -350,7 +350,7 @@ class NoticeStage(Base):
     # "escalated" (moved on) or "resolved" (the notice closed at this stage).
     outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
     # The first day of the overdue period the responder was last chased in: one chase per period
-    # (portal.services.stages.overdue_period).
+    # (portal.services.chaser.overdue_period).
     last_chased_period: Mapped[date | None] = mapped_column(Date, nullable=True)
     chase_count: Mapped[int] = mapped_column(Integer, default=0)
 

@@ -1,9 +1,9 @@
 """The vocabulary of a partnership's escalation procedure: stages, deadlines, notifications and skips.
 
 Everything here is a frozen value. A ``Procedure`` is declared once per partnership and version (see
-``portal.procedures``) and read by the notice engine; nothing in this module touches a database,
-Flask or the network. Dates are calendar dates in England (``portal.timeutil`` converts timestamps),
-and working days follow ``portal.working_days``, whose counting conventions are the proposals of
+``portal.partnerships``) and read by the notice engine; nothing in this module touches a database,
+Flask or the network. Dates are calendar dates in England (``portal.domain.dates`` converts timestamps),
+and working days follow ``portal.domain.working_days``, whose counting conventions are the proposals of
 docs/working-days.md#conventions.
 
 Vocabulary:

@@ -79,7 +79,7 @@ ONE_OFF_CHANGES: tuple[OneOffChange, ...] = (
 
 def _require_date(value: object, what: str = "date") -> date:
     # datetime is a subclass of date: a UTC timestamp's date can differ from the London date near
-    # midnight, so callers must convert to the local calendar date (portal.timeutil) first.
+    # midnight, so callers must convert to the local calendar date (portal.domain.dates) first.
     if isinstance(value, datetime) or not isinstance(value, date):
         raise TypeError(f"{what} must be a datetime.date, not {type(value).__name__}")
     return value

@@ -1,8 +1,8 @@
 """Key rotation, online and resumable (docs/threats.md#tink, #envelope-encryption and #properties 6 and 7).
 
 KEK rotation (the MongoDB ``rewrapManyDataKey`` / AWS KMS pattern): a new key-encryption key is added to the
-keyring and made active (``portal.crypto.add_kek``), then every live data key is unwrapped with its old KEK
-and wrapped again under the new one, in batches with one commit each. No field ciphertext changes. A rerun
+keyring and made active (``portal.infrastructure.crypto.add_kek``), then every live data key is unwrapped with its
+old KEK and wrapped again under the new one, in batches with one commit each. No field ciphertext changes. A rerun
 continues with the data keys not yet under the active KEK. The old KEK stays in the keyring until
 ``retire_kek`` removes it, which it refuses while any live data key is still wrapped by it.
 

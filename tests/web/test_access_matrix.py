@@ -3,8 +3,8 @@
 One notice is raised by practitioner A of the Early Help hub and sent to Children's Social Care only, and
 A keeps a second, unsent draft. Each actor signs in once and requests every route, GET and POST where the
 route takes them (a POST carries a valid CSRF token and an empty body). The expected outcome of every
-(route, actor) pair is written out below by hand: it is deliberately not derived from portal/access.py,
-so a change to the rules that changes who sees what has to change this table too.
+(route, actor) pair is written out below by hand: it is deliberately not derived from portal/web/access.py or
+portal/domain/policy.py, so a change to the rules that changes who sees what has to change this table too.
 
 Denials are 404, never 403, never mention the notice, and each denial adds exactly one audit row with
 outcome "denied"; each allowed read of a notice or its PDF adds exactly one "allowed" row.

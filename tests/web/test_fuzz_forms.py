@@ -15,7 +15,7 @@ Two layers:
   safety check or draft is recorded only for a valid answer to the immediate-risk question; a response,
   escalation or closure changes a notice only when it was valid, and then consistently).
 
-The partnership forms are not listed here: each form registered in ``portal.forms.FORMS`` is run, its
+The partnership forms are not listed here: each notice registered in ``portal.partnerships.NOTICES`` is run, its
 questions read from its NoticeDefinition (dates, one-line and long text, directory choices filled in
 from its partnership's directory, radios with fixed choices), a valid set of answers found by trying
 plausible answers until its own validation passes, and each question's hostile replacements derived from

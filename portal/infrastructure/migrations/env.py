@@ -1,4 +1,4 @@
-"""Alembic environment: the URL comes from the caller (portal.migrate), never from a hard-coded ini."""
+"""Alembic environment: the URL comes from the caller (portal.infrastructure.migrate), never from a hard-coded ini."""
 
 from __future__ import annotations
 

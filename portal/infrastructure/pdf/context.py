@@ -3,7 +3,7 @@
 A layout never sees a database row or a raw answer: ``fields`` holds the notice form's answers as
 display strings, ``stages`` one record per stage the notice has been at (with what happened there),
 and ``closure`` what was recorded when the notice closed. Each layout declares the field keys it
-prints (``NoticeLayout.field_keys`` in ``portal.pdf``); an answer outside them is refused, because a
+prints (``NoticeLayout.field_keys`` in ``portal.infrastructure.pdf``); an answer outside them is refused, because a
 typo in a key would otherwise print a blank box on a legal notice.
 """
 
@@ -71,7 +71,7 @@ class NoticeContext:
     fields: Mapping[str, str] = field(default_factory=dict)
     stages: tuple[StageRecord, ...] = ()
     closure: Mapping[str, str] = field(default_factory=dict)
-    # Set by portal.pdf.render_notice from the layout: the answers this layout prints.
+    # Set by portal.infrastructure.pdf.render from the layout: the answers this layout prints.
     field_keys: frozenset[str] | None = None
     # The business unit's pseudonymous copy (identifiers replaced by WITHHELD) or the parties' full copy.
     copy: str = "full"

@@ -17,7 +17,7 @@ partnership's adjustment:
 
 Part B (Agency B's response within 10 working days [003:73]), the BSCP Business Unit's log [003:91-97] and
 Part C (Partnership Resolution [003:77-79]) are not asked when the form is raised: they print from the stage
-records and closure (``portal.pdf.notices.bolton_rpde``).
+records and closure (``portal.partnerships.bolton.layout``).
 """
 
 from __future__ import annotations

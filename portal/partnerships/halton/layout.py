@@ -1,7 +1,7 @@
 """Content of Halton's escalation record under the 2013 "Escalation Policy Resolution Pathways" (seed 004, legacy).
 
-The policy has no form: the labels are the proposals of ``portal.forms.halton`` (✱ in docs/procedures.md#halton-record),
-except the Appendix A tier names and the closing sentences, which are the seed's. Each tier's row fills in from
+The policy has no form: the labels are the proposals of ``portal.partnerships.halton.notice`` (✱ in
+docs/procedures.md#halton-record), except the Appendix A tier names and the closing sentences, which are the seed's. Each tier's row fills in from
 its stage record; the closing part from the closure.
 """
 
@@ -62,7 +62,7 @@ AIMS: Final = "What the respective workers aim to achieve"
 PRACTITIONER_LEVEL: Final = "What was tried at practitioner/case worker level, and the outcome"
 
 TIERS_HEADING: Final = "Escalation through the Appendix A tiers"
-# Stage codes of ``portal.procedures.halton`` and the seed's Appendix A headings, in escalation order.
+# Stage codes of ``portal.partnerships.halton.procedure`` and the seed's Appendix A headings, in escalation order.
 TIERS: Final = (
     ("manager-named-professional", "Manager/Named Professional Safeguarding"),
     ("next-level-management", "Next Level Management"),

@@ -16,7 +16,7 @@ are the seed's; every field is a proposal (✱), open to the partnership's adjus
 
 Immediate risk of significant harm (1.5) is asked by the portal before any form, so it is not asked again here.
 The outcome at each tier, the written confirmation (2.5), the debrief (4.1) and the general issues referred to the
-MASCU (4.2) fill in from the stage records and closure (``portal.pdf.notices.halton_record``).
+MASCU (4.2) fill in from the stage records and closure (``portal.partnerships.halton.layout``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Content of Pan Cheshire's "Appendix A - Form for submitting professional challenge cases for escalation and
 resolution to the Local Safeguarding Children's Partnership" (seed 001).
 
-The seed prints only the title, so the labels are the proposals of ``portal.forms.pan_cheshire`` (✱ in
+The seed prints only the title, so the labels are the proposals of ``portal.partnerships.pan_cheshire.notice`` (✱ in
 docs/procedures.md#pan-cheshire-appendix-a). The form is started at Step 3; the Step 3 block, the written
 representations and the Partnership's part fill in from the stage records and closure as the notice moves on.
 """

@@ -1,7 +1,7 @@
 """Content of Rochdale's "APPENDIX 1 Professional Challenge / Outcome Resolution Notice".
 
 Labels, their wording and their order follow the partnership's published form
-exactly; styling and page furniture come from ``portal.pdf.layout``.
+exactly; styling and page furniture come from ``portal.infrastructure.pdf.layout``.
 """
 
 from __future__ import annotations

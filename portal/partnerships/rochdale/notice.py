@@ -7,7 +7,7 @@ open to the partnership's adjustment (✱ in docs/procedures.md#rochdale-appendi
 
 The Stage 3 and Stage 4 rows (Date Outcome Resolved; Supporting Evidence) are not asked when the notice is
 raised: they fill in as those stages resolve, from the response and closure recorded in the portal
-(``portal.pdf.notices.rochdale_appendix1``).
+(``portal.partnerships.rochdale.layout``).
 """
 
 from __future__ import annotations

@@ -119,7 +119,7 @@ PROCEDURE = Procedure(
             recipients_from="The partnership business unit (RBSB)",
         ),
     ),
-    # The Appendix 1 notice is raised at stage 3 (portal.forms.rochdale.DEFINITION.initial_stage).
+    # The Appendix 1 notice is raised at stage 3 (portal.partnerships.rochdale.notice.NOTICE.initial_stage).
     entry_stage="stage-3",
     # No "go straight to stage 3-4" line in this seed (it is Trafford's [002:29]); see the module docstring.
     skips=(),

@@ -1,8 +1,8 @@
 """Content of Trafford's "Resolving Professional Disagreements/Escalation Notice" (seed 002).
 
 Labels, their wording and their order follow the partnership's published form; styling and page furniture
-come from ``portal.pdf.layout``. The last three boxes of the seed form are filled from the stage records and
-closure, not from the answers. Blocks marked PROPOSAL print what the seed form does not have (✱).
+come from ``portal.infrastructure.pdf.layout``. The last three boxes of the seed form are filled from the stage
+records and closure, not from the answers. Blocks marked PROPOSAL print what the seed form does not have (✱).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ route the notice, is the portal's reading (the seed has no contact list).
 
 Not asked when the notice is raised: "What were the outcomes of stage 3 and any outstanding issues", "Has an
 outcome been agreed and debrief taken place" and "Were any general issues identified…". They print from the
-stage records and closure (``portal.pdf.notices.trafford_resolution_notice``).
+stage records and closure (``portal.partnerships.trafford.layout``).
 """
 
 from __future__ import annotations

@@ -91,7 +91,7 @@ class DirectorySelectField(SelectField):
 def contact_choice(label: str, *, required: str | None, hint: str = "") -> SelectField:
     """A directory contact; the choices are filled in per request from the partnership's directory.
 
-    ``portal.services.notices.build_form`` always fills them (with a blank first choice), so a value
+    ``portal.web.forms.notice.build_notice_form`` always fills them (with a blank first choice), so a value
     outside the directory is refused.
     """
     validators: list[Any] = [DataRequired(message=required)] if required else []

@@ -75,7 +75,7 @@ def engine(mail_db_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def sessions(engine: Engine) -> sessionmaker[Session]:
-    """The session factory the worker is given, configured as portal.db configures the app's."""
+    """The session factory the worker is given, configured as portal.web.database configures the app's."""
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
