@@ -1,8 +1,8 @@
 """Content of Halton's escalation record under the 2013 "Escalation Policy Resolution Pathways" (seed 004, legacy).
 
 The policy has no form: the labels are the proposals of ``portal.partnerships.halton.notice`` (✱ in
-docs/procedures.md#halton-record), except the Appendix A tier names and the closing sentences, which are the seed's. Each tier's row fills in from
-its stage record; the closing part from the closure.
+docs/procedures.md#halton-record), except the Appendix A tier names and the closing sentences, which are the
+seed's. Each tier's row fills in from its stage record; the closing part from the closure.
 """
 
 from __future__ import annotations
