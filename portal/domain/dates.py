@@ -28,11 +28,12 @@ def long_date(value: date | None) -> str:
     return f"{value.day} {value:%B %Y}" if value else ""
 
 
-def long_datetime(value: datetime | None) -> str:
+def long_datetime(value: datetime | None, *, separator: str = " at ") -> str:
+    """A moment in England: "23 November 2026 at 14:05" (a PDF's issue line uses a plain space)."""
     if value is None:
         return ""
     local = value.astimezone(LONDON)
-    return f"{local.day} {local:%B %Y} at {local:%H:%M}"
+    return f"{local.day} {local:%B %Y}{separator}{local:%H:%M}"
 
 
 def format_date(value: date) -> str:

@@ -13,10 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from zoneinfo import ZoneInfo
 
-# Notices are read by English partnerships, so issue times print in UK civil time.
-DISPLAY_TZ = ZoneInfo("Europe/London")
+from portal.domain.dates import long_datetime
 
 # Keys of ``NoticeContext.closure`` (docs/procedures.md#rule-17), as the close form records them.
 CLOSURE_KEYS: tuple[str, ...] = (
@@ -115,5 +113,5 @@ class NoticeContext:
     @property
     def issued_display(self) -> str:
         """Return the issue time in Europe/London, e.g. "23 November 2026 14:05"."""
-        local = self.issued_at.astimezone(DISPLAY_TZ)
-        return f"{local.day} {local:%B %Y %H:%M}"
+        # Notices are read by English partnerships, so issue times print in UK civil time.
+        return long_datetime(self.issued_at, separator=" ")

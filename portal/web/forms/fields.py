@@ -8,7 +8,7 @@ from typing import Any
 from govuk_frontend_wtf.wtforms_widgets import GovDateInput
 from wtforms import Field, ValidationError
 
-from portal.domain.dates import london_today
+from portal.domain.dates import london_today, long_date
 
 
 class GovukDateField(Field):
@@ -72,7 +72,7 @@ class GovukDateField(Field):
         if self.not_future and value > london_today():
             raise ValidationError(f"{self.subject} must be today or in the past")
         if self.not_before and value < self.not_before:
-            raise ValidationError(f"{self.subject} must be after {self.not_before.strftime('%-d %B %Y')}")
+            raise ValidationError(f"{self.subject} must be after {long_date(self.not_before)}")
         self.data = value
 
     @property
