@@ -7,21 +7,22 @@ import secrets
 import signal
 import socket
 import threading
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from portal.domain.models import Agency, DirectoryContact, Partnership, Role
+from portal.domain.models import Agency, DirectoryContact, Partnership, Role, utcnow
 from portal.infrastructure import migrate
 from portal.infrastructure.crypto import KEYRING_FILE, generate_keyring
 from portal.infrastructure.mail import deliver_due, run_worker, transport_from_config
 from portal.infrastructure.mail.transport import Transport
 from portal.infrastructure.pdf.signing import generate_self_signed
 from portal.partnerships.directory_data import DirectoryDataError
-from portal.services import accounts, audit, chaser, directory
+from portal.services import accounts, audit, chaser, directory, sessions
 from portal.services.directory import import_partnerships
 from portal.services.runtime import build_services
 from portal.web.database import session_factory
@@ -257,8 +258,11 @@ def mail_worker_command() -> None:
     factory = session_factory(app)
 
     def chase() -> None:
+        # The worker's periodic housekeeping: chase overdue stages, and drop sessions nobody will come back to.
         with factory() as db:
             chaser.chase_overdue(db, portal_services(app), every=app.config["CHASE_EVERY_WORKING_DAYS"])
+        with factory() as db:
+            purge_sessions(app, db)
 
     try:
         run_worker(
@@ -275,6 +279,23 @@ def mail_worker_command() -> None:
         stop.set()
 
 
+def purge_sessions(app: Flask, db: Session) -> int:
+    return sessions.purge_expired(
+        db,
+        idle=timedelta(minutes=app.config["SESSION_IDLE_MINUTES"]),
+        absolute=timedelta(hours=app.config["SESSION_ABSOLUTE_HOURS"]),
+        now=utcnow(),
+    )
+
+
+@click.command("purge-sessions")
+def purge_sessions_command() -> None:
+    """Delete every session past its idle or absolute timeout (the mail worker also does this as it runs)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with session_factory(app)() as db:
+        click.echo(f"Deleted {purge_sessions(app, db)} expired session(s).")
+
+
 @click.command("send-mail")
 def send_mail_command() -> None:
     """Deliver the e-mail that is due now, once, and report."""
@@ -285,4 +306,11 @@ def send_mail_command() -> None:
     click.echo(f"Sent {report.sent}, retrying {report.retried}, failed {report.failed}.")
 
 
-COMMANDS = (init_command, create_user_command, generate_keys_command, mail_worker_command, send_mail_command)
+COMMANDS = (
+    init_command,
+    create_user_command,
+    generate_keys_command,
+    mail_worker_command,
+    send_mail_command,
+    purge_sessions_command,
+)

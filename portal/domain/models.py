@@ -217,6 +217,20 @@ class User(Base):
         return str(self.id)
 
 
+class AttemptClaim(Base):
+    """An attempt at something capped (a sign-in step, an export), claimed before it is worked on
+    (portal.services.limits): outcome None while in flight, then "ok" or "failed"."""
+
+    __tablename__ = "attempt_claim"
+    __table_args__ = (Index("ix_attempt_claim_scope_key_at", "scope", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column()
+    outcome: Mapped[str | None] = mapped_column(String(10), nullable=True)
+
+
 class WebSession(Base):
     """A server-side session: the cookie holds only a random token whose SHA-256 is the id."""
 
@@ -290,6 +304,9 @@ class Notice(Base):
     legal_hold_reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
     legal_hold_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     legal_hold_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Moves on with every change (portal.services.record.touch): a page posts the version it showed, so a
+    # change made meanwhile by someone else is told apart from an action that was never allowed.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     partnership: Mapped[Partnership] = relationship()
     raised_by: Mapped[User] = relationship()

@@ -13,8 +13,9 @@ import unicodedata
 from dataclasses import dataclass
 
 import pyotp
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.domain.models import Agency, Partnership, Role, User, normalise_email, utcnow
 from portal.infrastructure.crypto import DecryptionError, KeyRing
@@ -171,9 +172,27 @@ def check_totp(session: Session, keyring: KeyRing, user: User, code: str, *, now
     step = matching_totp_step(secret, code, user.last_totp_step, now=now)
     if step is None:
         return False
-    user.last_totp_step = step
+    if not consume_totp_step(session, user, step):
+        return False
     if user.totp_confirmed_at is None:
         user.totp_confirmed_at = utcnow()
+    return True
+
+
+def consume_totp_step(session: Session, user: User, step: int) -> bool:
+    """Use a TOTP time step once: a conditional UPDATE, so of two requests with the same code (two workers,
+    two tabs) exactly one moves ``last_totp_step`` forward and the other is refused."""
+    used = session.execute(
+        update(User)
+        .where(User.id == user.id, or_(User.last_totp_step.is_(None), User.last_totp_step < step))
+        .values(last_totp_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    if int(getattr(used, "rowcount", 0) or 0) != 1:
+        return False
+    user.last_totp_step = step
+    # The row now says so; keep the loaded object from writing its older value back at flush.
+    set_committed_value(user, "last_totp_step", step)
     return True
 
 
@@ -219,10 +238,12 @@ def confirm_totp_enrolment(
     step = matching_totp_step(secret, code, None, now=now)
     if step is None:
         return False
+    if not consume_totp_step(session, user, step):
+        return False
     dek = vault.data_key(session, keyring, user.data_key_id)
     set_totp_secret(user, user.data_key_id, dek, secret)
     user.totp_confirmed_at = utcnow()
-    user.last_totp_step = step
+    user.last_totp_step = step  # set_totp_secret cleared it; the step just used stays used
     return True
 
 
@@ -253,10 +274,12 @@ def change_password(
         db.commit()
         return PasswordChangeError(field, message)
 
-    if throttle.is_throttled(db, identifier, remote_addr):
-        services.passwords.verify(None, current)
+    attempt = throttle.claim_attempt(db, identifier, remote_addr)
+    if attempt is None:
         raise refuse("throttled", "current_password", throttle.THROTTLED)
-    if not services.passwords.verify(user.password_hash, current):
+    right = services.passwords.verify(user.password_hash, current)
+    throttle.finish_attempt(db, attempt, right)
+    if not right:
         raise refuse("failed", "current_password", "Your current password is not right")
     if not MIN_PASSWORD_LENGTH <= len(new) <= MAX_PASSWORD_LENGTH:
         raise refuse(

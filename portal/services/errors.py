@@ -25,12 +25,30 @@ class DraftNotFoundError(NotFoundError):
     """No draft with that id belongs to this user (or it was already submitted)."""
 
 
+class DraftSubmittedError(ServiceError):
+    """The draft was submitted already (a second click, another tab): here is the notice it became."""
+
+    def __init__(self, notice_id: str) -> None:
+        super().__init__("the draft was submitted already")
+        self.notice_id = notice_id
+
+
 class FormNotAvailableError(NotFoundError):
     """The partnership's form is not built in the portal."""
 
 
 class ActionNotAllowedError(NotFoundError):
     """The procedure does not allow this action on the notice now (answered as for a page that is not there)."""
+
+
+class NoticeChangedError(ServiceError):
+    """Someone else changed the notice while this user was working on it, and what they asked for no longer
+    applies (the notice was closed, escalated or answered meanwhile); answered 409 with where it stands now."""
+
+    def __init__(self, notice_id: str, reference: str) -> None:
+        super().__init__("the notice changed while you were working on it")
+        self.notice_id = notice_id
+        self.reference = reference
 
 
 class ShreddedError(ServiceError):

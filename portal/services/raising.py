@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 from portal.domain.models import Notice, NoticeDraft, NoticeStatus, Partnership, SafetyCheck, User, utcnow
 from portal.domain.notice_definition import Entry, NoticeDefinition
 from portal.domain.policy import printable_id, responder, well_formed_id
+from portal.infrastructure.db import begin_write
 from portal.partnerships import notice_definition, procedure_for
 from portal.services import audit, record, routing, search, transitions, vault
 from portal.services.documents import issue_version
-from portal.services.errors import DraftNotFoundError, FormNotAvailableError
+from portal.services.errors import DraftNotFoundError, DraftSubmittedError, FormNotAvailableError
 from portal.services.references import next_reference
 from portal.services.runtime import PortalServices
 
@@ -91,10 +92,20 @@ def start_draft(session: Session, services: PortalServices, user: User, safety_c
 
 
 def get_draft(
-    session: Session, services: PortalServices, user: User, draft_id: str
+    session: Session, services: PortalServices, user: User, draft_id: str, *, lock: bool = False
 ) -> tuple[NoticeDraft, dict[str, str]]:
-    """Return a draft of this user's and its decrypted answers; audit and refuse anyone else's."""
+    """Return a draft of this user's and its decrypted answers; audit and refuse anyone else's.
+
+    With ``lock`` the draft's row stays locked to the end of the transaction, so of two submissions of one draft
+    (a double click, two tabs) one raises the notice and the other finds it raised: DraftSubmittedError.
+    """
+    if lock and well_formed_id(draft_id):
+        begin_write(session)
+        session.execute(select(NoticeDraft.id).where(NoticeDraft.id == draft_id).with_for_update())
+        session.expire_all()
     draft = session.get(NoticeDraft, draft_id) if well_formed_id(draft_id) else None
+    if draft is None and (submitted := submitted_notice(session, user, draft_id)) is not None:
+        raise DraftSubmittedError(submitted)
     if draft is None or draft.user_id != user.id:
         audit.record(
             session,
@@ -118,6 +129,14 @@ def get_draft(
 
     # A data-key rotation may commit between loading the draft and decrypting it: read again once.
     return draft, vault.open_with_retry(session, read)
+
+
+def submitted_notice(session: Session, user: User, draft_id: str) -> str | None:
+    """The id of the notice this user's draft became (a notice keeps its draft's id), or None."""
+    if not well_formed_id(draft_id):
+        return None
+    raised_by = session.execute(select(Notice.raised_by_id).where(Notice.id == draft_id)).scalar_one_or_none()
+    return draft_id if raised_by == user.id else None
 
 
 def save_draft(session: Session, services: PortalServices, user: User, draft_id: str, answers: dict[str, str]) -> None:

@@ -21,9 +21,16 @@ from portal.domain.models import Notice, NoticeAnswer, NoticeEvent, NoticeStage,
 from portal.domain.notice_definition import NoticeDefinition
 from portal.domain.policy import Actions, allowed_actions, may, printable_id, well_formed_id
 from portal.domain.procedure import Procedure, Stage
+from portal.infrastructure.db import begin_write
 from portal.partnerships import notice_definition, procedure_for
 from portal.services import alarms, audit, vault
-from portal.services.errors import ActionNotAllowedError, FormNotAvailableError, NoticeNotFoundError, ShreddedError
+from portal.services.errors import (
+    ActionNotAllowedError,
+    FormNotAvailableError,
+    NoticeChangedError,
+    NoticeNotFoundError,
+    ShreddedError,
+)
 from portal.services.runtime import PortalServices
 
 # Stage narrative kept per stage, encrypted like the notice's answers.
@@ -86,11 +93,8 @@ def load_for(
     notice = None
     if well_formed_id(notice_id):
         if lock:
-            notice = session.execute(
-                select(Notice).where(Notice.id == notice_id).with_for_update().execution_options(populate_existing=True)
-            ).scalar_one_or_none()
-        else:
-            notice = session.get(Notice, notice_id)
+            lock_notice(session, notice_id)
+        notice = session.get(Notice, notice_id)
     if notice is not None and alarms.is_bait(services, notice.id):
         # Nobody has a reason to reach the bait notice: alarm, then answer as for a notice that is not there.
         alarms.alarm(session, services, notice.id, user=user, route=f"notice.{action}", addr=remote_addr)
@@ -105,22 +109,78 @@ def load_for(
     return notice
 
 
+def lock_notice(session: Session, notice_id: str) -> None:
+    """Lock the notice's row until the transaction ends, then forget what the session had loaded, so the
+    decision that follows reads the notice as the last change left it.
+
+    PostgreSQL takes the row lock (SELECT ... FOR UPDATE); SQLite takes its database write lock (BEGIN
+    IMMEDIATE), which serialises every writer anyway.
+    """
+    begin_write(session)
+    session.execute(select(Notice.id).where(Notice.id == notice_id).with_for_update())
+    session.expire_all()
+
+
 def load_for_action(
-    session: Session, services: PortalServices, user: User, notice_id: str, action: str, *, remote_addr: str = ""
+    session: Session,
+    services: PortalServices,
+    user: User,
+    notice_id: str,
+    action: str,
+    *,
+    remote_addr: str = "",
+    seen_version: int | None = None,
+    seen_stage: str | None = None,
+    lock: bool = True,
 ) -> Notice:
-    """Load and lock a notice the user may take ``action`` on now, under its procedure; audit any refusal."""
-    notice = load_for(session, services, user, notice_id, action, remote_addr=remote_addr, lock=True)
-    if not actions_for(user, notice).allows(action):
-        _refuse(session, services, user, notice.id, action, "denied", remote_addr)
+    """Load and lock a notice the user may take ``action`` on now, under its procedure; audit any refusal.
+
+    A page that only shows the action's form passes ``lock=False``: nothing is changed, so nothing is held.
+
+    ``seen_version`` and ``seen_stage`` are the version and stage of the notice the page showed. If the notice
+    has since moved to another stage or closed, or the action is no longer open because it changed, the answer
+    is NoticeChangedError (someone else got there first, and what was written was for a notice that no longer
+    stands), not a 404; a change that leaves the stage as it was (an acknowledgement) does not stop the action.
+    """
+    notice = load_for(session, services, user, notice_id, action, remote_addr=remote_addr, lock=lock)
+    moved = seen_stage is not None and (seen_stage != notice.stage or not notice.is_open)
+    if moved or not actions_for(user, notice).allows(action):
+        changed = moved or (seen_version is not None and seen_version != notice.version)
+        _refuse(session, services, user, notice.id, action, "changed" if changed else "denied", remote_addr)
+        if changed:
+            raise NoticeChangedError(notice.id, notice.reference)
         raise ActionNotAllowedError(action)
     return notice
 
 
+def touch(notice: Notice) -> None:
+    """Mark the notice changed: its version moves on, and its updated_at is now."""
+    notice.version = (notice.version or 1) + 1
+    notice.updated_at = utcnow()
+
+
 def load_current(
-    session: Session, services: PortalServices, user: User, notice_id: str, action: str, *, remote_addr: str = ""
+    session: Session,
+    services: PortalServices,
+    user: User,
+    notice_id: str,
+    action: str,
+    *,
+    remote_addr: str = "",
+    seen_version: int | None = None,
+    seen_stage: str | None = None,
 ) -> tuple[Notice, NoticeStage, Stage]:
     """``load_for_action``, with the record of the stage the notice is at and that stage's definition."""
-    notice = load_for_action(session, services, user, notice_id, action, remote_addr=remote_addr)
+    notice = load_for_action(
+        session,
+        services,
+        user,
+        notice_id,
+        action,
+        remote_addr=remote_addr,
+        seen_version=seen_version,
+        seen_stage=seen_stage,
+    )
     current = notice.current_stage
     if current is None:  # every notice enters a stage when it is raised
         raise ActionNotAllowedError(action)

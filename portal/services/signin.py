@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from portal.domain.models import User
-from portal.services import accounts, audit
+from portal.services import accounts, audit, throttle
 from portal.services.runtime import PortalServices
-from portal.services.throttle import is_throttled, sign_in_identifier
+from portal.services.throttle import sign_in_identifier
 
 
 @dataclass(frozen=True)
@@ -63,14 +63,14 @@ def check_password(
     """Check the password step; audit either way. Known and unknown addresses take the same path and work."""
     identifier = sign_in_identifier(services.keyring, email)
     user = accounts.find_user_by_email(db, email)
-    throttled = is_throttled(db, identifier, remote_addr)
-    if throttled:
-        # Same work as any other attempt, but the real password is not tried: the answer cannot depend on it.
-        services.passwords.verify(None, password)
-        ok = False
-    else:
+    attempt = throttle.claim_attempt(db, identifier, remote_addr)
+    throttled = attempt is None
+    ok = False
+    if attempt is not None:
+        # Refused attempts stop above, before any Argon2 work; the answer cannot depend on the password.
         ok = services.passwords.verify(user.password_hash if user else None, password)
         ok = ok and user is not None and user.is_active
+        throttle.finish_attempt(db, attempt, ok)
     audit.record(
         db,
         services.keyring.audit_key,
@@ -107,8 +107,12 @@ def _second_factor(
     remote_addr: str,
 ) -> CodeCheck:
     identifier = sign_in_identifier(services.keyring, user.email)
-    throttled = is_throttled(db, identifier, remote_addr)
-    ok = not throttled and user.is_active and check()
+    attempt = throttle.claim_attempt(db, identifier, remote_addr)
+    throttled = attempt is None
+    ok = False
+    if attempt is not None:
+        ok = user.is_active and check()
+        throttle.finish_attempt(db, attempt, ok)
     audit.record(
         db,
         services.keyring.audit_key,

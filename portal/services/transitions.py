@@ -130,7 +130,14 @@ def _prompts(stage: Stage, recipients: list[DirectoryContact]) -> list[str]:
 
 
 def acknowledge(
-    session: Session, services: PortalServices, user: User, notice_id: str, *, remote_addr: str = ""
+    session: Session,
+    services: PortalServices,
+    user: User,
+    notice_id: str,
+    *,
+    seen_version: int | None = None,
+    seen_stage: str | None = None,
+    remote_addr: str = "",
 ) -> Notice:
     """Record that the current stage's notice was received; remind the parties of its due date."""
     notice = record.load_for(session, services, user, notice_id, "acknowledge", remote_addr=remote_addr, lock=True)
@@ -140,7 +147,14 @@ def acknowledge(
         session.commit()
         return notice
     notice, current, stage = record.load_current(
-        session, services, user, notice_id, "acknowledge", remote_addr=remote_addr
+        session,
+        services,
+        user,
+        notice_id,
+        "acknowledge",
+        remote_addr=remote_addr,
+        seen_version=seen_version,
+        seen_stage=seen_stage,
     )
     current.acknowledged_at = utcnow()
     current.acknowledged_by_id = user.id
@@ -160,6 +174,7 @@ def acknowledge(
             f"Receipt of this notice at {stage.name} has been acknowledged. "
             f"The response is due by {format_date(current.due_on)}.",
         )
+    record.touch(notice)
     record.audit_action(session, services, user, notice, "acknowledge", remote_addr)
     session.commit()
     return notice
@@ -173,10 +188,21 @@ def respond(
     *,
     response: str,
     agreed_actions: str,
+    seen_version: int | None = None,
+    seen_stage: str | None = None,
     remote_addr: str = "",
 ) -> Notice:
     """Record the response at the current stage, issue a new signed PDF version and tell who must know."""
-    notice, current, stage = record.load_current(session, services, user, notice_id, "respond", remote_addr=remote_addr)
+    notice, current, stage = record.load_current(
+        session,
+        services,
+        user,
+        notice_id,
+        "respond",
+        remote_addr=remote_addr,
+        seen_version=seen_version,
+        seen_stage=seen_stage,
+    )
     dek = record.data_key(session, services, notice)
     record.seal_answer(session, notice, dek, record.stage_field(stage.code, "response"), response)
     if agreed_actions:
@@ -198,6 +224,7 @@ def respond(
             messages.subject(notice, When.ON_RESPONSE, False),
             messages.body(notice, stage, When.ON_RESPONSE, ""),
         )
+    record.touch(notice)
     new_version(session, services, notice, dek)
     record.audit_action(session, services, user, notice, "respond", remote_addr)
     session.commit()
@@ -211,11 +238,20 @@ def agree_due_date(
     notice_id: str,
     *,
     agreed: date,
+    seen_version: int | None = None,
+    seen_stage: str | None = None,
     remote_addr: str = "",
 ) -> Notice:
     """Set the current stage's agreed due date, refused beyond the procedure's cap (Trafford: 10 working days)."""
     notice, current, stage = record.load_current(
-        session, services, user, notice_id, "agree_due", remote_addr=remote_addr
+        session,
+        services,
+        user,
+        notice_id,
+        "agree_due",
+        remote_addr=remote_addr,
+        seen_version=seen_version,
+        seen_stage=seen_stage,
     )
     try:
         due = stage.deadline.due_date(
@@ -233,6 +269,7 @@ def agree_due_date(
         f"Due date at {stage.name} agreed: {format_date(agreed)}",
         stage=stage.code,
     )
+    record.touch(notice)
     record.audit_action(session, services, user, notice, "agree_due", remote_addr)
     session.commit()
     return notice
@@ -266,11 +303,20 @@ def escalate(
     chosen: list[DirectoryContact],
     form_answers: dict[str, str] | None = None,
     today: date | None = None,
+    seen_version: int | None = None,
+    seen_stage: str | None = None,
     remote_addr: str = "",
 ) -> Entered:
     """Move the notice on to ``to_stage``: end this stage, ask about immediate risk again, enter the next."""
     notice, current, leaving = record.load_current(
-        session, services, user, notice_id, "escalate", remote_addr=remote_addr
+        session,
+        services,
+        user,
+        notice_id,
+        "escalate",
+        remote_addr=remote_addr,
+        seen_version=seen_version,
+        seen_stage=seen_stage,
     )
     today = today or services.today()
     procedure = record.procedure_of(notice)
@@ -322,6 +368,7 @@ def escalate(
         skip_reason=skip_reason.strip() if targets[to_stage] or skip_reason.strip() else "",
         dek=dek,
     )
+    record.touch(notice)
     new_version(session, services, notice, dek)
     record.audit_action(session, services, user, notice, "escalate", remote_addr)
     session.commit()
@@ -335,10 +382,21 @@ def close(
     notice_id: str,
     *,
     closure: dict[str, str],
+    seen_version: int | None = None,
+    seen_stage: str | None = None,
     remote_addr: str = "",
 ) -> Notice:
     """Close the notice at its current stage with the agreed outcome and the closure record."""
-    notice, current, stage = record.load_current(session, services, user, notice_id, "close", remote_addr=remote_addr)
+    notice, current, stage = record.load_current(
+        session,
+        services,
+        user,
+        notice_id,
+        "close",
+        remote_addr=remote_addr,
+        seen_version=seen_version,
+        seen_stage=seen_stage,
+    )
     for name in record.procedure_of(notice).close_requires:
         if not closure.get(name, "").strip():
             raise RuleBrokenError(name, "Answer this before closing the notice")
@@ -365,6 +423,7 @@ def close(
         messages.subject(notice, When.ON_CLOSE, False),
         messages.body(notice, stage, When.ON_CLOSE, "The notice is closed."),
     )
+    record.touch(notice)
     new_version(session, services, notice, dek)
     record.audit_action(session, services, user, notice, "close", remote_addr)
     session.commit()

@@ -63,7 +63,7 @@ def enforce_role_rule() -> Response | None:
     if not current_user.is_authenticated:
         if getattr(session, "timed_out", False):
             session["signed_out_idle"] = True
-        if request.method == "GET":
+        if request.method == "GET" and request.path.isprintable() and len(request.path) <= 2000:
             session["next"] = request.path
         return redirect(url_for("auth.sign_in"))
     if current_user.role_enum not in roles:

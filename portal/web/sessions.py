@@ -15,6 +15,7 @@ from typing import Any
 from flask import Flask, Request, Response
 from flask.sessions import SessionInterface, SessionMixin
 from sqlalchemy import delete
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import CallbackDict
 
 from portal.domain.models import WebSession, utcnow
@@ -45,6 +46,8 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
         self.regenerate_requested = False
         # Set when the previous session had timed out, so the sign-in page can say why.
         self.timed_out = False
+        # Set when the session store could not be read (the database is down): nothing is saved back.
+        self.unavailable = False
 
     def regenerate(self) -> None:
         """Issue a new token at the next save (at sign-in: no session fixation)."""
@@ -64,6 +67,17 @@ class DatabaseSessionInterface(SessionInterface):
         self.absolute = timedelta(hours=app.config["SESSION_ABSOLUTE_HOURS"])
 
     def open_session(self, app: Flask, request: Request) -> ServerSession:
+        try:
+            return self._open(app, request)
+        except SQLAlchemyError as error:
+            # The database is restarting or unreachable: answer with the portal's own error page (the view never
+            # runs; see portal.web.errors), not a bare server error without the security headers.
+            app.logger.error("session store unavailable: %s", error.__class__.__name__)
+            unavailable = ServerSession()
+            unavailable.unavailable = True
+            return unavailable
+
+    def _open(self, app: Flask, request: Request) -> ServerSession:
         token = request.cookies.get(self.get_cookie_name(app))
         if not token or len(token) > 100:
             return ServerSession()
@@ -84,6 +98,15 @@ class DatabaseSessionInterface(SessionInterface):
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         assert isinstance(session, ServerSession)
+        if session.unavailable:
+            return
+        try:
+            self._save(app, session, response)
+        except SQLAlchemyError as error:
+            # The response is already made; losing this request's session change is better than a bare 500.
+            app.logger.error("session store unavailable: %s", error.__class__.__name__)
+
+    def _save(self, app: Flask, session: ServerSession, response: Response) -> None:
         name, domain, path = self.get_cookie_name(app), self.get_cookie_domain(app), self.get_cookie_path(app)
         now = utcnow()
         with session_factory(app)() as db:

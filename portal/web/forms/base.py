@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from flask import request
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCharacterCount,
@@ -13,6 +14,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovSubmitInput,
     GovTextInput,
 )
+from werkzeug.datastructures import CombinedMultiDict
 from wtforms import Field, RadioField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired
@@ -31,6 +33,12 @@ class PortalForm(FlaskForm):
     """Strip surrounding whitespace from every text answer (notifications-admin's StripWhitespaceForm)."""
 
     class Meta:
+        def wrap_formdata(self, form: Any, formdata: Any) -> Any:
+            # Flask-WTF adds uploaded files to the answers; no question here is a file, and a file part sent
+            # under a text question's name would reach its validators as an object, not a string.
+            data = super().wrap_formdata(form, formdata)
+            return request.form if isinstance(data, CombinedMultiDict) else data
+
         def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Field:
             if unbound_field.field_class not in (GovukDateField,) and "password" not in (options.get("name") or ""):
                 options["filters"] = (*unbound_field.kwargs.get("filters", ()), _strip)

@@ -152,5 +152,12 @@ def sign_out() -> Response:
 
 
 def _safe_path(path: str | None) -> bool:
-    """Only follow same-site absolute paths after sign-in (no open redirect)."""
-    return bool(path) and path.startswith("/") and not path.startswith("//") and "\\" not in path
+    """Only follow same-site absolute paths after sign-in (no open redirect, nothing that is not printable)."""
+    return (
+        bool(path)
+        and path.startswith("/")
+        and not path.startswith("//")
+        and "\\" not in path
+        and path.isprintable()
+        and len(path) <= 2000
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -23,6 +25,11 @@ bp = Blueprint("notices", __name__, url_prefix="/notices")
 
 def _addr() -> str:
     return request.remote_addr or ""
+
+
+def _seen() -> dict[str, Any]:
+    """The version and stage of the notice the page showed (posted back with every action)."""
+    return {"seen_version": request.form.get("version", type=int), "seen_stage": request.form.get("stage") or None}
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -84,7 +91,8 @@ def autosave(draft_id: str) -> tuple[str, int]:
 @rule("practitioner")
 def check(draft_id: str) -> str | Response:
     db, services = get_session(), portal_services()
-    _draft, answers = raising.get_draft(db, services, current_user, draft_id)
+    # Sending locks the draft until the notice is raised, so a second click finds it raised (and is shown it).
+    _draft, answers = raising.get_draft(db, services, current_user, draft_id, lock=request.method == "POST")
     definition = raising.definition_for(current_user.partnership)
     form = SubmitNoticeForm()
     if form.validate_on_submit():
@@ -149,7 +157,7 @@ def _directory(definition: NoticeDefinition) -> tuple[list[tuple[str, str]], lis
 
 def _action_page(notice_id: str, action: str, form: PortalForm, title: str, **extra: object) -> str:
     notice = record.load_for_action(
-        get_session(), portal_services(), current_user, notice_id, action, remote_addr=_addr()
+        get_session(), portal_services(), current_user, notice_id, action, remote_addr=_addr(), lock=False
     )
     return render_template(
         "notices/action.html",
@@ -175,7 +183,9 @@ def _rule_error(form: PortalForm, problem: RuleBrokenError) -> None:
 @rule("notice")
 def acknowledge(notice_id: str) -> Response:
     if ButtonForm().validate_on_submit():
-        transitions.acknowledge(get_session(), portal_services(), current_user, notice_id, remote_addr=_addr())
+        transitions.acknowledge(
+            get_session(), portal_services(), current_user, notice_id, **_seen(), remote_addr=_addr()
+        )
     return redirect(url_for("notices.show", notice_id=notice_id))
 
 
@@ -202,6 +212,7 @@ def respond(notice_id: str) -> str | Response:
             notice_id,
             response=form.response.data,
             agreed_actions=form.agreed_actions.data or "",
+            **_seen(),
             remote_addr=_addr(),
         )
         return redirect(url_for("notices.show", notice_id=notice_id))
@@ -220,6 +231,7 @@ def due_date(notice_id: str) -> str | Response:
                 current_user,
                 notice_id,
                 agreed=form.agreed_due.data,
+                **_seen(),
                 remote_addr=_addr(),
             )
             return redirect(url_for("notices.show", notice_id=notice_id))
@@ -233,7 +245,17 @@ def due_date(notice_id: str) -> str | Response:
 def escalate(notice_id: str) -> str | Response:
     db = get_session()
     form = EscalateForm()
-    notice = record.load_for_action(db, portal_services(), current_user, notice_id, "escalate", remote_addr=_addr())
+    posting = request.method == "POST"
+    notice = record.load_for_action(
+        db,
+        portal_services(),
+        current_user,
+        notice_id,
+        "escalate",
+        remote_addr=_addr(),
+        **_seen(),
+        lock=posting,
+    )
     targets = transitions.escalation_targets(notice)
     form.offer(targets, routing.contact_choices(db, notice.partnership_id))
     if form.validate_on_submit():
@@ -249,6 +271,7 @@ def escalate(notice_id: str) -> str | Response:
                 referral=form.referral.data or "",
                 skip_reason=form.skip_reason.data or "",
                 chosen=routing.chosen_contacts(db, notice, [form.send_to_1.data, form.send_to_2.data]),
+                **_seen(),
                 remote_addr=_addr(),
             )
             return redirect(url_for("notices.show", notice_id=notice_id, escalated=1 if entered.prompts else None))
@@ -272,7 +295,13 @@ def close(notice_id: str) -> str | Response:
     if form.validate_on_submit():
         try:
             transitions.close(
-                get_session(), portal_services(), current_user, notice_id, closure=form.closure(), remote_addr=_addr()
+                get_session(),
+                portal_services(),
+                current_user,
+                notice_id,
+                closure=form.closure(),
+                **_seen(),
+                remote_addr=_addr(),
             )
             return redirect(url_for("notices.show", notice_id=notice_id))
         except RuleBrokenError as problem:
