@@ -25,13 +25,16 @@ from portal.services.runtime import PortalServices
 CHASE_EVERY_WORKING_DAYS = 5
 
 
-def overdue_period(due_on: date, today: date, every: int = CHASE_EVERY_WORKING_DAYS) -> date:
-    """Return the first working day of the overdue period ``today`` falls in.
+def overdue_period(due_on: date, today: date, every: int = CHASE_EVERY_WORKING_DAYS) -> date | None:
+    """Return the first working day of the overdue period ``today`` falls in, or None before the first one.
 
     The first period starts on the first working day after the due date; each later one ``every`` working days
-    after the one before. A new due date (Trafford's agreed dates) starts the periods again.
+    after the one before. A new due date (Trafford's agreed dates) starts the periods again. A weekend or bank
+    holiday straight after the due date is not yet overdue: nobody could have answered on it.
     """
-    late = max(ENGLAND_AND_WALES_CALENDAR.working_days_between(due_on, today), 1)
+    late = ENGLAND_AND_WALES_CALENDAR.working_days_between(due_on, today)
+    if late < 1:
+        return None
     return ENGLAND_AND_WALES_CALENDAR.add_working_days(due_on, (late - 1) // every * every + 1)
 
 
@@ -42,7 +45,7 @@ def chase_stage(
     *,
     actor: User | None,
     today: date,
-    every: int = CHASE_EVERY_WORKING_DAYS,
+    every: int | None = None,
 ) -> bool:
     """Chase the responder and the business unit for one overdue stage, once per overdue period; the caller
     commits.
@@ -52,7 +55,9 @@ def chase_stage(
     """
     if stage_row.due_on is None or stage_row.due_on >= today:
         return False
-    period = overdue_period(stage_row.due_on, today, every)
+    period = overdue_period(stage_row.due_on, today, every or services.chase_every_working_days)
+    if period is None:
+        return False
     claimed = session.execute(
         update(NoticeStage)
         .where(
@@ -107,7 +112,7 @@ def chase_stage(
 
 
 def chase_overdue(
-    session: Session, services: PortalServices, *, today: date | None = None, every: int = CHASE_EVERY_WORKING_DAYS
+    session: Session, services: PortalServices, *, today: date | None = None, every: int | None = None
 ) -> int:
     """Chase every open stage past its due date not yet chased in its current overdue period; return how many."""
     today = today or services.today()

@@ -1,0 +1,126 @@
+"""portal.services.raising, called directly: the draft, the safety gate and submission."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from portal.domain.models import (
+    AuditEvent,
+    DirectoryContact,
+    Notice,
+    NoticeAnswer,
+    NoticeDocument,
+    NoticeDraft,
+    NoticeStatus,
+    OutboxMessage,
+    Role,
+    SafetyCheck,
+)
+from portal.services import raising, record
+from portal.services.errors import DraftNotFoundError, DraftSubmittedError, RuleBrokenError
+from tests.helpers import CANARY_NAME, CANARY_NARRATIVE, CANARY_NHS, Accounts, contact_id
+from tests.services.builders import RAISING, TARGET, World, rochdale_answers
+
+
+def test_submit_stores_a_sealed_signed_notice_and_queues_its_mail(app: Flask, accounts: Accounts) -> None:
+    world = World(app)
+    raiser = accounts.make(Role.PRACTITIONER, agency=RAISING)
+    notice = world.raise_rochdale(raiser)
+
+    assert re.fullmatch(r"ROC-\d{4}-\d{4}", notice.reference)
+    assert notice.status == NoticeStatus.OPEN and notice.stage == "stage-3" and notice.version == 1
+    with world.session() as db:
+        stored = db.execute(select(NoticeAnswer).where(NoticeAnswer.notice_id == notice.id)).scalars().all()
+        names = {a.field_name for a in stored}
+        assert {"child_name", "nhs_number", "summary_of_disagreement", "sent_to_1"} <= names
+        assert "sent_to_2" not in names  # empty answers are not stored
+        for row in stored:
+            for secret in (CANARY_NAME, CANARY_NHS, CANARY_NARRATIVE):
+                assert secret.encode() not in row.value_ct
+        # The draft became the notice: it is gone, and its safety check points at the notice.
+        assert db.get(NoticeDraft, notice.id) is None
+        assert db.execute(select(SafetyCheck.notice_id).where(SafetyCheck.id == notice.safety_check_id)).scalar() == (
+            notice.id
+        )
+        [document] = db.execute(select(NoticeDocument).where(NoticeDocument.notice_id == notice.id)).scalars().all()
+        assert document.version == 1
+        mail = db.execute(select(OutboxMessage).where(OutboxMessage.notice_id == notice.id)).scalars().all()
+        target = db.get(DirectoryContact, contact_id(app, TARGET))
+        assert target is not None and [m.to_address for m in mail] == [target.email]
+        assert notice.reference in mail[0].body_text
+        assert all(secret not in mail[0].body_text + mail[0].subject for secret in (CANARY_NAME, CANARY_NHS))
+        assert db.execute(
+            select(AuditEvent.outcome).where(AuditEvent.action == "notice.submit", AuditEvent.object_id == notice.id)
+        ).scalar_one() == ("ok")
+        # The answers read back as they were given.
+        assert record.answers(db, world.services, db.get(Notice, notice.id))["child_name"] == CANARY_NAME
+
+
+def test_submitting_a_draft_twice_names_the_first_notice(app: Flask, accounts: Accounts) -> None:
+    world = World(app)
+    raiser = accounts.make(Role.PRACTITIONER, agency=RAISING)
+    draft_id = world.draft(raiser)
+    answers = rochdale_answers(contact_id(app, TARGET))
+    with world.session() as db:
+        first = raising.submit_notice(db, world.services, world.user(db, raiser), draft_id, answers)
+    with world.session() as db, pytest.raises(DraftSubmittedError) as raised:
+        raising.submit_notice(db, world.services, world.user(db, raiser), draft_id, answers)
+    assert raised.value.notice_id == first.id
+    with world.session() as db:
+        assert db.execute(select(func.count()).select_from(Notice)).scalar() == 1
+
+
+def test_a_recipient_who_left_the_directory_is_refused_and_nothing_is_saved(app: Flask, accounts: Accounts) -> None:
+    world = World(app)
+    raiser = accounts.make(Role.PRACTITIONER, agency=RAISING)
+    draft_id = world.draft(raiser)
+    target = contact_id(app, TARGET)
+    with world.session() as db:
+        contact = db.get(DirectoryContact, target)
+        assert contact is not None
+        contact.active = False
+        db.commit()
+    with world.session() as db, pytest.raises(RuleBrokenError) as raised:
+        raising.submit_notice(db, world.services, world.user(db, raiser), draft_id, rochdale_answers(target))
+    assert raised.value.field == "sent_to_1"
+    with world.session() as db:
+        assert db.execute(select(func.count()).select_from(Notice)).scalar() == 0
+        assert db.execute(select(func.count()).select_from(OutboxMessage)).scalar() == 0
+        assert db.get(NoticeDraft, draft_id) is not None  # the writer's work is kept
+
+
+def test_someone_elses_draft_is_not_found_and_the_attempt_audited(app: Flask, accounts: Accounts) -> None:
+    world = World(app)
+    owner = accounts.make(Role.PRACTITIONER, agency=RAISING)
+    other = accounts.make(Role.PRACTITIONER, agency=RAISING)
+    draft_id = world.draft(owner)
+    with world.session() as db, pytest.raises(DraftNotFoundError):
+        raising.get_draft(db, world.services, world.user(db, other), draft_id)
+    with world.session() as db:
+        denied = db.execute(
+            select(AuditEvent).where(AuditEvent.action == "draft.read", AuditEvent.object_id == draft_id)
+        ).scalar_one()
+        assert denied.outcome == "denied" and denied.actor_id == other.id
+
+
+def test_a_draft_needs_a_no_immediate_risk_answer_of_ones_own(app: Flask, accounts: Accounts) -> None:
+    world = World(app)
+    raiser = accounts.make(Role.PRACTITIONER, agency=RAISING)
+    other = accounts.make(Role.PRACTITIONER, agency=RAISING)
+    with world.session() as db:
+        user = world.user(db, raiser)
+        risk = raising.record_safety_check(db, world.services, user, immediate_risk=True)
+        assert risk.referral_advice_shown_at is not None
+        with pytest.raises(DraftNotFoundError):
+            raising.start_draft(db, world.services, user, risk.id)
+        safe = raising.record_safety_check(db, world.services, user, immediate_risk=False)
+        with pytest.raises(DraftNotFoundError):
+            raising.start_draft(db, world.services, world.user(db, other), safe.id)
+        draft = raising.start_draft(db, world.services, user, safe.id)
+        # A new draft is prefilled with today's date of notification.
+        _row, answers = raising.get_draft(db, world.services, user, draft.id)
+        assert answers["date_of_notification"] == world.services.today().isoformat()
