@@ -33,6 +33,15 @@ def pytest_report_header() -> str:
     return f"portal database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite'}"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A test of what only PostgreSQL does (its server ending connections) is skipped, and says so, on SQLite.
+    if not PG_URL:
+        skip = pytest.mark.skip(reason="needs PostgreSQL: set PORTAL_TEST_DATABASE_URL")
+        for item in items:
+            if item.get_closest_marker("postgres_only"):
+                item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def worker_id_suffix(request: pytest.FixtureRequest) -> str:
     return getattr(request.config, "workerinput", {}).get("workerid", "main")
