@@ -40,7 +40,7 @@ def begin_write(session: Session) -> None:
     connection = session.connection()
     if connection.dialect.name == "sqlite":
         driver = connection.connection.driver_connection
-        if driver is not None and not driver.in_transaction:  # type: ignore[attr-defined]
+        if driver is not None and not driver.in_transaction:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
