@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from portal.domain.models import normalise_email
 from portal.services import accounts
 from portal.services.runtime import PortalServices
 from portal.web.database import session_factory
@@ -33,7 +34,7 @@ def reset_2fa_command(email: str) -> None:
     with session_factory()() as db:
         user = accounts.find_user_by_email(db, email)
         if user is None:
-            raise click.ClickException(f"no user with e-mail {accounts.normalise_email(email)}")
+            raise click.ClickException(f"no user with e-mail {normalise_email(email)}")
         ended = accounts.reset_totp(db, services, None, user, remote_addr="cli")
         click.echo(
             f"Reset 2FA for {user.email}: ended {ended} session(s). "
@@ -50,7 +51,7 @@ def disable_command(email: str) -> None:
     with session_factory()() as db:
         user = accounts.find_user_by_email(db, email)
         if user is None:
-            raise click.ClickException(f"no user with e-mail {accounts.normalise_email(email)}")
+            raise click.ClickException(f"no user with e-mail {normalise_email(email)}")
         already = not user.is_active
         ended = accounts.disable_user(db, services, None, user, remote_addr="cli")
         state = "was already disabled" if already else "is now disabled"

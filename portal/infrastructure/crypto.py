@@ -188,7 +188,8 @@ def keyring_lock(key_dir: Path) -> Iterator[None]:
 
 def _read_document(key_dir: Path) -> dict[str, Any]:
     load_keys(key_dir)  # refuse to rewrite a keyring that does not load
-    return json.loads((key_dir / KEYRING_FILE).read_text())
+    document: dict[str, Any] = json.loads((key_dir / KEYRING_FILE).read_text())
+    return document
 
 
 def add_kek(key_dir: Path) -> str:

@@ -109,7 +109,7 @@ class PanCheshireAppendixAForm(SubmitMixin, PortalForm):
     )
 
     def validate(self, extra_validators: Any = None) -> bool:
-        ok = super().validate(extra_validators)
+        ok: bool = super().validate(extra_validators)
         if self.representative_1.data and self.representative_1.data == self.representative_2.data:
             add_error(self.representative_2, "Choose a different second representative, or leave it blank")
             ok = False

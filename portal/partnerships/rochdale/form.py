@@ -49,7 +49,7 @@ class RochdaleAppendix1Form(CompletedByMixin, SubmitMixin, PortalForm):
     )
 
     def validate(self, extra_validators: Any = None) -> bool:
-        ok = super().validate(extra_validators)
+        ok: bool = super().validate(extra_validators)
         if self.sent_to_1.data and self.sent_to_1.data == self.sent_to_2.data:
             add_error(self.sent_to_2, "Choose a different second recipient, or leave it blank")
             ok = False

@@ -97,7 +97,7 @@ class TraffordResolutionNoticeForm(SubmitMixin, PortalForm):
             raise ValidationError("Enter an email address in the correct format, like name@example.com")
 
     def validate(self, extra_validators: Any = None) -> bool:
-        ok = super().validate(extra_validators)
+        ok: bool = super().validate(extra_validators)
         held, stage = self.informal_stages_held.data, self.raise_at_stage.data
         if held != "none" and not self.informal_challenge_evidence.data:
             add_error(self.informal_challenge_evidence, INFORMAL_EVIDENCE_MESSAGE)

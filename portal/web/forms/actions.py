@@ -81,7 +81,7 @@ class EscalateForm(PortalForm):
         self.send_to_2.choices = offered
 
     def validate(self, extra_validators: Any = None) -> bool:
-        ok = super().validate(extra_validators)
+        ok: bool = super().validate(extra_validators)
         if self.immediate_risk.data == "yes" and not (self.referral.data or "").strip():
             add_error(self.referral, "Enter how and when the child protection referral was made")
             ok = False
@@ -112,7 +112,7 @@ class CloseForm(PortalForm):
     submit = SubmitField("Close notice", widget=GovSubmitInput())
 
     def validate(self, extra_validators: Any = None) -> bool:
-        ok = super().validate(extra_validators)
+        ok: bool = super().validate(extra_validators)
         if self.learning_identified.data == "yes" and not (self.learning.data or "").strip():
             add_error(self.learning, "Enter the general issues identified for the partnership")
             ok = False

@@ -44,7 +44,8 @@ class PortalForm(FlaskForm):
         def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Field:
             if unbound_field.field_class not in (GovukDateField,) and "password" not in (options.get("name") or ""):
                 options["filters"] = (*unbound_field.kwargs.get("filters", ()), _strip)
-            return unbound_field.bind(form=form, **options)
+            field: Field = unbound_field.bind(form=form, **options)
+            return field
 
     def error_list(self, order: Sequence[str] | None = None) -> list[dict[str, str]]:
         """Errors in page order, each linking to the input to fix (a date's day box)."""
@@ -133,7 +134,7 @@ class RadioInput(GovRadioInput):
     hint element that the fieldset's aria-describedby then points to."""
 
     def map_gov_params(self, field: Any, **kwargs: Any) -> dict[str, Any]:
-        params = super().map_gov_params(field, **kwargs)
+        params: dict[str, Any] = super().map_gov_params(field, **kwargs)
         if not field.description and not (params.get("hint") or {}).get("text"):
             params.pop("hint", None)
         return params
@@ -183,7 +184,7 @@ class SubmitMixin:
     submit = SubmitField("Continue", widget=GovSubmitInput())
 
 
-def unbound_fields(form_class: type) -> list[tuple[str, UnboundField]]:
+def unbound_fields(form_class: type) -> list[tuple[str, UnboundField[Any]]]:
     """List a form class's fields without instantiating it (WTForms only does so on first use)."""
     found = [
         (name, getattr(form_class, name))
