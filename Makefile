@@ -42,6 +42,7 @@ lint: install ## ruff, the layer contracts (import-linter) and types (mypy)
 	$(VENV)/bin/ruff check portal tests bench scripts
 	$(VENV)/bin/ruff format --check portal tests bench scripts
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 bench: install ## Measure the submit path beside a bare Flask request
 	$(PY) bench/bench_submit.py

@@ -7,18 +7,19 @@ remote address "cli" (like create-user), and the command prints what it did.
 from __future__ import annotations
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
+from portal.domain.models import normalise_email
 from portal.services import accounts
+from portal.services.runtime import PortalServices
 from portal.web.database import session_factory
-from portal.web.runtime import portal_services
+from portal.web.runtime import app_itself, portal_services
 
 group = click.Group("accounts", help="Reset 2FA or disable staff accounts (ends all their sessions).")
 
 
-def _services():  # type: ignore[no-untyped-def]
-    services = portal_services(current_app._get_current_object())  # type: ignore[attr-defined]
+def _services() -> PortalServices:
+    services = portal_services(app_itself())
     if services is None:
         raise click.ClickException("keys are not set up; run `flask --app portal init` first")
     return services
@@ -33,7 +34,7 @@ def reset_2fa_command(email: str) -> None:
     with session_factory()() as db:
         user = accounts.find_user_by_email(db, email)
         if user is None:
-            raise click.ClickException(f"no user with e-mail {accounts.normalise_email(email)}")
+            raise click.ClickException(f"no user with e-mail {normalise_email(email)}")
         ended = accounts.reset_totp(db, services, None, user, remote_addr="cli")
         click.echo(
             f"Reset 2FA for {user.email}: ended {ended} session(s). "
@@ -50,7 +51,7 @@ def disable_command(email: str) -> None:
     with session_factory()() as db:
         user = accounts.find_user_by_email(db, email)
         if user is None:
-            raise click.ClickException(f"no user with e-mail {accounts.normalise_email(email)}")
+            raise click.ClickException(f"no user with e-mail {normalise_email(email)}")
         already = not user.is_active
         ended = accounts.disable_user(db, services, None, user, remote_addr="cli")
         state = "was already disabled" if already else "is now disabled"

@@ -58,7 +58,7 @@ class NoticeView:
         return self.stages[-1] if self.stages else None
 
 
-def _rows(db: Session, query: Select[tuple[Notice]], *, today: date) -> list[NoticeRow]:
+def _rows(db: Session, query: Select[Notice], *, today: date) -> list[NoticeRow]:
     # "This week" runs to the end of Sunday: what a business unit plans its chasing around.
     week_end = today + timedelta(days=6 - today.weekday())
     result = db.execute(

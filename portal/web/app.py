@@ -83,7 +83,7 @@ def create_web_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(module.bp)
     if app.config["ENV"] == "development":
         app.register_blueprint(devmail.bp)
-    app.view_functions["static"].access_rule = "public"  # type: ignore[attr-defined]  # read by enforce_role_rule
+    access.rule("public")(app.view_functions["static"])
     app.before_request(access.enforce_role_rule)
     return app
 
