@@ -94,6 +94,9 @@ class _Handler:
         assert isinstance(data, bytes)
         parsed = message_from_bytes(data, policy=policy.default)
         self.sink.record(str(parsed["Message-ID"] or ""), tuple(envelope.rcpt_tos))
+        # A slow relay: the message is already the server's, but the client has not yet heard so. A worker
+        # killed now sends it again (the documented window), which is what this delay lets the harness show.
+        await asyncio.sleep(self.sink.accept_delay)
         return "250 Message accepted for delivery"
 
 
@@ -128,6 +131,7 @@ class SmtpSink:
         self.port = free_port()
         self.received: dict[str, list[float]] = {}  # Message-ID -> the times it arrived
         self.recipients: dict[str, tuple[str, ...]] = {}
+        self.accept_delay = 0.0
         self.lock = threading.Lock()
         self._controller: _Controller | None = None
 
@@ -208,10 +212,17 @@ class Postgres:
         self.started = True
         self._run(str(self.bin / "createdb"), "-h", str(self.folder), "-p", str(self.port), "-U", "postgres", "portal")
 
-    def restart(self) -> float:
-        """Restart with `pg_ctl restart -m fast` (it keeps the options); return how long it took."""
+    def restart(self, down_seconds: float = 0) -> float:
+        """Restart with `pg_ctl restart -m fast` (it keeps the options), or stop, stay down a while and start;
+        return how long the server was unavailable."""
         began = time.monotonic()
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "restart")
+        pg_ctl = [str(self.bin / "pg_ctl"), "-D", str(self.data), "-w"]
+        if down_seconds <= 0:
+            self._run(*pg_ctl, "-m", "fast", "restart")
+        else:
+            self._run(*pg_ctl, "-m", "fast", "stop")
+            time.sleep(down_seconds)
+            self._run(*pg_ctl, "-l", str(self.folder / "log"), "start")
         return time.monotonic() - began
 
     def remove(self) -> None:
@@ -578,11 +589,11 @@ class Load:
             thread.start()
             self._threads.append(thread)
 
-    def stop(self) -> Tally:
-        """Let each thread finish the notice in hand, then sum what they saw."""
+    def stop(self, wait: float = 300) -> Tally:
+        """Let each thread finish the notice in hand (waiting up to ``wait`` s), then sum what they saw."""
         self._stop.set()
         for thread in self._threads:
-            thread.join(timeout=300)
+            thread.join(timeout=wait)
         self._threads = []
         total = Tally()
         for practitioner in self.practitioners:
@@ -744,6 +755,7 @@ class Harness:
 
     def kill_worker(self) -> None:
         with self.phase(f"mail worker SIGKILL x{self.options.kills}") as run:
+            self.sink.accept_delay = 0.05
             for _ in range(self.options.kills):
                 # Hold delivery back so that many messages are due, then kill the worker once it is under way.
                 self.portal.stop_worker()
@@ -762,14 +774,16 @@ class Harness:
                 run.note(f"killed with {due} due, {self.sink.count() - before} sent, {len(in_hand)} in hand")
                 time.sleep(1)
                 self.portal.start_worker()
+            self.sink.accept_delay = 0.0
             time.sleep(self.options.settle)
 
     def restart_postgres(self) -> None:
-        with self.phase(f"PostgreSQL restart x{self.options.restarts}", allows_5xx=True) as run:
-            for _ in range(self.options.restarts):
+        with self.phase(f"PostgreSQL restart x{len(self.options.restarts)}", allows_5xx=True) as run:
+            for down in self.options.restarts:
                 time.sleep(self.options.settle)
                 run.fault_at.append(time.time())
-                run.note(f"pg_ctl restart -m fast took {self.database.restart():.1f} s")
+                how = "pg_ctl restart -m fast" if down <= 0 else f"pg_ctl stop -m fast, {down:.0f} s down, start"
+                run.note(f"{how}: unavailable {self.database.restart(down):.1f} s")
             time.sleep(self.options.settle)
 
     # counting
@@ -841,10 +855,11 @@ class PhaseRun:
     def __exit__(self, *exc: object) -> None:
         harness = self.harness
         assert harness.load is not None
+        if exc[0] is not None:
+            harness.load.stop(wait=5)
+            return
         tally = harness.load.stop()
         end = now_utc()
-        if exc[0] is not None:
-            return
         harness.drain(LEASE_SECONDS + 90)
         fault = Fault(self.name, tally, notes=self.notes, allows_5xx=self.allows_5xx)
         harness.count(fault, self.start, end)
@@ -913,6 +928,10 @@ def report(results: list[Fault]) -> bool:
     return not failed
 
 
+def _interrupted(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller numbers: about 5 minutes instead of 10")
@@ -929,8 +948,12 @@ def main(argv: list[str] | None = None) -> int:
     options.settle = 5.0 if quick else 10.0
     options.backlog_seconds = 8.0 if quick else 20.0
     options.kills = 2 if quick else 3
-    options.restarts = 1 if quick else 2
+    # Seconds down between stop and start for each restart (0: `pg_ctl restart -m fast`).
+    options.restarts = [0.0] if quick else [0.0, 5.0]
 
+    # `make` stopped, or a terminal closed: still stop and remove everything (the finally below).
+    signal.signal(signal.SIGTERM, _interrupted)
+    signal.signal(signal.SIGHUP, _interrupted)
     harness = Harness(options)
     began = time.monotonic()
     ok = False
