@@ -194,6 +194,22 @@ class Postgres:
         self.started = False
 
     @property
+    def _start(self) -> list[str]:
+        # Only `pg_ctl restart` remembers the options; a plain start must be given them again.
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses='' -c max_connections=200"
+        return [
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.folder / "log"),
+            "-w",
+            "start",
+        ]
+
+    @property
     def url(self) -> str:
         return f"postgresql+psycopg://postgres@/portal?host={self.folder}&port={self.port}"
 
@@ -205,10 +221,7 @@ class Postgres:
 
     def start(self) -> None:
         self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8")
-        options = f"-p {self.port} -k {self.folder} -c listen_addresses='' -c max_connections=200"
-        self._run(
-            str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.folder / "log"), "-w", "start"
-        )
+        self._run(*self._start)
         self.started = True
         self._run(str(self.bin / "createdb"), "-h", str(self.folder), "-p", str(self.port), "-U", "postgres", "portal")
 
@@ -222,7 +235,7 @@ class Postgres:
         else:
             self._run(*pg_ctl, "-m", "fast", "stop")
             time.sleep(down_seconds)
-            self._run(*pg_ctl, "-l", str(self.folder / "log"), "start")
+            self._run(*self._start)
         return time.monotonic() - began
 
     def remove(self) -> None:
