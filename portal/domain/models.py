@@ -119,6 +119,9 @@ class Partnership(Base):
     front_door: Mapped[str] = mapped_column(Text, default="")
     # Who keeps the directory current (from the seed, e.g. "RBSB.admin@rochdale.gov.uk").
     directory_owner: Mapped[str] = mapped_column(String(200), default="")
+    # Set the first time the partnership changes its directory in the portal: from then on the seed import
+    # (`init`, run on every deployment) leaves this partnership's directory as the partnership keeps it.
+    directory_managed_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     agencies: Mapped[list[Agency]] = relationship(back_populates="partnership", order_by="Agency.position")
 
