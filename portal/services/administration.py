@@ -9,17 +9,20 @@ which: the user's id).
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, String, and_, cast, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from portal.domain.models import Agency, AuditEvent, Notice, Role, User, utcnow
-from portal.services import accounts, audit
+from portal.domain.dates import LONDON
+from portal.domain.models import Agency, AuditEvent, DataKey, Notice, Role, User, utcnow
+from portal.services import accounts, audit, keys
 from portal.services.errors import NotPermittedError, RuleBrokenError, UserNotFoundError
 from portal.services.runtime import PortalServices
 
@@ -284,7 +287,7 @@ def _audit_rows(db: Session, events: Iterable[AuditEvent], partnership_id: int) 
     names = _partnership_users(db, partnership_id)
     notice_ids = {e.object_id for e in events if e.object_type == "notice"}
     references = (
-        dict(db.execute(select(Notice.id, Notice.reference).where(Notice.id.in_(notice_ids))).tuples().all())
+        dict(db.execute(select(Notice.id, Notice.reference).where(Notice.id.in_(notice_ids))).all())
         if notice_ids
         else {}
     )
@@ -427,3 +430,232 @@ def reset_two_factor(db: Session, services: PortalServices, actor: User, user_id
     """Clear a user's authenticator: they set up a new one at their next sign-in; their sessions end. Commits."""
     user = get_user(db, actor, user_id)
     return accounts.reset_totp(db, services, actor.id, user, remote_addr=remote_addr)
+
+
+# -- the audit trail page -----------------------------------------------------------------------------------
+
+# The most entries one export holds: a bigger period is exported in parts (by date).
+EXPORT_LIMIT = 100_000
+
+
+def _audit_conditions(db: Session, actor: User, filters: AuditFilters) -> list[ColumnElement[bool]] | None:
+    """The filters as SQL, inside the partnership; None when they cannot match anything (an unknown reference)."""
+    conditions: list[ColumnElement[bool]] = [_in_partnership(actor.partnership_id)]
+    if filters.user_id:
+        conditions.append(
+            or_(
+                AuditEvent.actor_id == filters.user_id,
+                and_(AuditEvent.object_type == "staff_user", AuditEvent.object_id == str(filters.user_id)),
+            )
+        )
+    if filters.reference.strip():
+        notice_id = db.execute(
+            select(Notice.id).where(
+                Notice.partnership_id == actor.partnership_id,
+                func.upper(Notice.reference) == filters.reference.strip().upper(),
+            )
+        ).scalar_one_or_none()
+        if notice_id is None:
+            return None
+        conditions.append(and_(AuditEvent.object_type == "notice", AuditEvent.object_id == notice_id))
+    if filters.action:
+        conditions.append(AuditEvent.action == filters.action)
+    if filters.date_from:
+        conditions.append(AuditEvent.at >= _start_of(filters.date_from))
+    if filters.date_to:
+        conditions.append(AuditEvent.at < _start_of(filters.date_to + timedelta(days=1)))
+    return conditions
+
+
+def _start_of(day: date) -> datetime:
+    """Midnight at the start of a day in England, as an aware datetime (the log stores UTC)."""
+    return datetime.combine(day, time(0), tzinfo=LONDON)
+
+
+def audit_entries(db: Session, actor: User, filters: AuditFilters) -> Page[AuditRow]:
+    """The partnership's audit entries matching the filters, newest first, PAGE_SIZE a page."""
+    require_admin(actor)
+    conditions = _audit_conditions(db, actor, filters)
+    if conditions is None:
+        return Page([], 0, 1)
+    total = db.execute(select(func.count()).select_from(AuditEvent).where(*conditions)).scalar_one()
+    page = _page_number(filters.page, total)
+    events = db.execute(
+        select(AuditEvent)
+        .where(*conditions)
+        .order_by(AuditEvent.seq.desc())
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+    ).scalars()
+    return Page(_audit_rows(db, events, actor.partnership_id), total, page)
+
+
+def audit_actions(db: Session) -> list[tuple[str, str]]:
+    """Every action the log holds, for the filter: (action, label), by label."""
+    found = set(db.execute(select(AuditEvent.action).distinct()).scalars()) | set(ACTION_LABELS)
+    return sorted(((a, action_label(a)) for a in found), key=lambda pair: pair[1].lower())
+
+
+def audit_users(db: Session, actor: User) -> list[tuple[str, str]]:
+    require_admin(actor)
+    return [
+        (str(uid), f"{name} ({email})")
+        for uid, name, email in db.execute(
+            select(User.id, User.name, User.email)
+            .where(User.partnership_id == actor.partnership_id)
+            .order_by(func.lower(User.name), User.id)
+        ).all()
+    ]
+
+
+def export_audit(
+    db: Session, services: PortalServices, actor: User, filters: AuditFilters, *, remote_addr: str = ""
+) -> tuple[str, bytes]:
+    """The filtered entries as CSV (at most EXPORT_LIMIT, newest first); the export is itself audited. Commits."""
+    require_admin(actor)
+    conditions = _audit_conditions(db, actor, filters)
+    events = (
+        []
+        if conditions is None
+        else db.execute(
+            select(AuditEvent).where(*conditions).order_by(AuditEvent.seq.desc()).limit(EXPORT_LIMIT)
+        ).scalars()
+    )
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        [
+            "seq",
+            "at_utc",
+            "actor_id",
+            "actor",
+            "action",
+            "what",
+            "object_type",
+            "object_id",
+            "about",
+            "outcome",
+            "remote_addr",
+            "hash",
+        ]
+    )
+    events = list(events)
+    hashes = {event.seq: event.hash for event in events}
+    rows = _audit_rows(db, events, actor.partnership_id)
+    for row in rows:
+        writer.writerow(
+            [
+                row.seq,
+                row.at.isoformat(timespec="seconds"),
+                row.actor_id or "",
+                _cell(row.actor),
+                row.action,
+                row.label,
+                row.object_type,
+                row.object_id,
+                _cell(row.object_label),
+                row.outcome,
+                row.remote_addr,
+                hashes.get(row.seq, ""),
+            ]
+        )
+    audit.record(
+        db,
+        services.keyring.audit_key,
+        action="audit.exported",
+        outcome="ok",
+        actor_id=actor.id,
+        object_type="partnership",
+        object_id=str(actor.partnership_id),
+        remote_addr=remote_addr,
+    )
+    db.commit()
+    return f"audit-{utcnow():%Y%m%d-%H%M%S}.csv", out.getvalue().encode("utf-8")
+
+
+def _cell(value: str) -> str:
+    """A spreadsheet never runs a name as a formula (CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def verify_chain(db: Session, services: PortalServices, actor: User, *, remote_addr: str = "") -> audit.ChainCheck:
+    """Recompute the whole audit chain now; the check is itself recorded. Commits."""
+    require_admin(actor)
+    check = audit.verify(db, services.keyring.audit_key)
+    audit.record(
+        db,
+        services.keyring.audit_key,
+        action="audit.verified",
+        outcome="ok" if check.ok else "failed",
+        actor_id=actor.id,
+        object_type="audit_event",
+        object_id=str(check.first_bad_seq or ""),
+        remote_addr=remote_addr,
+    )
+    db.commit()
+    return check
+
+
+# -- the keys page --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KekStatus:
+    kek_id: str
+    active: bool
+    live_data_keys: int
+
+
+@dataclass(frozen=True)
+class KeyStatus:
+    """What the keys page shows: no key material, only ids, counts and dates."""
+
+    active_kek_id: str
+    keks: list[KekStatus]
+    destroyed_data_keys: int
+    awaiting_rewrap: int
+    blind_index_version: int
+    blind_index_versions: list[int]
+    last_rotations: list[tuple[str, datetime]]
+    rotation_in_progress: keys.RotationState | None
+    development_keys: bool
+
+
+ROTATION_ACTIONS = {
+    "keys.kek_added": "New key-encryption key added",
+    "keys.data_keys_rewrapped": "Data keys rewrapped under the active key-encryption key",
+    "keys.kek_retired": "Old key-encryption key retired",
+    "keys.data_key_rotation_started": "Data-key rotation started",
+    "keys.data_key_rotation_finished": "Data-key rotation finished",
+    "keys.blind_index_key_added": "New blind-index key added",
+    "keys.blind_index_key_retired": "Old blind-index key retired",
+}
+
+
+def key_status(db: Session, services: PortalServices, actor: User, rotation: keys.RotationState | None) -> KeyStatus:
+    """The state of the keys, read-only: the active KEK, live data keys per KEK, the last rotation of each kind,
+    the blind-index key version. ``rotation`` is a data-key rotation still in progress (read by the caller from
+    the key directory)."""
+    require_admin(actor)
+    keyring = services.keyring
+    usage = keys.kek_usage(db)
+    kek_ids = sorted(set(keyring.kek_ids) | set(usage))
+    active = keyring.active_kek_id
+    destroyed = db.execute(select(func.count()).select_from(DataKey).where(DataKey.wrapped.is_(None))).scalar_one()
+    latest = db.execute(
+        select(AuditEvent.action, func.max(AuditEvent.at))
+        .where(AuditEvent.action.in_(ROTATION_ACTIONS), AuditEvent.outcome == "ok")
+        .group_by(AuditEvent.action)
+    ).all()
+    index_version, index_keys = keyring.blind_index_keys()
+    return KeyStatus(
+        active_kek_id=active,
+        keks=[KekStatus(k, k == active, usage.get(k, 0)) for k in kek_ids],
+        destroyed_data_keys=destroyed,
+        awaiting_rewrap=keys.keys_awaiting_rewrap(db, active),
+        blind_index_version=index_version,
+        blind_index_versions=sorted(index_keys),
+        last_rotations=sorted(((ROTATION_ACTIONS[a], at) for a, at in latest), key=lambda p: p[1], reverse=True),
+        rotation_in_progress=rotation,
+        development_keys=keyring.development,
+    )

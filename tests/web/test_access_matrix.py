@@ -299,6 +299,19 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
         bm2=DENIED,
         admin="302 /admin/users/{user}",
     ),
+    # The audit trail (entries, the chain check, the export) and the keys' state: administrators only.
+    ("admin.audit_trail", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
+    ("admin.verify_audit", "POST"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
+    ("admin.export_audit", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
+    ("admin.key_status", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
     # -- the SPOC directory (issue 9): each partnership's business unit and administrators --------------
     # {contact} is a Rochdale contact the notice was not sent to; Bolton's business manager is told it is
     # not there (404, as for any record of another partnership).

@@ -1,4 +1,4 @@
-"""The partnership's administration in the browser: users (and, later in this module, the audit and keys).
+"""The partnership's administration in the browser: users, the audit trail and the state of the keys.
 
 Thin views: each parses its form or query, calls one function of portal.services.administration and renders
 or redirects. The services keep everything to the administrator's own partnership and audit every change.
@@ -6,14 +6,16 @@ or redirects. The services keep everything to the administrator's own partnershi
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal.domain.models import Role
-from portal.services import administration, directory
+from portal.services import administration, directory, keys
 from portal.services.errors import RuleBrokenError
 from portal.web.access import rule
 from portal.web.database import get_session
@@ -188,3 +190,119 @@ def reset_2fa(user_id: int) -> str | Response:
 # Issue 9's invitations and password-reset e-mails are built in portal.services.invitations (another branch).
 # Their buttons belong on admin/user.html (block "invitation_actions") and their routes here, each as
 # thin as the ones above: "Send a password reset" and "Invite a user" / "Resend" / "Revoke".
+
+
+# -- the audit trail ------------------------------------------------------------------------------------
+
+
+def _date_arg(name: str) -> tuple[date | None, str | None]:
+    """A date typed as YYYY-MM-DD (a native date input); an error message for anything else."""
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None, None
+    try:
+        return date.fromisoformat(value) if len(value) == 10 else None, None
+    except ValueError:
+        return None, "Enter a real date, like 2026-11-23"
+
+
+def _audit_filters() -> tuple[administration.AuditFilters, list[dict[str, str]]]:
+    errors = []
+    date_from, problem = _date_arg("from")
+    if problem:
+        errors.append({"text": f"From: {problem}", "href": "#from"})
+    date_to, problem = _date_arg("to")
+    if problem:
+        errors.append({"text": f"To: {problem}", "href": "#to"})
+    if date_from and date_to and date_to < date_from:
+        errors.append({"text": "To must be the same as or after From", "href": "#to"})
+        date_to = None
+    filters = administration.AuditFilters(
+        user_id=_int_arg("user"),
+        reference=request.args.get("reference", "")[:30],
+        action=request.args.get("action", "")[:60],
+        date_from=date_from,
+        date_to=date_to,
+        page=_int_arg("page") or 1,
+    )
+    return filters, errors
+
+
+def _audit_args(filters: administration.AuditFilters) -> dict[str, str]:
+    return {
+        "user": str(filters.user_id or ""),
+        "reference": filters.reference,
+        "action": filters.action,
+        "from": filters.date_from.isoformat() if filters.date_from else "",
+        "to": filters.date_to.isoformat() if filters.date_to else "",
+    }
+
+
+@bp.get("/audit")
+@rule("admin")
+def audit_trail() -> str:
+    db = get_session()
+    filters, errors = _audit_filters()
+    return render_template(
+        "admin/audit.html",
+        page=administration.audit_entries(db, current_user, filters),
+        filters=filters,
+        args=_audit_args(filters),
+        users=administration.audit_users(db, current_user),
+        actions=administration.audit_actions(db),
+        raw_from=request.args.get("from", "")[:20],
+        raw_to=request.args.get("to", "")[:20],
+        check=None,
+        button=ConfirmForm(),
+        errors=errors,
+    )
+
+
+@bp.post("/audit/verify")
+@rule("admin")
+def verify_audit() -> str | Response:
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("admin.audit_trail"))
+    db = get_session()
+    check = administration.verify_chain(db, portal_services(), current_user, remote_addr=_addr())
+    filters = administration.AuditFilters()
+    return render_template(
+        "admin/audit.html",
+        page=administration.audit_entries(db, current_user, filters),
+        filters=filters,
+        args=_audit_args(filters),
+        users=administration.audit_users(db, current_user),
+        actions=administration.audit_actions(db),
+        raw_from="",
+        raw_to="",
+        check=check,
+        button=ConfirmForm(formdata=None),
+        errors=[],
+    )
+
+
+@bp.get("/audit.csv")
+@rule("admin")
+def export_audit() -> Response:
+    filters, _errors = _audit_filters()
+    filename, data = administration.export_audit(
+        get_session(), portal_services(), current_user, filters, remote_addr=_addr()
+    )
+    response = Response(data, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# -- keys ---------------------------------------------------------------------------------------------
+
+
+@bp.get("/keys")
+@rule("admin")
+def key_status() -> str:
+    try:
+        rotation = keys.read_rotation_state(Path(current_app.config["KEY_DIR"]))
+    except keys.RotationError:
+        rotation = None
+    status = administration.key_status(get_session(), portal_services(), current_user, rotation)
+    return render_template("admin/keys.html", status=status)
