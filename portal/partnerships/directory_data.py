@@ -64,6 +64,7 @@ class _Agency:
     sender_note: str
     review_by: date | None
     needs_review: bool
+    source: str = ""
     contacts: list[ContactSpec] = field(default_factory=list)
     empty_row: bool = False
 
@@ -109,6 +110,7 @@ def _read(path: Path, handle: Iterable[str]) -> list[AgencySpec]:
             contacts=tuple(agency.contacts),
             needs_review=agency.needs_review,
             review_by=agency.review_by,
+            source=agency.source,
         )
         for agency in agencies
     ]
@@ -146,7 +148,7 @@ def _add_row(where: str, line: int, row: dict[str, str], agencies: list[_Agency]
                 f"{where}: agency {name!r} already ended at an earlier row (line {earlier.line}); "
                 "an agency's rows must be consecutive"
             )
-        current = _Agency(name, line, row["sender_note"], review_by, needs_review)
+        current = _Agency(name, line, row["sender_note"], review_by, needs_review, row["source"])
         agencies.append(current)
     else:
         for column, value, first in (

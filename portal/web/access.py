@@ -35,6 +35,10 @@ ROLE_RULES: dict[str, frozenset[Role] | None] = {
     "business_manager": frozenset({Role.BUSINESS_MANAGER}),
     # Object-level: the route's service loads its notice through portal.services.record.load_for.
     "notice": frozenset({Role.PRACTITIONER, Role.SPOC, Role.BUSINESS_MANAGER}),
+    # The partnership's administration (users, audit, keys); the services keep it to the admin's partnership.
+    "admin": frozenset({Role.ADMIN}),
+    # The SPOC directory is kept by the partnership's business unit and its administrators.
+    "directory": frozenset({Role.ADMIN, Role.BUSINESS_MANAGER}),
 }
 
 

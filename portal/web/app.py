@@ -25,7 +25,7 @@ from portal.services.runtime import build_services
 from portal.web import access, database, errors, security
 from portal.web.config import check_production_config, load_config
 from portal.web.sessions import DatabaseSessionInterface
-from portal.web.views import account, auth, business, devmail, home, notices, search
+from portal.web.views import account, admin, auth, business, devmail, directory, home, notices, search
 
 
 def create_web_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -81,6 +81,8 @@ def create_web_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     for module in (home, auth, account, notices, business, search):
         app.register_blueprint(module.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(directory.bp)
     if app.config["ENV"] == "development":
         app.register_blueprint(devmail.bp)
     access.rule("public")(app.view_functions["static"])

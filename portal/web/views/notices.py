@@ -75,6 +75,7 @@ def draft(draft_id: str) -> str | Response:
         definition=definition,
         draft_id=draft_id,
         errors=form.error_list(definition.field_order) if request.method == "POST" else [],
+        review_notes=routing.overdue_contact_notes(db, current_user.partnership_id, services.today()),
     )
 
 
@@ -127,7 +128,7 @@ def check(draft_id: str) -> str | Response:
         answers=shown,
         draft_id=draft_id,
         labels=field_labels(notice_form(definition.code)),
-        sender_notes=routing.sender_notes(db, recipient_ids),
+        sender_notes=routing.sender_notes(db, recipient_ids, today=services.today()),
     )
 
 
