@@ -76,3 +76,7 @@ class LimitReachedError(ServiceError):
 
 class ConfigurationError(RuntimeError):
     """The portal cannot start safely with this configuration."""
+
+
+class PageCursorError(NotFoundError):
+    """A list's page cursor that the portal did not make (a tampered or truncated address): no such page."""
