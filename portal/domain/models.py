@@ -286,6 +286,11 @@ class Notice(Base):
     """A formal notice raised under a partnership's procedure."""
 
     __tablename__ = "notice"
+    # Lists read a page at a time in (submitted_at, id) order within a partnership or a raiser (migration 0010).
+    __table_args__ = (
+        Index("ix_notice_partnership_submitted", "partnership_id", "submitted_at", "id"),
+        Index("ix_notice_raised_by_submitted", "raised_by_id", "submitted_at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     reference: Mapped[str] = mapped_column(String(30), unique=True)
@@ -428,6 +433,8 @@ class NoticeRecipient(Base):
     """A directory contact the notice was sent to ("Notification has been sent to: 1. 2.")."""
 
     __tablename__ = "notice_recipient"
+    # A SPOC's home page: the notices sent to one agency (migration 0010).
+    __table_args__ = (Index("ix_notice_recipient_agency_notice", "agency_id", "notice_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), index=True)
@@ -465,6 +472,8 @@ class NoticeEvent(Base):
     """A step on a notice's timeline. Details never hold child identifiers or narrative."""
 
     __tablename__ = "notice_event"
+    # The register counts chases per notice in one GROUP BY (migration 0010).
+    __table_args__ = (Index("ix_notice_event_kind_notice", "kind", "notice_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), index=True)

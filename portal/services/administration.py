@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, String, and_, cast, func, or_, select
+from sqlalchemy import ColumnElement, ScalarSelect, Select, String, and_, cast, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from portal.domain.dates import LONDON
@@ -47,7 +47,7 @@ def require_admin(actor: User) -> None:
         raise NotPermittedError("only an administrator may do this")
 
 
-def _last_sign_in() -> ColumnElement[datetime | None]:
+def _last_sign_in() -> ScalarSelect[datetime]:
     return (
         select(func.max(AuditEvent.at))
         .where(
@@ -153,7 +153,7 @@ def list_users(db: Session, actor: User, filters: UserFilters, *, now: datetime 
 
     total = db.execute(select(func.count()).select_from(User).where(*conditions)).scalar_one()
     page = _page_number(filters.page, total)
-    query: Select[tuple[User, datetime | None]] = (
+    query: Select[User, datetime | None] = (
         select(User, last)
         .where(*conditions)
         .options(selectinload(User.agency))
@@ -514,7 +514,7 @@ def export_audit(
     """The filtered entries as CSV (at most EXPORT_LIMIT, newest first); the export is itself audited. Commits."""
     require_admin(actor)
     conditions = _audit_conditions(db, actor, filters)
-    events = (
+    events: Iterable[AuditEvent] = (
         []
         if conditions is None
         else db.execute(

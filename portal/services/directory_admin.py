@@ -543,8 +543,8 @@ def plan_import(db: Session, actor: User, data: bytes, today: date) -> ImportPla
             plan.changed.append(Change("changed", name, "(agency)", "sender note"))
     existing: dict[tuple[str, str, str | None], DirectoryContact] = {}
     for agency in existing_agencies.values():
-        for contact in sorted(agency.contacts, key=lambda c: (not c.active, c.id)):
-            existing.setdefault(_key(agency.name, contact.role_title, contact.email), contact)
+        for known in sorted(agency.contacts, key=lambda c: (not c.active, c.id)):
+            existing.setdefault(_key(agency.name, known.role_title, known.email), known)
     matched: set[int] = set()
     for row in contacts:
         contact = existing.get(_key(row.agency, row.role_title, row.email))
@@ -628,8 +628,8 @@ def apply_import(
                 agency.review_due = review
     existing: dict[tuple[str, str, str | None], DirectoryContact] = {}
     for agency in agencies.values():
-        for contact in sorted(agency.contacts, key=lambda c: (not c.active, c.id)):
-            existing.setdefault(_key(agency.name, contact.role_title, contact.email), contact)
+        for known in sorted(agency.contacts, key=lambda c: (not c.active, c.id)):
+            existing.setdefault(_key(agency.name, known.role_title, known.email), known)
     matched: set[int] = set()
     positions: dict[str, int] = {}
     for row in plan.rows:
@@ -653,7 +653,7 @@ def apply_import(
             db.flush()
             _record(db, services, actor, "directory.contact_added", "directory_contact", str(contact.id), remote_addr)
         else:
-            values = {
+            values: dict[str, object] = {
                 "active": True,
                 "email": row.email,
                 "telephone": row.telephone,
