@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, ScalarSelect, Select, String, and_, cast, 
 from sqlalchemy.orm import Session, selectinload
 
 from portal.domain.dates import LONDON
-from portal.domain.models import Agency, AuditEvent, DataKey, Notice, Role, User, utcnow
+from portal.domain.models import Agency, AuditEvent, DataKey, Notice, Partnership, Role, User, utcnow
 from portal.services import accounts, audit, keys
 from portal.services.errors import NotPermittedError, RuleBrokenError, UserNotFoundError
 from portal.services.runtime import PortalServices
@@ -122,9 +122,26 @@ def _like(term: str) -> str:
 def list_users(db: Session, actor: User, filters: UserFilters, *, now: datetime | None = None) -> Page[UserRow]:
     """The administrator's partnership's users, narrowed by the filters, PAGE_SIZE a page, by name."""
     require_admin(actor)
-    now = now or utcnow()
+    return _users(db, actor.partnership_id, filters, now=now or utcnow(), page_size=PAGE_SIZE)
+
+
+def all_users(db: Session, partnership_slug: str | None, filters: UserFilters) -> list[UserRow]:
+    """Every user matching the filters, of one partnership or of all: for the command-line operator."""
+    partnership_id = None
+    if partnership_slug is not None:
+        partnership_id = db.execute(select(Partnership.id).where(Partnership.slug == partnership_slug)).scalar()
+        if partnership_id is None:
+            raise RuleBrokenError("partnership", f"no partnership {partnership_slug!r}")
+    return _users(db, partnership_id, filters, now=utcnow(), page_size=None).rows
+
+
+def _users(
+    db: Session, partnership_id: int | None, filters: UserFilters, *, now: datetime, page_size: int | None
+) -> Page[UserRow]:
     last = _last_sign_in().label("last_sign_in")
-    conditions: list[ColumnElement[bool]] = [User.partnership_id == actor.partnership_id]
+    conditions: list[ColumnElement[bool]] = []
+    if partnership_id is not None:
+        conditions.append(User.partnership_id == partnership_id)
     if filters.search.strip():
         term = _like(filters.search)
         conditions.append(
@@ -151,16 +168,18 @@ def list_users(db: Session, actor: User, filters: UserFilters, *, now: datetime 
     elif filters.signed_in == "never":
         conditions.append(inner.is_(None))
 
-    total = db.execute(select(func.count()).select_from(User).where(*conditions)).scalar_one()
-    page = _page_number(filters.page, total)
     query: Select[User, datetime | None] = (
         select(User, last)
         .where(*conditions)
         .options(selectinload(User.agency))
         .order_by(func.lower(User.name), User.id)
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
     )
+    if page_size is None:
+        total, page = 0, 1
+    else:
+        total = db.execute(select(func.count()).select_from(User).where(*conditions)).scalar_one()
+        page = _page_number(filters.page, total)
+        query = query.limit(page_size).offset((page - 1) * page_size)
     rows = [
         UserRow(
             id=user.id,
@@ -174,7 +193,7 @@ def list_users(db: Session, actor: User, filters: UserFilters, *, now: datetime 
         )
         for user, last_at in db.execute(query).all()
     ]
-    return Page(rows, total, page)
+    return Page(rows, total if page_size is not None else len(rows), page)
 
 
 def get_user(db: Session, actor: User, user_id: int) -> User:
@@ -418,12 +437,7 @@ def reactivate_user(db: Session, services: PortalServices, actor: User, user_id:
     Returns False, recording nothing, if the account was active already.
     """
     user = get_user(db, actor, user_id)
-    if user.is_active:
-        return False
-    user.is_active = True
-    _record(db, services, actor, "admin.user_reactivated", user, remote_addr)
-    db.commit()
-    return True
+    return accounts.reactivate_user(db, services, actor.id, user, remote_addr=remote_addr)
 
 
 def reset_two_factor(db: Session, services: PortalServices, actor: User, user_id: int, *, remote_addr: str = "") -> int:

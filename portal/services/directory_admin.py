@@ -47,6 +47,29 @@ def require_keeper(actor: User) -> None:
         raise NotPermittedError("only the business unit or an administrator may change the directory")
 
 
+@dataclass(frozen=True)
+class Keeper:
+    """Whoever keeps a partnership's directory: a signed-in user, or the command-line operator (actor_id None)."""
+
+    partnership_id: int
+    actor_id: int | None
+
+
+def as_keeper(actor: User | Keeper) -> Keeper:
+    if isinstance(actor, Keeper):
+        return actor
+    require_keeper(actor)
+    return Keeper(actor.partnership_id, actor.id)
+
+
+def operator_for(db: Session, partnership_slug: str) -> Keeper:
+    """The command-line operator, keeping the directory of the partnership with this slug."""
+    partnership = db.execute(select(Partnership).where(Partnership.slug == partnership_slug)).scalar_one_or_none()
+    if partnership is None:
+        raise RuleBrokenError("partnership", f"no partnership {partnership_slug!r}")
+    return Keeper(partnership.id, None)
+
+
 def review_status(review_by: date | None, today: date) -> str:
     """ "overdue", "due-soon", "current" or "none" (no date set)."""
     if review_by is None:
@@ -82,12 +105,12 @@ class AgencyView:
     contacts: list[ContactView]
 
 
-def overview(db: Session, actor: User, today: date) -> list[AgencyView]:
+def overview(db: Session, actor: User | Keeper, today: date) -> list[AgencyView]:
     """Every agency of the partnership with all its contacts (deactivated ones too) and their review status."""
-    require_keeper(actor)
+    keeper = as_keeper(actor)
     agencies = db.execute(
         select(Agency)
-        .where(Agency.partnership_id == actor.partnership_id)
+        .where(Agency.partnership_id == keeper.partnership_id)
         .options(selectinload(Agency.contacts))
         .order_by(Agency.position, Agency.id)
     ).scalars()
@@ -168,14 +191,20 @@ def _mark_managed(db: Session, partnership_id: int) -> None:
 
 
 def _record(
-    db: Session, services: PortalServices, actor: User, action: str, object_type: str, object_id: str, addr: str
+    db: Session,
+    services: PortalServices,
+    actor: User | Keeper,
+    action: str,
+    object_type: str,
+    object_id: str,
+    addr: str,
 ) -> None:
     audit.record(
         db,
         services.keyring.audit_key,
         action=action,
         outcome="ok",
-        actor_id=actor.id,
+        actor_id=actor.id if isinstance(actor, User) else actor.actor_id,
         object_type=object_type,
         object_id=object_id,
         remote_addr=addr,
@@ -273,20 +302,20 @@ def set_contact_active(
 
 
 def export_csv(
-    db: Session, services: PortalServices, actor: User, today: date, *, remote_addr: str = ""
+    db: Session, services: PortalServices, actor: User | Keeper, today: date, *, remote_addr: str = ""
 ) -> tuple[str, bytes]:
     """The partnership's active directory in the seed CSV format (portal.partnerships.directory_data); audited.
 
     The portal keeps a contact's whole role title (tier, name and post together), so it is exported in the
     role column with tier and name empty: importing the file back changes nothing.
     """
-    require_keeper(actor)
-    partnership = db.get(Partnership, actor.partnership_id)
+    keeper = as_keeper(actor)
+    partnership = db.get(Partnership, keeper.partnership_id)
     assert partnership is not None
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
-    for view in overview(db, actor, today):
+    for view in overview(db, keeper, today):
         agency = view.agency
         active = [c.contact for c in view.contacts if c.contact.active]
         if not active:
@@ -322,7 +351,7 @@ def export_csv(
                     contact.source or ENTERED_HERE,
                 ]
             )
-    _record(db, services, actor, "directory.exported", "partnership", partnership.slug, remote_addr)
+    _record(db, services, keeper, "directory.exported", "partnership", partnership.slug, remote_addr)
     db.commit()
     return f"directory-{partnership.slug}-{today.isoformat()}.csv", out.getvalue().encode("utf-8")
 
@@ -517,9 +546,9 @@ def parse_import(text: str) -> tuple[list[ImportedContact], list[tuple[str, str,
     return contacts, agencies, errors
 
 
-def plan_import(db: Session, actor: User, data: bytes, today: date) -> ImportPlan:
+def plan_import(db: Session, actor: User | Keeper, data: bytes, today: date) -> ImportPlan:
     """What importing ``data`` (a directory CSV) would add, change and deactivate, and every row's errors."""
-    require_keeper(actor)
+    keeper = as_keeper(actor)
     plan = ImportPlan()
     text = _decode(data)
     if text is None:
@@ -531,7 +560,7 @@ def plan_import(db: Session, actor: User, data: bytes, today: date) -> ImportPla
     existing_agencies = {
         a.name: a
         for a in db.execute(
-            select(Agency).where(Agency.partnership_id == actor.partnership_id).options(selectinload(Agency.contacts))
+            select(Agency).where(Agency.partnership_id == keeper.partnership_id).options(selectinload(Agency.contacts))
         ).scalars()
     }
     for name, note, _line, review in agencies:
@@ -585,7 +614,7 @@ class ImportChangedError(RuleBrokenError):
 def apply_import(
     db: Session,
     services: PortalServices,
-    actor: User,
+    actor: User | Keeper,
     data: bytes,
     previewed_digest: str,
     today: date,
@@ -595,17 +624,18 @@ def apply_import(
     """Apply an import exactly as previewed: refused while any row is in error, or if the plan has changed
     since the preview (someone else changed the directory). Each contact's change is audited, and the
     import as a whole. Commits."""
-    plan = plan_import(db, actor, data, today)
+    keeper = as_keeper(actor)
+    plan = plan_import(db, keeper, data, today)
     if not plan.ok:
         raise RuleBrokenError("file", "The file has errors: correct them and upload it again")
     if plan.digest() != previewed_digest:
         raise ImportChangedError("file", "The directory changed since your preview: check the new preview")
-    partnership = db.get(Partnership, actor.partnership_id)
+    partnership = db.get(Partnership, keeper.partnership_id)
     assert partnership is not None
     agencies = {
         a.name: a
         for a in db.execute(
-            select(Agency).where(Agency.partnership_id == actor.partnership_id).options(selectinload(Agency.contacts))
+            select(Agency).where(Agency.partnership_id == keeper.partnership_id).options(selectinload(Agency.contacts))
         ).scalars()
     }
     next_position = max((a.position for a in agencies.values()), default=-1) + 1
@@ -613,7 +643,7 @@ def apply_import(
         agency = agencies.get(name)
         if agency is None:
             agency = Agency(
-                partnership_id=actor.partnership_id,
+                partnership_id=keeper.partnership_id,
                 name=name,
                 sender_note=note,
                 position=next_position + position,
@@ -651,7 +681,7 @@ def apply_import(
             )
             db.add(contact)
             db.flush()
-            _record(db, services, actor, "directory.contact_added", "directory_contact", str(contact.id), remote_addr)
+            _record(db, services, keeper, "directory.contact_added", "directory_contact", str(contact.id), remote_addr)
         else:
             values: dict[str, object] = {
                 "active": True,
@@ -667,7 +697,7 @@ def apply_import(
                 setattr(contact, name, value)
             if changed:
                 action = "directory.contact_changed"
-                _record(db, services, actor, action, "directory_contact", str(contact.id), remote_addr)
+                _record(db, services, keeper, action, "directory_contact", str(contact.id), remote_addr)
         matched.add(contact.id)
     for agency in agencies.values():
         for contact in agency.contacts:
@@ -676,13 +706,13 @@ def apply_import(
                 _record(
                     db,
                     services,
-                    actor,
+                    keeper,
                     "directory.contact_deactivated",
                     "directory_contact",
                     str(contact.id),
                     remote_addr,
                 )
-    _mark_managed(db, actor.partnership_id)
-    _record(db, services, actor, "directory.imported", "partnership", partnership.slug, remote_addr)
+    _mark_managed(db, keeper.partnership_id)
+    _record(db, services, keeper, "directory.imported", "partnership", partnership.slug, remote_addr)
     db.commit()
     return plan

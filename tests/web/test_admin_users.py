@@ -26,8 +26,9 @@ def _names(html: str) -> list[str]:
 def test_the_admin_home_page_links_to_the_users_page(app: Flask, accounts: Accounts) -> None:
     client, _admin = _admin_client(app, accounts)
     page = client.get("/")
-    assert "command-line" not in page.text
-    assert 'href="/admin/users"' in page.text
+    assert "use the command-line tools" not in page.text
+    for href in ("/admin/users", "/directory/", "/admin/audit", "/admin/keys"):
+        assert f'href="{href}"' in page.text
 
 
 def test_the_list_shows_only_the_partnership_and_filters_narrow_it(app: Flask, accounts: Accounts) -> None:
