@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
+from portal.domain.categories import outcome_label
 from portal.domain.models import Notice, NoticeEvent, NoticeRecipient, NoticeStatus, Role, User
 from portal.domain.notice_definition import NoticeDefinition
 from portal.domain.policy import Actions
@@ -52,6 +53,11 @@ class NoticeView:
     actions: Actions
     # True when this reader gets the partnership's pseudonymous copy (Trafford's business unit).
     withheld: bool
+
+    @property
+    def outcome(self) -> str:
+        """The coded outcome recorded at closure ("Not recorded" for a notice closed before codes were)."""
+        return outcome_label(self.notice.outcome_code)
 
     @property
     def current(self) -> StageRecord | None:
