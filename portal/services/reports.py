@@ -38,6 +38,7 @@ from portal.domain.models import (
     NoticeCategory,
     NoticeRecipient,
     NoticeStage,
+    NoticeStatus,
     Partnership,
     User,
     utcnow,
@@ -116,10 +117,19 @@ def last_complete_financial_year(today: date) -> Period:
     return financial_year(today.year - 1 if today.month >= 4 else today.year - 2)
 
 
-PRESETS: dict[str, tuple[str, str]] = {
-    "trafford-quarterly": ("Trafford quarterly report to the TSSP", "quarter"),
-    "bolton-annual": ("Bolton annual review of themes, outcomes and learning for the SEG", "year"),
+# name -> (label, "quarter" or "year", the partnership it is named for or None for every partnership)
+PRESETS: dict[str, tuple[str, str, str | None]] = {
+    "trafford-quarterly": ("Quarterly report to the TSSP (Trafford)", "quarter", "trafford"),
+    "bolton-annual": ("Annual review of themes, outcomes and learning for Bolton's SEG", "year", "bolton"),
+    "last-quarter": ("The last complete quarter", "quarter", None),
+    "last-year": ("The last complete financial year", "year", None),
 }
+
+
+def presets_for(slug: str) -> list[tuple[str, str]]:
+    """The presets a partnership's business unit is offered: its own named ones first."""
+    own = [(name, label) for name, (label, _, owner) in PRESETS.items() if owner == slug]
+    return own + [(name, label) for name, (label, _, owner) in PRESETS.items() if owner is None]
 
 
 def preset_period(name: str, today: date) -> Period:
@@ -229,6 +239,38 @@ def build_report(
     )
 
 
+def _trend(session: Session, scope: ColumnElement[bool], last_day: date) -> Figure:
+    """Raised and closed per quarter over the eight quarters ending with the one ``last_day`` falls in."""
+    year, number = quarter_of(last_day)
+    quarters = []
+    for _ in range(TREND_QUARTERS):
+        quarters.append(quarter(year, number))
+        year, number = (year, number - 1) if number > 1 else (year - 1, 4)
+    quarters.reverse()
+    first, last = quarters[0].start, quarters[-1].end
+    by_day: dict[str, Counter[date]] = {"opened": Counter(), "closed": Counter()}
+    for kind, column in (("opened", Notice.opened_on), ("closed", Notice.closed_on)):
+        for day, count in session.execute(
+            select(column, func.count()).where(scope, column.between(first, last)).group_by(column)
+        ):
+            by_day[kind][day] += count
+    rows = []
+    for q in quarters:
+        raised = sum(c for d, c in by_day["opened"].items() if q.start <= d <= q.end)
+        done = sum(c for d, c in by_day["closed"].items() if q.start <= d <= q.end)
+        rows.append((q.label.split(":")[0], (raised, done)))
+    peak = max(rows, key=lambda r: r[1][0])
+    return Figure(
+        "trend",
+        "Trend over the last eight quarters",
+        f"Notices raised and closed per quarter over the eight quarters to {long_date(last)}; the most raised in "
+        f"one quarter was {peak[1][0]}, in {peak[0]}.",
+        ("Raised", "Closed"),
+        tuple(rows),
+        count_columns=frozenset({0, 1}),
+    )
+
+
 def _volume(session: Session, scope: ColumnElement[bool], period: Period) -> list[Figure]:
     opened_before_end = Notice.opened_on <= period.end
     open_at_end = and_(opened_before_end, or_(Notice.closed_on.is_(None), Notice.closed_on > period.end))
@@ -248,35 +290,7 @@ def _volume(session: Session, scope: ColumnElement[bool], period: Period) -> lis
         (("Raised in the period", (opened,)), ("Closed in the period", (closed,)), ("Open at the end", (still_open,))),
         chart=False,
     )
-    # The trend: the eight quarters ending with the one the period ends in.
-    year, number = quarter_of(period.end)
-    quarters = []
-    for _ in range(TREND_QUARTERS):
-        quarters.append(quarter(year, number))
-        year, number = (year, number - 1) if number > 1 else (year - 1, 4)
-    quarters.reverse()
-    first, last = quarters[0].start, quarters[-1].end
-    by_day: dict[str, Counter[date]] = {"opened": Counter(), "closed": Counter()}
-    for kind, column in (("opened", Notice.opened_on), ("closed", Notice.closed_on)):
-        for day, count in session.execute(
-            select(column, func.count()).where(scope, column.between(first, last)).group_by(column)
-        ):
-            by_day[kind][day] += count
-    rows = []
-    for q in quarters:
-        raised = sum(c for d, c in by_day["opened"].items() if q.start <= d <= q.end)
-        done = sum(c for d, c in by_day["closed"].items() if q.start <= d <= q.end)
-        rows.append((q.label.split(":")[0], (raised, done)))
-    peak = max(rows, key=lambda r: r[1][0])
-    trend = Figure(
-        "trend",
-        "Trend over the last eight quarters",
-        f"Notices raised per quarter over the eight quarters to {long_date(last)}; the most in one quarter was "
-        f"{peak[1][0]}, in {peak[0]}.",
-        ("Raised", "Closed"),
-        tuple(rows),
-        count_columns=frozenset({0, 1}),
-    )
+    trend = _trend(session, scope, period.end)
     return [volume, trend]
 
 
@@ -667,3 +681,65 @@ def to_pdf(report: Report) -> bytes:
         f"\u201c{FEWER_THAN}\u201d and drawn as empty bars (docs/reports.md#small-counts).",
     ]
     return render_report(report.title, lines, sections, footer=f"{report.title}: {report.period.label.split(':')[0]}")
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """The business manager's home: where the partnership's notices stand today."""
+
+    today: date
+    quarter: Period
+    open: int
+    overdue: int
+    due_this_week: int
+    opened_this_quarter: int
+    closed_this_quarter: int
+    trend: Figure
+
+
+def dashboard(session: Session, services: PortalServices, user: User, *, remote_addr: str = "") -> Dashboard:
+    """Today's counts for the user's partnership and the eight-quarter trend (counts only; audited)."""
+    today = services.today()
+    scope = _scope(user.partnership_id, services)
+    # "This week" runs to the end of Sunday, as on the list of notices (portal.services.casework).
+    week_end = today + timedelta(days=6 - today.weekday())
+    this_quarter = quarter(*quarter_of(today))
+    open_stage = and_(Notice.status == NoticeStatus.OPEN, NoticeStage.ended_at.is_(None))
+    due = func.coalesce(NoticeStage.agreed_due_on, NoticeStage.due_on)
+    overdue, due_soon = session.execute(
+        select(
+            func.count(distinct(Notice.id)).filter(due < today),
+            func.count(distinct(Notice.id)).filter(due.between(today, week_end)),
+        )
+        .join(NoticeStage, NoticeStage.notice_id == Notice.id)
+        .where(scope, open_stage)
+    ).one()
+    still_open, opened, closed = session.execute(
+        select(
+            func.count().filter(Notice.status == NoticeStatus.OPEN),
+            func.count().filter(Notice.opened_on.between(this_quarter.start, today)),
+            func.count().filter(Notice.closed_on.between(this_quarter.start, today)),
+        ).where(scope)
+    ).one()
+    result = Dashboard(
+        today=today,
+        quarter=this_quarter,
+        open=int(still_open or 0),
+        overdue=int(overdue or 0),
+        due_this_week=int(due_soon or 0),
+        opened_this_quarter=int(opened or 0),
+        closed_this_quarter=int(closed or 0),
+        trend=_trend(session, scope, today),
+    )
+    audit.record(
+        session,
+        services.keyring.audit_key,
+        action="report.dashboard",
+        outcome="ok",
+        actor_id=user.id,
+        object_type="report",
+        object_id=f"open={result.open} overdue={result.overdue}",
+        remote_addr=remote_addr,
+    )
+    session.commit()
+    return result
