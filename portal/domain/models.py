@@ -286,10 +286,13 @@ class Notice(Base):
     """A formal notice raised under a partnership's procedure."""
 
     __tablename__ = "notice"
-    # Lists read a page at a time in (submitted_at, id) order within a partnership or a raiser (migration 0010).
+    # Lists read a page at a time in (submitted_at, id) order within a partnership or a raiser (migration 0010);
+    # reports read one partnership's notices raised, or closed, over a range of days (portal.services.reports).
     __table_args__ = (
         Index("ix_notice_partnership_submitted", "partnership_id", "submitted_at", "id"),
         Index("ix_notice_raised_by_submitted", "raised_by_id", "submitted_at", "id"),
+        Index("ix_notice_partnership_opened", "partnership_id", "opened_on"),
+        Index("ix_notice_partnership_closed", "partnership_id", "closed_on"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -320,6 +323,15 @@ class Notice(Base):
     # Moves on with every change (portal.services.record.touch): a page posts the version it showed, so a
     # change made meanwhile by someone else is told apart from an action that was never allowed.
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Coded at closure for reports (portal.domain.categories): not identifiers, not narrative, so kept plain
+    # and counted without decrypting (docs/categories.md). NULL on a notice closed before they were recorded.
+    outcome_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    debrief_held: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    learning_flagged: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    # The days in England the notice was raised and closed (services.today()): the days reports count by,
+    # the same days the stage clocks run on.
+    opened_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    closed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
     partnership: Mapped[Partnership] = relationship()
     raised_by: Mapped[User] = relationship()
@@ -377,6 +389,8 @@ class NoticeStage(Base):
     responded_at: Mapped[datetime | None] = mapped_column(nullable=True)
     responded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # The day in England the stage ended: reports count its working days from started_on to this.
+    ended_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     # "escalated" (moved on) or "resolved" (the notice closed at this stage).
     outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
     # The first day of the overdue period the responder was last chased in: one chase per period
@@ -543,3 +557,44 @@ class AuditEvent(Base):
     # Unique: no two entries may extend the same predecessor, so the database itself refuses a fork.
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class NoticeCategory(Base):
+    """One code a notice was given from one of its partnership's code lists, with the common theme it maps to.
+
+    Plain, like the stage codes: a category is not a child identifier and not narrative (docs/categories.md).
+    A notice raised before its form asked has no row, which reports show as "Not recorded".
+    """
+
+    __tablename__ = "notice_category"
+    __table_args__ = (UniqueConstraint("notice_id", "list_field"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), index=True)
+    # The form field the code list is asked in (portal.domain.categories.CodeList.field).
+    list_field: Mapped[str] = mapped_column(String(40))
+    code: Mapped[str] = mapped_column(String(60))
+    common_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class LearningItem(Base):
+    """A general issue flagged for the partnership at closure, as the business unit's learning log tracks it.
+
+    The issue's words stay encrypted in the notice's closure; the item holds only who it is assigned to, the
+    action and its status, which the business unit writes (no child details: the page says so).
+    """
+
+    __tablename__ = "learning_item"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), unique=True)
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnership.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # "new" -> "assigned" -> "in-progress" -> "done" (or "no-action").
+    status: Mapped[str] = mapped_column(String(20), default="new")
+    assigned_to: Mapped[str] = mapped_column(String(200), default="")
+    action: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), nullable=True)
+
+    notice: Mapped[Notice] = relationship()

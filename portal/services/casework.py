@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, and_, case, exists, func, literal, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
+from portal.domain.categories import outcome_label
 from portal.domain.models import (
     Agency,
     Notice,
@@ -65,6 +66,11 @@ class NoticeView:
     actions: Actions
     # True when this reader gets the partnership's pseudonymous copy (Trafford's business unit).
     withheld: bool
+
+    @property
+    def outcome(self) -> str:
+        """The coded outcome recorded at closure ("Not recorded" for a notice closed before codes were)."""
+        return outcome_label(self.notice.outcome_code)
 
     @property
     def current(self) -> StageRecord | None:

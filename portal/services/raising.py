@@ -13,7 +13,16 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.domain.models import Notice, NoticeDraft, NoticeStatus, Partnership, SafetyCheck, User, utcnow
+from portal.domain.models import (
+    Notice,
+    NoticeCategory,
+    NoticeDraft,
+    NoticeStatus,
+    Partnership,
+    SafetyCheck,
+    User,
+    utcnow,
+)
 from portal.domain.notice_definition import Entry, NoticeDefinition
 from portal.domain.policy import printable_id, responder, well_formed_id
 from portal.infrastructure.db import begin_write
@@ -236,6 +245,7 @@ def submit_notice(
         concern_date=definition.concern_date(answers),
         submitted_at=submitted_at,
         updated_at=submitted_at,
+        opened_on=today,
     )
     # A new notice has no rows yet: say so, rather than let the first append query for them.
     notice.answers, notice.recipients, notice.stages, notice.documents = [], [], [], []
@@ -246,6 +256,7 @@ def submit_notice(
         for name, value in answers.items():
             if value:
                 record.seal_answer(session, notice, dek, name, value)
+        session.add_all(categories_of(notice, definition, answers))
         # Blind indexes of the child's NHS number and surname with date of birth, for search (no plaintext kept).
         search.index_notice(session, services.keyring, notice, answers)
         agency_ids = routing.involved_agency_ids(notice, answers, definition.agency_fields)
@@ -285,6 +296,20 @@ def submit_notice(
     )
     session.commit()
     return notice
+
+
+def categories_of(notice: Notice, definition: NoticeDefinition, answers: dict[str, str]) -> list[NoticeCategory]:
+    """The plain coded rows reports count (docs/categories.md): one per code list answered with a listed code."""
+    rows = []
+    for code_list in definition.code_lists:
+        code = answers.get(code_list.field, "")
+        if code in code_list.labels:
+            rows.append(
+                NoticeCategory(
+                    notice_id=notice.id, list_field=code_list.field, code=code, common_code=code_list.common_for(code)
+                )
+            )
+    return rows
 
 
 def _entry_answers(entry: Entry) -> dict[str, str]:

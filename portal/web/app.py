@@ -26,6 +26,7 @@ from portal.web import access, database, errors, security
 from portal.web.config import check_production_config, load_config
 from portal.web.sessions import DatabaseSessionInterface
 from portal.web.views import account, admin, auth, business, devmail, directory, home, notices, search
+from portal.web.views import reports as report_views
 
 
 def create_web_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -79,7 +80,7 @@ def create_web_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
 
-    for module in (home, auth, account, notices, business, search):
+    for module in (home, auth, account, notices, business, search, report_views):
         app.register_blueprint(module.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(directory.bp)

@@ -96,6 +96,7 @@ class Life:
 
     def close(self, who: str, **overrides: str) -> None:
         data = {
+            "outcome_code": "meeting-convened",
             "agreed_outcome": "Strategy discussion held; plan agreed",
             "written_confirmation": "Both managers confirmed the agreed outcome by secure e-mail",
             "impact_on_child": "The child now has a protection plan",

@@ -62,7 +62,7 @@ NO_CONTENT = "204"
 READ = "200 read"
 SIGN_IN = "302 /sign-in"
 HOME = "302 /"
-BUSINESS = "302 /business/notices"
+BUSINESS = "302 /business/"
 DENIED = "404 denied"
 # A 404 with no audit row: an unknown PDF version asked for by someone allowed to read the notice, or
 # another practitioner's draft (see test_a_denied_draft_is_audited for why that one should be audited).
@@ -378,6 +378,21 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
         bm2="302 /directory/import",
         admin="302 /directory/import",
     ),
+    # -- the business unit's dashboard and reports: aggregates of its own partnership only ------------------
+    ("reports.dashboard", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=DENIED
+    ),
+    # With no period asked for, the page offers the choice.
+    ("reports.report", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=DENIED
+    ),
+    # A download with no period asked for is a request no page sends.
+    ("reports.report_csv", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm="400", bm2="400", admin=DENIED
+    ),
+    ("reports.report_pdf", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm="400", bm2="400", admin=DENIED
+    ),
 }
 
 # Requests that change what later requests see run last, in this order.
@@ -386,6 +401,16 @@ LAST = {("notices.check", "POST"): 1, ("auth.sign_out", "POST"): 2}
 # Objects that are not there, or not what was asked for: (label, endpoint, method, url arguments, row).
 UNKNOWN_ID = str(uuid.UUID(int=0x5EC0_0000_0000_4000_8000_0000_0000_0001))
 VARIANTS: list[tuple[str, str, str, dict[str, Any], dict[str, str]]] = [
+    *(
+        (
+            f"a report for a period, {endpoint}",
+            endpoint,
+            "GET",
+            {"choose": "last-quarter"},
+            row(anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=DENIED),
+        )
+        for endpoint in ("reports.report", "reports.report_csv", "reports.report_pdf")
+    ),
     (
         "unknown notice id",
         "notices.show",

@@ -7,7 +7,13 @@ from typing import Any
 
 from wtforms import ValidationError
 
-from portal.partnerships.trafford.notice import INFORMAL_STAGES, LEVELS_OF_NEED, RAISE_AT_STAGES, skips_a_stage
+from portal.partnerships.trafford.notice import (
+    CONCERNS,
+    INFORMAL_STAGES,
+    LEVELS_OF_NEED,
+    RAISE_AT_STAGES,
+    skips_a_stage,
+)
 from portal.web.forms.base import (
     CompletedByMixin,
     PortalForm,
@@ -59,6 +65,12 @@ class TraffordResolutionNoticeForm(SubmitMixin, PortalForm):
         "Disagreement and / or lack of progress in respect to children at different level of needs (please check box)",
         LEVELS_OF_NEED,
         required="Select the level of need the disagreement is about",
+    )
+    concern = radio_choice(
+        "Which of these comes closest to your concern? The other practitioner or agency is:",
+        CONCERNS,
+        required="Select the concern that comes closest",
+        hint="The TSSP counts these to report on the issues in escalations.",
     )
     informal_stages_held = radio_choice(
         "Which informal stages have taken place?",

@@ -12,6 +12,7 @@ from typing import Any
 from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
 from wtforms import SubmitField
 
+from portal.domain.categories import NO_LEARNING, OUTCOMES
 from portal.domain.notice_definition import YES_NO
 from portal.domain.procedure import Stage
 from portal.web.forms.base import PortalForm, contact_choice, long_text, radio_choice
@@ -92,6 +93,12 @@ class EscalateForm(PortalForm):
 
 
 class CloseForm(PortalForm):
+    outcome_code = radio_choice(
+        "What was the outcome of the escalation?",
+        OUTCOMES,
+        required="Select the outcome of the escalation",
+        hint="The partnership counts these in its reports. Describe the outcome in your own words below.",
+    )
     agreed_outcome = long_text("What outcome was agreed?", required="Enter the outcome that was agreed")
     written_confirmation = long_text(
         "Written confirmation between the parties about the agreed outcome, and how any outstanding issues will be "
@@ -126,5 +133,5 @@ class CloseForm(PortalForm):
             "written_confirmation": self.written_confirmation.data or "",
             "impact_on_child": self.impact_on_child.data or "",
             "debrief": self.debrief.data or "",
-            "learning": learning or "No general issues identified",
+            "learning": learning or NO_LEARNING,
         }

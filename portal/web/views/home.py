@@ -20,7 +20,7 @@ bp = Blueprint("home", __name__)
 def index() -> str | Response:
     role = current_user.role_enum
     if role is Role.BUSINESS_MANAGER:
-        return redirect(url_for("business.notices"))
+        return redirect(url_for("reports.dashboard"))
     if role is Role.ADMIN:
         return render_template("home/admin.html")
     db = get_session()

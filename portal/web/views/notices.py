@@ -302,6 +302,7 @@ def close(notice_id: str) -> str | Response:
                 current_user,
                 notice_id,
                 closure=form.closure(),
+                outcome=form.outcome_code.data,
                 **_seen(),
                 remote_addr=_addr(),
             )
