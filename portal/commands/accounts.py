@@ -7,18 +7,17 @@ remote address "cli" (like create-user), and the command prints what it did.
 from __future__ import annotations
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
+from portal.commands.runtime import require_services
 from portal.services import accounts
 from portal.web.database import session_factory
-from portal.web.runtime import portal_services
 
 group = click.Group("accounts", help="Reset 2FA or disable staff accounts (ends all their sessions).")
 
 
 def _services():  # type: ignore[no-untyped-def]
-    services = portal_services(current_app._get_current_object())  # type: ignore[attr-defined]
+    services = require_services()
     if services is None:
         raise click.ClickException("keys are not set up; run `flask --app portal init` first")
     return services
