@@ -25,7 +25,7 @@ from portal.services.runtime import build_services
 from portal.web import access, database, errors, security
 from portal.web.config import check_production_config, load_config
 from portal.web.sessions import DatabaseSessionInterface
-from portal.web.views import account, auth, business, devmail, home, notices, search
+from portal.web.views import account, auth, business, devmail, home, invitations, notices, search
 
 
 def create_web_app(test_config: dict[str, Any] | None = None, *, keys_required: bool = True) -> Flask:
@@ -82,7 +82,7 @@ def create_web_app(test_config: dict[str, Any] | None = None, *, keys_required: 
     security.init_app(app)
     errors.init_app(app)
 
-    for module in (home, auth, account, notices, business, search):
+    for module in (home, auth, account, notices, business, search, invitations):
         app.register_blueprint(module.bp)
     if app.config["ENV"] == "development":
         app.register_blueprint(devmail.bp)

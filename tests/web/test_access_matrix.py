@@ -68,6 +68,8 @@ DENIED = "404 denied"
 # another practitioner's draft (see test_a_denied_draft_is_audited for why that one should be audited).
 NOT_FOUND = "404"
 TO_CONFIRMATION = "302 /notices/{draft}/confirmation"
+# Someone signed in following an invitation link meant for another person.
+CONFLICT = "409"
 
 
 def sign_in_now(client: FlaskClient, app: Flask, account: Account) -> str:
@@ -248,6 +250,31 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("business.export", "GET"): row(
         anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=DENIED
     ),
+    # -- invitations (issue 9): the token in the path is not one that was issued ------------------------
+    # A mistyped link: a plain "not right" page for anyone signed out; a signed-in user is told the link is
+    # not for their session, whatever the token.
+    ("invitations.accept", "GET"): row(
+        anon=NOT_FOUND,
+        raiser=CONFLICT,
+        prac2=CONFLICT,
+        spoc=CONFLICT,
+        spoc2=CONFLICT,
+        bm=CONFLICT,
+        bm2=CONFLICT,
+        admin=CONFLICT,
+    ),
+    ("invitations.accept", "POST"): row(
+        anon=NOT_FOUND,
+        raiser=CONFLICT,
+        prac2=CONFLICT,
+        spoc=CONFLICT,
+        spoc2=CONFLICT,
+        bm=CONFLICT,
+        bm2=CONFLICT,
+        admin=CONFLICT,
+    ),
+    # The same "check your email" page for every token and every actor.
+    ("invitations.new_link", "POST"): row(anon=OK, raiser=OK, prac2=OK, spoc=OK, spoc2=OK, bm=OK, bm2=OK, admin=OK),
 }
 
 # Requests that change what later requests see run last, in this order.
@@ -342,7 +369,12 @@ class World:
 
 def _url_args(app: Flask, endpoint: str, world: World) -> dict[str, Any]:
     """Concrete values for every argument of a route's rule; fail for an argument the matrix cannot fill."""
-    known = {"notice_id": world.notice_id, "draft_id": world.draft_id, "filename": "js/init.mjs"}
+    known = {
+        "notice_id": world.notice_id,
+        "draft_id": world.draft_id,
+        "filename": "js/init.mjs",
+        "token": "not-a-token-that-was-issued",
+    }
     args: dict[str, Any] = {}
     for rule in app.url_map.iter_rules(endpoint):
         unknown = rule.arguments - known.keys()
@@ -503,7 +535,7 @@ def test_every_route_in_the_url_map_is_in_the_matrix(app: Flask) -> None:
     assert not missing, f"routes with no row in the authorisation matrix (add them to MATRIX): {missing}"
     for endpoint in {e for e, _ in in_map}:
         for rule in app.url_map.iter_rules(endpoint):
-            unknown = rule.arguments - {"notice_id", "draft_id", "filename"}
+            unknown = rule.arguments - {"notice_id", "draft_id", "filename", "token"}
             assert not unknown, f"{rule.rule} takes {sorted(unknown)}: add it to the matrix"
 
 

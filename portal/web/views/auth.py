@@ -11,10 +11,11 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from portal.domain.models import User
-from portal.services import accounts, signin, throttle
+from portal.services import accounts, invitations, signin, throttle
 from portal.web.access import rule
 from portal.web.database import get_session
 from portal.web.forms.auth import CodeForm, SignInForm
+from portal.web.qr import qr_svg
 from portal.web.runtime import portal_services
 
 bp = Blueprint("auth", __name__)
@@ -131,11 +132,15 @@ def set_up_2fa() -> str | Response:
             )
         form.code.errors.append(throttle.THROTTLED if result.throttled else ENROL_FAILED)
     secret = accounts.open_pending_totp(db, services.keyring, user, sealed)
+    uri = accounts.provisioning_uri(secret, user.email)
     return render_template(
         "auth/set-up-2fa.html",
         form=form,
         secret=accounts.grouped_secret(secret),
-        uri=accounts.provisioning_uri(secret, user.email),
+        uri=uri,
+        qr=qr_svg(uri, title="QR code to scan with your authenticator app"),
+        # A new account (from an invitation) has never signed in; otherwise an administrator reset 2FA.
+        first_time=invitations.made_account(db, user.id),
     )
 
 
