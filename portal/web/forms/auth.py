@@ -125,3 +125,34 @@ class FreshLinkForm(PortalForm):
     """Ask for a fresh link to be sent to the address an invitation or reset link was sent to."""
 
     submit = SubmitField("Send me a new link", widget=GovSubmitInput())
+
+
+class EmailOnlyForm(PortalForm):
+    """An e-mail address, to be sent a link or to tell administrators (forgotten password, lost authenticator)."""
+
+    email = StringField(
+        "Email address",
+        validators=[
+            InputRequired("Enter your email address"),
+            Length(max=254, message="Enter a shorter email address"),
+            no_control_characters,
+        ],
+        description="The address you sign in with",
+        widget=GovTextInput(),
+    )
+    submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
+class ResetPasswordForm(PortalForm):
+    """Choose a new password from a reset link."""
+
+    password = _new_password_field("New password")
+    confirm_password = PasswordField(
+        "Confirm new password",
+        validators=[
+            InputRequired("Enter your new password again"),
+            EqualTo("password", message="The passwords do not match – enter your new password again"),
+        ],
+        widget=GovPasswordInput(),
+    )
+    submit = SubmitField("Change password", widget=GovSubmitInput())
