@@ -136,9 +136,9 @@ def issue(
     return Issued(invitation, token, link(services, token))
 
 
-def contact_tier(notice: Notice, contact: DirectoryContact) -> str | None:
+def contact_tier(partnership_slug: str, procedure_version: str, contact: DirectoryContact) -> str | None:
     """The procedure's tier this contact belongs to (Halton routes by tier), or None."""
-    procedure = procedure_for(notice.partnership.slug, notice.procedure_version)
+    procedure = procedure_for(partnership_slug, procedure_version)
     for stage in procedure.stages:
         for rule in stage.notify:
             tier = rule.audience.tier
@@ -168,7 +168,7 @@ def link_for_notice_mail(session: Session, services: PortalServices, notice: Not
         partnership_id=notice.partnership_id,
         agency_id=contact.agency_id,
         contact_id=contact.id,
-        tier=contact_tier(notice, contact),
+        tier=contact_tier(notice.partnership.slug, notice.procedure_version, contact),
         notice_id=notice.id,
     )
     return issued.link
