@@ -11,19 +11,19 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from portal.commands.runtime import require_services
 from portal.domain.dates import long_datetime
 from portal.domain.models import Partnership, Role, User, normalise_email
 from portal.services import accounts, administration
 from portal.services.errors import RuleBrokenError
 from portal.services.runtime import PortalServices
 from portal.web.database import session_factory
-from portal.web.runtime import app_itself, portal_services
 
 group = click.Group("accounts", help="List staff accounts; reset 2FA or deactivate them (ends all their sessions).")
 
 
 def _services() -> PortalServices:
-    services = portal_services(app_itself())
+    services = require_services()
     if services is None:
         raise click.ClickException("keys are not set up; run `flask --app portal init` first")
     return services

@@ -16,6 +16,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.commands.runtime import require_services
 from portal.domain.models import Agency, DirectoryContact, Partnership, Role, utcnow
 from portal.infrastructure import migrate
 from portal.infrastructure.crypto import KEYRING_FILE, generate_keyring
@@ -27,7 +28,7 @@ from portal.services import accounts, audit, chaser, directory, sessions
 from portal.services.directory import import_partnerships
 from portal.services.runtime import build_services
 from portal.web.database import session_factory
-from portal.web.runtime import app_itself, portal_services
+from portal.web.runtime import app_itself
 
 # One demo agency per partnership for its practitioner (the raising agency) and its SPOC (the receiving one).
 DEMO_AGENCIES = {
@@ -97,7 +98,7 @@ def init_command(demo: bool | None) -> None:
 
 
 def _create_demo_users(app: Flask, db: Session) -> None:
-    services = portal_services(app)
+    services = require_services(app)
     created = []
     for partnership in db.execute(select(Partnership).order_by(Partnership.id)).scalars():
         raising, receiving = DEMO_AGENCIES.get(partnership.slug, (None, None))
@@ -185,9 +186,7 @@ def create_user_command(
 ) -> None:
     """Create a user non-interactively; print the TOTP provisioning URI once."""
     app = app_itself()
-    services = portal_services(app)
-    if services is None:
-        raise click.ClickException("keys are not set up; run `flask --app portal init` first")
+    services = require_services(app)
     password = os.environ.get(password_env) if password_env else None
     if password_env and not password:
         raise click.ClickException(f"environment variable {password_env} is empty")
@@ -255,6 +254,7 @@ def _mail_options(app: Flask) -> _MailOptions:
 def mail_worker_command() -> None:
     """Deliver queued e-mail until stopped (SIGTERM or Ctrl-C); several workers may run at once."""
     app = app_itself()
+    services = require_services(app)  # refuse now, not at the first chase
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
@@ -264,7 +264,7 @@ def mail_worker_command() -> None:
     def chase() -> None:
         # The worker's periodic housekeeping: chase overdue stages, and drop sessions nobody will come back to.
         with factory() as db:
-            chaser.chase_overdue(db, portal_services(app), every=app.config["CHASE_EVERY_WORKING_DAYS"])
+            chaser.chase_overdue(db, services, every=app.config["CHASE_EVERY_WORKING_DAYS"])
         with factory() as db:
             purge_sessions(app, db)
 

@@ -598,3 +598,47 @@ class LearningItem(Base):
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), nullable=True)
 
     notice: Mapped[Notice] = relationship()
+
+
+class Invitation(Base):
+    """An invitation to a directory contact who has no account, sent in a notice's e-mail (issue 9).
+
+    Only the SHA-256 of the token is stored; the token itself exists only in the e-mail. It is bound to the
+    address, partnership and agency (and tier where the procedure routes by tier), expires, and is used once:
+    ``used_at`` is set by a conditional UPDATE, so two requests with one token cannot both create an account.
+    """
+
+    __tablename__ = "invitation"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnership.id"))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("directory_contact.id"), nullable=True)
+    tier: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    # The notice whose e-mail carried it: where the new user lands once signed in.
+    notice_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Who issued it (None: a notice's e-mail) and the account it became.
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), nullable=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), nullable=True)
+
+    partnership: Mapped[Partnership] = relationship()
+    agency: Mapped[Agency] = relationship()
+
+
+class PasswordReset(Base):
+    """A self-service password reset link: the token's SHA-256 only, single use, expiring (issue 9)."""
+
+    __tablename__ = "password_reset"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column(nullable=True)

@@ -25,12 +25,15 @@ from portal.services.runtime import build_services
 from portal.web import access, database, errors, security
 from portal.web.config import check_production_config, load_config
 from portal.web.sessions import DatabaseSessionInterface
-from portal.web.views import account, admin, auth, business, devmail, directory, home, notices, search
+from portal.web.views import account, admin, auth, business, devmail, directory, home, invitations, notices, search
 from portal.web.views import reports as report_views
 
 
-def create_web_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the portal's web app (portal.create_app adds the command line)."""
+def create_web_app(test_config: dict[str, Any] | None = None, *, keys_required: bool = True) -> Flask:
+    """Build the portal's web app (portal.create_app adds the command line).
+
+    keys_required=False lets a production app start without its keys (for the commands that create them).
+    """
     # Named for the package, not this module: templates, static files and instance/ are found from "portal".
     app = Flask("portal", instance_relative_config=True)
     load_config(app, test_config)
@@ -47,7 +50,7 @@ def create_web_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]  # Flask's documented way
     database.init_app(app)
     try:
-        _init_services(app)
+        _init_services(app, keys_required=keys_required)
         if app.config["ENV"] == "production":
             _refuse_demo_users(app)
     except ConfigurationError:
@@ -80,7 +83,7 @@ def create_web_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
 
-    for module in (home, auth, account, notices, business, search, report_views):
+    for module in (home, auth, account, notices, business, search, report_views, invitations):
         app.register_blueprint(module.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(directory.bp)
@@ -96,12 +99,12 @@ def _today(app: Flask) -> date:
     return services.today() if services is not None else london_today()
 
 
-def _init_services(app: Flask) -> None:
+def _init_services(app: Flask, *, keys_required: bool) -> None:
     """Load keys and the signing certificate; in development they may not exist until `init` runs."""
     try:
         app.extensions["portal.services"] = build_services(app.config)
     except (KeyringError, FileNotFoundError) as exc:
-        if app.config["ENV"] == "production":
+        if app.config["ENV"] == "production" and keys_required:
             raise ConfigurationError(str(exc)) from exc
         app.logger.warning("keys not loaded (%s); run `flask --app portal init`", exc.__class__.__name__)
         app.extensions["portal.services"] = None

@@ -68,6 +68,10 @@ DENIED = "404 denied"
 # another practitioner's draft (see test_a_denied_draft_is_audited for why that one should be audited).
 NOT_FOUND = "404"
 TO_CONFIRMATION = "302 /notices/{draft}/confirmation"
+# Someone signed in following an invitation link meant for another person.
+CONFLICT = "409"
+# A password reset link that cannot be used (never issued, used or expired).
+GONE = "410"
 
 
 def sign_in_now(client: FlaskClient, app: Flask, account: Account) -> str:
@@ -393,6 +397,43 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("reports.report_pdf", "GET"): row(
         anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm="400", bm2="400", admin=DENIED
     ),
+    # -- invitations (issue 9): the token in the path is not one that was issued ------------------------
+    # A mistyped link: a plain "not right" page for anyone signed out; a signed-in user is told the link is
+    # not for their session, whatever the token.
+    ("invitations.accept", "GET"): row(
+        anon=NOT_FOUND,
+        raiser=CONFLICT,
+        prac2=CONFLICT,
+        spoc=CONFLICT,
+        spoc2=CONFLICT,
+        bm=CONFLICT,
+        bm2=CONFLICT,
+        admin=CONFLICT,
+    ),
+    ("invitations.accept", "POST"): row(
+        anon=NOT_FOUND,
+        raiser=CONFLICT,
+        prac2=CONFLICT,
+        spoc=CONFLICT,
+        spoc2=CONFLICT,
+        bm=CONFLICT,
+        bm2=CONFLICT,
+        admin=CONFLICT,
+    ),
+    # The same "check your email" page for every token and every actor.
+    ("invitations.new_link", "POST"): row(anon=OK, raiser=OK, prac2=OK, spoc=OK, spoc2=OK, bm=OK, bm2=OK, admin=OK),
+    # -- problems signing in (issue 9): open to everyone; an empty form is asked again ---------------------
+    ("auth.forgotten_password", "GET"): row(anon=OK, raiser=OK, prac2=OK, spoc=OK, spoc2=OK, bm=OK, bm2=OK, admin=OK),
+    ("auth.forgotten_password", "POST"): row(anon=OK, raiser=OK, prac2=OK, spoc=OK, spoc2=OK, bm=OK, bm2=OK, admin=OK),
+    ("auth.lost_authenticator", "GET"): row(anon=OK, raiser=OK, prac2=OK, spoc=OK, spoc2=OK, bm=OK, bm2=OK, admin=OK),
+    ("auth.lost_authenticator", "POST"): row(anon=OK, raiser=OK, prac2=OK, spoc=OK, spoc2=OK, bm=OK, bm2=OK, admin=OK),
+    # A reset token that was never issued: the "cannot be used" page, for everyone.
+    ("auth.reset_password", "GET"): row(
+        anon=GONE, raiser=GONE, prac2=GONE, spoc=GONE, spoc2=GONE, bm=GONE, bm2=GONE, admin=GONE
+    ),
+    ("auth.reset_password", "POST"): row(
+        anon=GONE, raiser=GONE, prac2=GONE, spoc=GONE, spoc2=GONE, bm=GONE, bm2=GONE, admin=GONE
+    ),
 }
 
 # Requests that change what later requests see run last, in this order.
@@ -507,6 +548,7 @@ def _url_args(app: Flask, endpoint: str, world: World) -> dict[str, Any]:
         "filename": "js/init.mjs",
         "user_id": world.target_user_id,
         "contact_id": world.target_contact_id,
+        "token": "not-a-token-that-was-issued",
     }
     args: dict[str, Any] = {}
     for rule in app.url_map.iter_rules(endpoint):
@@ -681,6 +723,7 @@ def test_every_route_in_the_url_map_is_in_the_matrix(app: Flask) -> None:
     for endpoint in {e for e, _ in in_map}:
         for rule in app.url_map.iter_rules(endpoint):
             unknown = rule.arguments - {"notice_id", "draft_id", "filename", "user_id", "contact_id"}
+            unknown = rule.arguments - {"notice_id", "draft_id", "filename", "token"}
             assert not unknown, f"{rule.rule} takes {sorted(unknown)}: add it to the matrix"
 
 

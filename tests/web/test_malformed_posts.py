@@ -1,9 +1,9 @@
 """Malformed requests of any shape, over real HTTP, to every POST route: never a 5xx.
 
 The test client hands Werkzeug a well-formed request; a real client does not have to. Here 3,000 requests go
-through sockets to the app on a threaded server (SQLite or PostgreSQL as the suite runs),
-two at a time, as five people (anonymous, a practitioner with a draft and a notice, the SPOC it went to, the business manager,
-an administrator), each to a POST route found in the app's URL map (so a new route is covered without editing
+through sockets to the app on a threaded server (SQLite or PostgreSQL as the suite runs), two at a time, as five
+people (anonymous, a practitioner with a draft and a notice, the SPOC it went to, the business manager, an
+administrator), each to a POST route found in the app's URL map (so a new route is covered without editing
 this file), with a body drawn from the shapes below: hostile answers with a valid CSRF token, file parts in
 text fields, broken multipart, invalid percent-encoding and UTF-8, huge years and odd digits in dates, bodies
 over the size limit, too many fields, JSON and raw bytes, and ids in the path that are not ours.

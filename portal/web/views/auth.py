@@ -13,11 +13,13 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from portal.domain.models import User
-from portal.services import accounts, signin, throttle
+from portal.services import accounts, invitations, recovery, signin, throttle
+from portal.services.errors import RuleBrokenError
 from portal.web.access import rule
 from portal.web.database import get_session
-from portal.web.forms.auth import CodeForm, SignInForm
+from portal.web.forms.auth import CodeForm, EmailOnlyForm, ResetPasswordForm, SignInForm
 from portal.web.forms.fields import add_error, answer
+from portal.web.qr import qr_svg
 from portal.web.runtime import portal_services
 from portal.web.sessions import server_session
 
@@ -137,12 +139,67 @@ def set_up_2fa() -> str | Response:
             )
         add_error(form.code, throttle.THROTTLED if result.throttled else ENROL_FAILED)
     secret = accounts.open_pending_totp(db, services.keyring, user, sealed)
+    uri = accounts.provisioning_uri(secret, user.email)
     return render_template(
         "auth/set-up-2fa.html",
         form=form,
         secret=accounts.grouped_secret(secret),
-        uri=accounts.provisioning_uri(secret, user.email),
+        uri=uri,
+        qr=qr_svg(uri, title="QR code to scan with your authenticator app"),
+        # A new account (from an invitation) has never signed in; otherwise an administrator reset 2FA.
+        first_time=invitations.made_account(db, user.id),
     )
+
+
+# -- problems signing in ------------------------------------------------------------------------------
+# Each answer is the same page whether or not the address has an account, and whether or not it was throttled.
+
+
+@bp.route("/sign-in/forgotten-password", methods=["GET", "POST"])
+@rule("signing_in")
+def forgotten_password() -> str:
+    form = EmailOnlyForm()
+    if form.validate_on_submit():
+        recovery.request_password_reset(
+            get_session(), portal_services(), answer(form.email), remote_addr=_remote_addr()
+        )
+        return render_template("auth/check-email.html")
+    return render_template("auth/forgotten-password.html", form=form)
+
+
+@bp.route("/sign-in/reset/<token>", methods=["GET", "POST"])
+@rule("signing_in")
+def reset_password(token: str) -> str | Response | tuple[str, int]:
+    db = get_session()
+    if not recovery.reset_link_usable(db, token):
+        return render_template("auth/reset-unusable.html"), 410
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            recovery.reset_password(db, portal_services(), token, answer(form.password), remote_addr=_remote_addr())
+        except recovery.ResetLinkUnusableError:
+            return render_template("auth/reset-unusable.html"), 410
+        except RuleBrokenError as error:
+            form[error.field].errors.append(error.message)
+        else:
+            # Every session of the user has ended, this browser's too if it had one: sign in afresh, code and all.
+            logout_user()
+            session.clear()
+            flash("Your password has been changed. Sign in with it and a code from your authenticator app")
+            return redirect(url_for("auth.sign_in"))
+    return render_template("auth/reset-password.html", form=form, token=token)
+
+
+@bp.route("/sign-in/lost-authenticator", methods=["GET", "POST"])
+@rule("signing_in")
+def lost_authenticator() -> str:
+    form = EmailOnlyForm()
+    if form.validate_on_submit():
+        recovery.report_lost_authenticator(
+            get_session(), portal_services(), answer(form.email), remote_addr=_remote_addr()
+        )
+        return render_template("auth/lost-authenticator-sent.html")
+    return render_template("auth/lost-authenticator.html", form=form)
 
 
 @bp.post("/sign-out")
