@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, String, and_, cast, func, or_, select
+from sqlalchemy import ColumnElement, String, and_, cast, func, or_, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from portal.domain.dates import LONDON
 from portal.domain.models import Agency, AuditEvent, DataKey, Notice, Partnership, Role, User, utcnow
@@ -47,7 +48,7 @@ def require_admin(actor: User) -> None:
         raise NotPermittedError("only an administrator may do this")
 
 
-def _last_sign_in() -> ColumnElement[datetime | None]:
+def _last_sign_in() -> ScalarSelect[datetime]:
     return (
         select(func.max(AuditEvent.at))
         .where(
@@ -168,7 +169,7 @@ def _users(
     elif filters.signed_in == "never":
         conditions.append(inner.is_(None))
 
-    query: Select[tuple[User, datetime | None]] = (
+    query = (
         select(User, last)
         .where(*conditions)
         .options(selectinload(User.agency))
@@ -528,12 +529,14 @@ def export_audit(
     """The filtered entries as CSV (at most EXPORT_LIMIT, newest first); the export is itself audited. Commits."""
     require_admin(actor)
     conditions = _audit_conditions(db, actor, filters)
-    events = (
+    events: list[AuditEvent] = (
         []
         if conditions is None
-        else db.execute(
-            select(AuditEvent).where(*conditions).order_by(AuditEvent.seq.desc()).limit(EXPORT_LIMIT)
-        ).scalars()
+        else list(
+            db.execute(
+                select(AuditEvent).where(*conditions).order_by(AuditEvent.seq.desc()).limit(EXPORT_LIMIT)
+            ).scalars()
+        )
     )
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -553,7 +556,6 @@ def export_audit(
             "hash",
         ]
     )
-    events = list(events)
     hashes = {event.seq: event.hash for event in events}
     rows = _audit_rows(db, events, actor.partnership_id)
     for row in rows:

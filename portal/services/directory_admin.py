@@ -21,6 +21,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -572,8 +573,8 @@ def plan_import(db: Session, actor: User | Keeper, data: bytes, today: date) -> 
             plan.changed.append(Change("changed", name, "(agency)", "sender note"))
     existing: dict[tuple[str, str, str | None], DirectoryContact] = {}
     for agency in existing_agencies.values():
-        for contact in sorted(agency.contacts, key=lambda c: (not c.active, c.id)):
-            existing.setdefault(_key(agency.name, contact.role_title, contact.email), contact)
+        for known in sorted(agency.contacts, key=lambda c: (not c.active, c.id)):
+            existing.setdefault(_key(agency.name, known.role_title, known.email), known)
     matched: set[int] = set()
     for row in contacts:
         contact = existing.get(_key(row.agency, row.role_title, row.email))
@@ -658,8 +659,8 @@ def apply_import(
                 agency.review_due = review
     existing: dict[tuple[str, str, str | None], DirectoryContact] = {}
     for agency in agencies.values():
-        for contact in sorted(agency.contacts, key=lambda c: (not c.active, c.id)):
-            existing.setdefault(_key(agency.name, contact.role_title, contact.email), contact)
+        for known in sorted(agency.contacts, key=lambda c: (not c.active, c.id)):
+            existing.setdefault(_key(agency.name, known.role_title, known.email), known)
     matched: set[int] = set()
     positions: dict[str, int] = {}
     for row in plan.rows:
@@ -683,7 +684,7 @@ def apply_import(
             db.flush()
             _record(db, services, keeper, "directory.contact_added", "directory_contact", str(contact.id), remote_addr)
         else:
-            values = {
+            values: dict[str, Any] = {
                 "active": True,
                 "email": row.email,
                 "telephone": row.telephone,

@@ -195,7 +195,15 @@ def test_every_response_carries_the_security_headers(app: Flask, accounts: Accou
         sign_in_now(clients[name], app, account)
 
     seeds = get_seeds(
-        app, {"notice_id": notice_id, "draft_id": draft_url.rstrip("/").split("/")[-1], "filename": "js/init.mjs"}
+        app,
+        {
+            "notice_id": notice_id,
+            "draft_id": draft_url.rstrip("/").split("/")[-1],
+            "filename": "js/init.mjs",
+            # The administration pages (issue 9): a user and a directory contact of the admin's partnership.
+            "user_id": str(practitioner.id),
+            "contact_id": str(contact_id(app, CSC)),
+        },
     )
     crawled = {who: crawl(recorder, c, who, seeds) for who, c in clients.items()}
 
