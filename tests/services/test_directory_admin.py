@@ -81,6 +81,6 @@ def test_review_status() -> None:
 
 
 def test_a_cell_a_spreadsheet_would_run_is_refused() -> None:
-    text = f"{HEADER}\nHealth,,,=HYPERLINK(\"http://evil.test\"),,a@health.test,,,,false,List\n"
+    text = f'{HEADER}\nHealth,,,=HYPERLINK("http://evil.test"),,a@health.test,,,,false,List\n'
     _contacts, _agencies, errors = directory_admin.parse_import(text)
     assert [e.message for e in errors] == ["role must not start with =, + or @"]
