@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Generic, TypeVar
 
-from sqlalchemy import ColumnElement, ScalarSelect, Select, String, and_, cast, func, or_, select
+from sqlalchemy import ColumnElement, String, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from portal.domain.dates import LONDON
 from portal.domain.models import Agency, AuditEvent, DataKey, Notice, Partnership, Role, User, utcnow
@@ -47,16 +48,28 @@ def require_admin(actor: User) -> None:
         raise NotPermittedError("only an administrator may do this")
 
 
-def _last_sign_in() -> ScalarSelect[datetime]:
+def _latest(action: str) -> ScalarSelect[datetime]:
+    # Newest first, one row: a backward walk of ix_audit_event_actor_action_at that stops at the first match,
+    # not an aggregate over every sign-in the user ever made.
     return (
-        select(func.max(AuditEvent.at))
-        .where(
-            AuditEvent.actor_id == User.id,
-            AuditEvent.action.in_(SIGN_IN_ACTIONS),
-            AuditEvent.outcome == "ok",
-        )
+        select(AuditEvent.at)
+        .where(AuditEvent.actor_id == User.id, AuditEvent.action == action, AuditEvent.outcome == "ok")
+        .order_by(AuditEvent.at.desc())
+        .limit(1)
         .correlate(User)
         .scalar_subquery()
+    )
+
+
+def _last_sign_in() -> ColumnElement[datetime | None]:
+    """When the user last signed in: the later of their last code and their last authenticator set-up."""
+    code, enrol = (_latest(action) for action in SIGN_IN_ACTIONS)
+    # Written out rather than GREATEST, which SQLite lacks and whose NULL handling differs between databases.
+    return case(
+        (code.is_(None), enrol),
+        (enrol.is_(None), code),
+        (code > enrol, code),
+        else_=enrol,
     )
 
 
@@ -168,7 +181,7 @@ def _users(
     elif filters.signed_in == "never":
         conditions.append(inner.is_(None))
 
-    query: Select[User, datetime | None] = (
+    query = (
         select(User, last)
         .where(*conditions)
         .options(selectinload(User.agency))
@@ -206,11 +219,7 @@ def get_user(db: Session, actor: User, user_id: int) -> User:
 
 
 def last_sign_in(db: Session, user: User) -> datetime | None:
-    return db.execute(
-        select(func.max(AuditEvent.at)).where(
-            AuditEvent.actor_id == user.id, AuditEvent.action.in_(SIGN_IN_ACTIONS), AuditEvent.outcome == "ok"
-        )
-    ).scalar_one()
+    return db.execute(select(_last_sign_in()).where(User.id == user.id)).scalar_one()
 
 
 # -- the audit trail, as pages show it ----------------------------------------------------------------
@@ -528,12 +537,14 @@ def export_audit(
     """The filtered entries as CSV (at most EXPORT_LIMIT, newest first); the export is itself audited. Commits."""
     require_admin(actor)
     conditions = _audit_conditions(db, actor, filters)
-    events: Iterable[AuditEvent] = (
+    events: list[AuditEvent] = (
         []
         if conditions is None
-        else db.execute(
-            select(AuditEvent).where(*conditions).order_by(AuditEvent.seq.desc()).limit(EXPORT_LIMIT)
-        ).scalars()
+        else list(
+            db.execute(
+                select(AuditEvent).where(*conditions).order_by(AuditEvent.seq.desc()).limit(EXPORT_LIMIT)
+            ).scalars()
+        )
     )
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -553,7 +564,6 @@ def export_audit(
             "hash",
         ]
     )
-    events = list(events)
     hashes = {event.seq: event.hash for event in events}
     rows = _audit_rows(db, events, actor.partnership_id)
     for row in rows:

@@ -21,6 +21,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -35,6 +36,9 @@ from portal.services.runtime import PortalServices
 # A contact whose review falls within this many days is "due soon".
 DUE_SOON = timedelta(days=30)
 MAX_IMPORT_ROWS = 2000
+# A directory of MAX_IMPORT_ROWS rows is well under this; the file waits in the server-side session between
+# preview and apply, so it is kept small.
+MAX_IMPORT_BYTES = 512 * 1024
 ENTERED_HERE = "entered in the portal"
 _TELEPHONE_CHARS = set("0123456789 ")
 _BOOLEANS = {"true": True, "false": False}
@@ -475,6 +479,10 @@ def parse_import(text: str) -> tuple[list[ImportedContact], list[tuple[str, str,
                 continue
             row = {name: cell.strip() for name, cell in zip(header, cells, strict=True)}
             problems: list[str] = []
+            # A cell a spreadsheet would run as a formula has no place in a directory (CSV injection).
+            formulas = [c for c in COLUMNS if row[c][:1] in ("=", "@", "+")]
+            if formulas:
+                problems.append(f"{', '.join(formulas)} must not start with =, + or @")
             name = row["agency"]
             if not name:
                 problems.append("Enter the agency")
@@ -550,6 +558,9 @@ def plan_import(db: Session, actor: User | Keeper, data: bytes, today: date) -> 
     """What importing ``data`` (a directory CSV) would add, change and deactivate, and every row's errors."""
     keeper = as_keeper(actor)
     plan = ImportPlan()
+    if len(data) > MAX_IMPORT_BYTES:
+        plan.errors.append(RowError(1, f"The file must be smaller than {MAX_IMPORT_BYTES // 1024} KB"))
+        return plan
     text = _decode(data)
     if text is None:
         plan.errors.append(RowError(1, "The file must be a CSV saved as UTF-8"))
@@ -683,7 +694,7 @@ def apply_import(
             db.flush()
             _record(db, services, keeper, "directory.contact_added", "directory_contact", str(contact.id), remote_addr)
         else:
-            values: dict[str, object] = {
+            values: dict[str, Any] = {
                 "active": True,
                 "email": row.email,
                 "telephone": row.telephone,

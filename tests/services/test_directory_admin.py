@@ -78,3 +78,9 @@ def test_review_status() -> None:
     assert directory_admin.review_status(date(2026, 11, 22), TODAY) == "overdue"
     assert directory_admin.review_status(TODAY, TODAY) == "due-soon"
     assert directory_admin.review_status(date(2027, 6, 1), TODAY) == "current"
+
+
+def test_a_cell_a_spreadsheet_would_run_is_refused() -> None:
+    text = f'{HEADER}\nHealth,,,=HYPERLINK("http://evil.test"),,a@health.test,,,,false,List\n'
+    _contacts, _agencies, errors = directory_admin.parse_import(text)
+    assert [e.message for e in errors] == ["role must not start with =, + or @"]

@@ -201,6 +201,9 @@ def test_every_response_carries_the_security_headers(app: Flask, accounts: Accou
             "draft_id": draft_url.rstrip("/").split("/")[-1],
             "filename": "js/init.mjs",
             "token": "not-a-token-that-was-issued",
+            # The administration pages (issue 9): a user and a directory contact of the admin's partnership.
+            "user_id": str(practitioner.id),
+            "contact_id": str(contact_id(app, CSC)),
         },
     )
     crawled = {who: crawl(recorder, c, who, seeds) for who, c in clients.items()}

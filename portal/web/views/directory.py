@@ -190,6 +190,9 @@ def export() -> Response:
 def import_file() -> str:
     form = ImportForm()
     plan = None
+    if request.method == "GET":
+        # A fresh start: nothing previewed earlier can be applied from here.
+        session.pop(_PENDING, None)
     if form.validate_on_submit():
         data = form.file.data.read()
         plan = directory_admin.plan_import(get_session(), current_user, data, _today())
