@@ -119,6 +119,9 @@ class Partnership(Base):
     front_door: Mapped[str] = mapped_column(Text, default="")
     # Who keeps the directory current (from the seed, e.g. "RBSB.admin@rochdale.gov.uk").
     directory_owner: Mapped[str] = mapped_column(String(200), default="")
+    # Moves on with every change to the partnership's agencies or contacts (database triggers, migration
+    # 0010): workers cache the form's directory choices against it (portal.services.routing.form_choices).
+    directory_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     agencies: Mapped[list[Agency]] = relationship(back_populates="partnership", order_by="Agency.position")
 
