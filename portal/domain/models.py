@@ -122,6 +122,9 @@ class Partnership(Base):
     # Set the first time the partnership changes its directory in the portal: from then on the seed import
     # (`init`, run on every deployment) leaves this partnership's directory as the partnership keeps it.
     directory_managed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Moves on with every change to the partnership's agencies or contacts (database triggers, migration
+    # 0010): workers cache the form's directory choices against it (portal.services.routing.form_choices).
+    directory_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     agencies: Mapped[list[Agency]] = relationship(back_populates="partnership", order_by="Agency.position")
 

@@ -18,6 +18,8 @@ from portal.infrastructure.pdf.signing import PdfSigner
 from portal.services.errors import ConfigurationError
 
 HONEYTOKEN_FILE = "honeytokens.json"
+# (contacts, agencies) a notice form offers, each a list of (value, label).
+Choices = tuple[list[tuple[str, str]], list[tuple[str, str]]]
 
 
 @dataclass
@@ -40,6 +42,9 @@ class PortalServices:
     password_reset_minutes: int = 60
     # Today in England, for every clock (tests fix it to a day).
     clock: Clock = field(default_factory=Clock)
+    # The form's directory choices by (partnership, directory version, with agencies): read once per worker
+    # and again only when the directory changes (portal.services.routing.form_choices).
+    directory_choices: dict[tuple[int, int, bool], Choices] = field(default_factory=dict)
 
     def today(self) -> date:
         return self.clock.today()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template, request, stream_with_context
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -33,9 +33,10 @@ def notices() -> str:
 @bp.get("/notices.csv")
 @rule("business_manager")
 def export() -> Response:
-    filename, data = exports.export_register(
+    filename, chunks = exports.export_register(
         get_session(), portal_services(), current_user, remote_addr=request.remote_addr or ""
     )
-    response = Response(data, mimetype="text/csv")
+    # Streamed: the request's session (and its server-side cursor) stays open until the last chunk is sent.
+    response = Response(stream_with_context(chunks), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -149,9 +149,9 @@ def show(notice_id: str) -> str:
 
 def _directory(definition: NoticeDefinition) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """The partnership's active contacts, and its agencies when the form routes by agency."""
-    db, partnership_id = get_session(), current_user.partnership_id
-    agencies = routing.agency_choices(db, partnership_id) if definition.agency_fields else []
-    return routing.contact_choices(db, partnership_id), agencies
+    return routing.form_choices(
+        get_session(), portal_services(), current_user.partnership_id, with_agencies=bool(definition.agency_fields)
+    )
 
 
 # -- the response loop: each view loads the notice through the engine (audited 404 if not allowed now) --
