@@ -929,6 +929,8 @@ def report(results: list[Fault]) -> bool:
         problems = [f"half-saved {entry}" for entry in fault.half_saved]
         if fault.tally.abandoned:
             problems += [f"journeys abandoned: {why} x{n}" for why, n in fault.tally.abandoned.items()]
+        if fault.allows_5xx and fault.tally.statuses[500]:
+            problems.append(f"{fault.tally.statuses[500]} answer(s) 500 during the restart, not the portal's 503 page")
         if fault.undelivered:
             problems.append(f"{fault.undelivered} outbox row(s) not marked sent after the drain")
         if problems:
