@@ -73,7 +73,7 @@ def fill(session: Session, count: int, rng: random.Random) -> None:
         name="Bench",
         role="practitioner",
         partnership_id=partnership.id,
-        password_hash="-",
+        password_hash="-",  # noqa: S106 - no one signs in to the scratch database
         data_key_id=key.id,
     )
     session.add(user)
@@ -230,11 +230,14 @@ def main() -> None:
             session.commit()
         filled = time.perf_counter() - started
         with Session(engine) as session:
-            partnership = session.execute(select(Partnership).where(Partnership.slug == "trafford")).scalar_one()
-            year = median_ms(lambda: reports.build_report(session, services, partnership, YEAR))
-            quarter = median_ms(lambda: reports.build_report(session, services, partnership, reports.quarter(2026, 1)))
-            report = reports.build_report(session, services, partnership, YEAR)
-            assert report.notices_counted == size, (report.notices_counted, size)
+            trafford = session.execute(select(Partnership).where(Partnership.slug == "trafford")).scalar_one()
+
+            def report_for(period: reports.Period, p: Partnership = trafford, s: Session = session) -> reports.Report:
+                return reports.build_report(s, services, p, period)
+
+            year = median_ms(lambda: report_for(YEAR))
+            quarter = median_ms(lambda: report_for(reports.quarter(2026, 1)))
+            assert report_for(YEAR).notices_counted == size
         engine.dispose()
         print(f"{size:>8} {filled:>7.1f} {year:>15.0f} {quarter:>11.0f}")
 
