@@ -21,13 +21,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, distinct, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, distinct, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from portal.domain.categories import (
     COMMON_LABELS,
     NOT_RECORDED_LABEL,
     OUTCOMES,
+    THEME_PREFIX,
     CodeList,
 )
 from portal.domain.dates import long_date
@@ -213,21 +214,89 @@ def _nearest_rank(distribution: Counter[int], share: float) -> int | None:
     return None  # pragma: no cover - rank never exceeds the total
 
 
+@dataclass
+class _Tally:
+    """What one scan of the partnership's notices gives: the counts of five sections."""
+
+    opened: int = 0
+    closed: int = 0
+    open_at_end: int = 0
+    stages: Counter[str] = field(default_factory=Counter)
+    raised_by: Counter[int | None] = field(default_factory=Counter)
+    outcomes: Counter[str | None] = field(default_factory=Counter)
+    debriefs: Counter[bool | None] = field(default_factory=Counter)
+    flagged: int = 0
+    # From the notices' stages: chasers per stage, and how many notices skipped a stage.
+    chases: Counter[str] = field(default_factory=Counter)
+    skipped: int = 0
+
+
+def _tally(session: Session, scope: ColumnElement[bool], period: Period) -> _Tally:
+    """One scan of the notices raised, closed or open in the period, grouped by what the sections count."""
+    opened, closed = _opened_in(period), _closed_in(period)
+    open_at_end = and_(Notice.opened_on <= period.end, or_(Notice.closed_on.is_(None), Notice.closed_on > period.end))
+    flags = (
+        select(
+            Notice.stage,
+            Notice.raising_agency_id,
+            Notice.outcome_code,
+            Notice.debrief_held,
+            Notice.learning_flagged,
+            case((opened, 1), else_=0).label("o"),
+            case((closed, 1), else_=0).label("c"),
+            case((open_at_end, 1), else_=0).label("e"),
+        )
+        .where(scope, or_(opened, closed, open_at_end))
+        .subquery()
+    )
+    keys = [flags.c.stage, flags.c.raising_agency_id, flags.c.outcome_code, flags.c.debrief_held]
+    keys += [flags.c.learning_flagged, flags.c.o, flags.c.c, flags.c.e]
+    tally = _Tally()
+    for stage, raiser, outcome, debrief, flagged, o, c, e, n in session.execute(
+        select(*keys, func.count()).group_by(*keys)
+    ):
+        if o:
+            tally.opened += n
+            tally.stages[stage] += n
+            tally.raised_by[raiser] += n
+        if c:
+            tally.closed += n
+            tally.outcomes[outcome] += n
+            tally.debriefs[debrief] += n
+            tally.flagged += n if flagged else 0
+        if e:
+            tally.open_at_end += n
+    skipping = case((NoticeStage.skipped_from.is_not(None), NoticeStage.notice_id))
+    for stage, chased, skipped in session.execute(
+        select(NoticeStage.stage, func.coalesce(func.sum(NoticeStage.chase_count), 0), func.count(distinct(skipping)))
+        .join(Notice, Notice.id == NoticeStage.notice_id)
+        .where(scope, opened)
+        .group_by(NoticeStage.stage)
+    ):
+        tally.chases[stage] += int(chased)
+        # A notice skips on entering a stage, so it is counted under that stage only.
+        tally.skipped += int(skipped)
+    return tally
+
+
 def build_report(
     session: Session, services: PortalServices, partnership: Partnership, period: Period, *, title: str = ""
 ) -> Report:
     """Every figure of one partnership's report for ``period`` (reads only; the caller audits)."""
     scope = _scope(partnership.id, services)
     procedure = current_procedure(partnership.slug)
-    volume = _volume(session, scope, period)
+    if session.get_bind().dialect.name == "postgresql":
+        # A year's distinct pairs hash in memory rather than spill to disk; for this transaction only.
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
+    tally = _tally(session, scope, period)
     figures = [
-        *volume,
-        _matrix(session, scope, period, partnership),
-        *_stages(session, scope, period, procedure),
-        *_categories(session, scope, period, partnership.slug, opened=figures_opened(volume)),
-        _timeliness(session, scope, period, procedure),
-        *_outcomes(session, scope, period),
-        _learning(session, scope, period, partnership.id),
+        *_volume(session, scope, period, tally),
+        _matrix(session, scope, period, partnership, tally),
+        *_stages(procedure, tally),
+        *_categories(session, scope, period, partnership.slug, opened=tally.opened),
+        _timeliness(session, scope, period, procedure, tally),
+        *_outcomes(tally),
+        _learning(session, scope, period, tally),
     ]
     opened = figures[0].rows[0][1][0]
     return Report(
@@ -272,17 +341,8 @@ def _trend(session: Session, scope: ColumnElement[bool], last_day: date) -> Figu
     )
 
 
-def _volume(session: Session, scope: ColumnElement[bool], period: Period) -> list[Figure]:
-    opened_before_end = Notice.opened_on <= period.end
-    open_at_end = and_(opened_before_end, or_(Notice.closed_on.is_(None), Notice.closed_on > period.end))
-    row = session.execute(
-        select(
-            func.count().filter(_opened_in(period)),
-            func.count().filter(_closed_in(period)),
-            func.count().filter(open_at_end),
-        ).where(scope)
-    ).one()
-    opened, closed, still_open = (int(v or 0) for v in row)
+def _volume(session: Session, scope: ColumnElement[bool], period: Period, tally: _Tally) -> list[Figure]:
+    opened, closed, still_open = tally.opened, tally.closed, tally.open_at_end
     volume = Figure(
         "volume",
         "Volume",
@@ -295,20 +355,24 @@ def _volume(session: Session, scope: ColumnElement[bool], period: Period) -> lis
     return [volume, trend]
 
 
-def _matrix(session: Session, scope: ColumnElement[bool], period: Period, partnership: Partnership) -> Figure:
-    pairs = session.execute(
-        select(Notice.raising_agency_id, NoticeRecipient.agency_id, func.count(distinct(Notice.id)))
+def _matrix(
+    session: Session, scope: ColumnElement[bool], period: Period, partnership: Partnership, tally: _Tally
+) -> Figure:
+    # Each notice once per receiving agency (it may have been sent to one at several stages): distinct pairs,
+    # hashed, then counted.
+    sent = (
+        select(Notice.id, Notice.raising_agency_id, NoticeRecipient.agency_id)
         .join(NoticeRecipient, NoticeRecipient.notice_id == Notice.id)
         .where(scope, _opened_in(period))
-        .group_by(Notice.raising_agency_id, NoticeRecipient.agency_id)
-    ).all()
-    raised = dict(
-        session.execute(
-            select(Notice.raising_agency_id, func.count())
-            .where(scope, _opened_in(period))
-            .group_by(Notice.raising_agency_id)
-        ).all()
+        .distinct()
+        .subquery()
     )
+    pairs = session.execute(
+        select(sent.c.raising_agency_id, sent.c.agency_id, func.count()).group_by(
+            sent.c.raising_agency_id, sent.c.agency_id
+        )
+    ).all()
+    raised = {agency: n for agency, n in tally.raised_by.items() if n}
     agencies = session.execute(
         select(Agency.id, Agency.name).where(Agency.partnership_id == partnership.id).order_by(Agency.position)
     ).all()
@@ -335,18 +399,8 @@ def _matrix(session: Session, scope: ColumnElement[bool], period: Period, partne
     )
 
 
-def _stages(session: Session, scope: ColumnElement[bool], period: Period, procedure: Procedure) -> list[Figure]:
-    skipping = (
-        select(NoticeStage.id).where(NoticeStage.notice_id == Notice.id, NoticeStage.skipped_from.is_not(None)).exists()
-    )
-    counts: dict[str, int] = {}
-    skipped = 0
-    for code, n, n_skipped in session.execute(
-        select(Notice.stage, func.count(), func.count().filter(skipping))
-        .where(scope, _opened_in(period))
-        .group_by(Notice.stage)
-    ):
-        counts[code], skipped = n, skipped + n_skipped
+def _stages(procedure: Procedure, tally: _Tally) -> list[Figure]:
+    counts, skipped = dict(tally.stages), tally.skipped
     rows = tuple((stage.name, (counts.pop(stage.code, 0),)) for stage in procedure.stages)
     if counts:  # a stage of a superseded procedure version
         rows += (("A stage of an earlier procedure version", (sum(counts.values()),)),)
@@ -369,11 +423,6 @@ def _stages(session: Session, scope: ColumnElement[bool], period: Period, proced
     return [highest, straight]
 
 
-def figures_opened(volume: Sequence[Figure]) -> int:
-    """The number of notices raised in the period, from the volume figure."""
-    return int(dict(volume[0].rows)["Raised in the period"][0] or 0)
-
-
 def _categories(
     session: Session, scope: ColumnElement[bool], period: Period, slug: str, *, opened: int
 ) -> list[Figure]:
@@ -390,6 +439,7 @@ def _categories(
     by_list: dict[str, dict[str, int]] = defaultdict(dict)
     for list_field, code, n in counted:
         by_list[list_field][code] = n
+    by_theme = {field: sum(codes.values()) for field, codes in by_list.items() if field.startswith(THEME_PREFIX)}
     figures = []
     for code_list in lists:
         got = by_list.get(code_list.field, {})
@@ -412,13 +462,8 @@ def _categories(
                 tuple(rows),
             )
         )
-    common = session.execute(
-        select(NoticeCategory.common_code, func.count(distinct(Notice.id)))
-        .join(Notice, Notice.id == NoticeCategory.notice_id)
-        .where(scope, _opened_in(period), NoticeCategory.common_code.is_not(None))
-        .group_by(NoticeCategory.common_code)
-    ).all()
-    themes = dict(common)
+    # Each notice once per theme: its theme rows (portal.domain.categories.THEME_PREFIX) came in the same query.
+    themes = {field.removeprefix(THEME_PREFIX): n for field, n in by_theme.items()}
     figures.append(
         Figure(
             "category-common",
@@ -449,7 +494,9 @@ def _working_days_counter(days: Sequence[date]) -> Callable[[date, date], int]:
     return lambda a, b: running[b] - running[a]
 
 
-def _timeliness(session: Session, scope: ColumnElement[bool], period: Period, procedure: Procedure) -> Figure:
+def _timeliness(
+    session: Session, scope: ColumnElement[bool], period: Period, procedure: Procedure, tally: _Tally
+) -> Figure:
     # Stages that ended in the period, grouped by their days: a year has few distinct (start, end) pairs. Whether
     # each had a limit, and kept to it, rides along as two more grouping columns: one scan, not three.
     limit = func.coalesce(NoticeStage.agreed_due_on, NoticeStage.due_on)
@@ -466,14 +513,7 @@ def _timeliness(session: Session, scope: ColumnElement[bool], period: Period, pr
     for stage, _start, _end, limited, in_time, n in pairs:
         within[stage] += n if limited else 0
         on_time[stage] += n if in_time else 0
-    chases = dict(
-        session.execute(
-            select(NoticeStage.stage, func.coalesce(func.sum(NoticeStage.chase_count), 0))
-            .join(Notice, Notice.id == NoticeStage.notice_id)
-            .where(scope, _opened_in(period))
-            .group_by(NoticeStage.stage)
-        ).all()
-    )
+    chases = tally.chases
     days: dict[str, Counter[int]] = defaultdict(Counter)
     count_between = _working_days_counter([d for row in pairs for d in row[1:3]])
     for stage, started, ended, _limited, _in_time, n in pairs:
@@ -510,16 +550,8 @@ def _timeliness(session: Session, scope: ColumnElement[bool], period: Period, pr
     )
 
 
-def _outcomes(session: Session, scope: ColumnElement[bool], period: Period) -> list[Figure]:
-    counts: Counter[str | None] = Counter()
-    debriefs: Counter[bool | None] = Counter()
-    for code, debrief, n in session.execute(
-        select(Notice.outcome_code, Notice.debrief_held, func.count())
-        .where(scope, _closed_in(period))
-        .group_by(Notice.outcome_code, Notice.debrief_held)
-    ):
-        counts[code] += n
-        debriefs[debrief] += n
+def _outcomes(tally: _Tally) -> list[Figure]:
+    counts, debriefs = tally.outcomes, tally.debriefs
     closed = sum(counts.values())
     rows = [(label, (counts.get(code, 0),)) for code, label in OUTCOMES]
     rows.append((NOT_RECORDED_LABEL, (counts.get(None, 0),)))
@@ -554,17 +586,16 @@ LEARNING_STATUSES: tuple[tuple[str, str], ...] = (
 )
 
 
-def _learning(session: Session, scope: ColumnElement[bool], period: Period, partnership_id: int) -> Figure:
-    statuses: Counter[str | None] = Counter()
-    for status, n in session.execute(
-        select(LearningItem.status, func.count())
-        .select_from(Notice)
-        .outerjoin(LearningItem, LearningItem.notice_id == Notice.id)
-        .where(scope, _closed_in(period), Notice.learning_flagged.is_(True))
-        .group_by(LearningItem.status)
-    ):
-        statuses[status] += n
-    flagged = sum(statuses.values())
+def _learning(session: Session, scope: ColumnElement[bool], period: Period, tally: _Tally) -> Figure:
+    statuses = dict(
+        session.execute(
+            select(LearningItem.status, func.count())
+            .join(Notice, Notice.id == LearningItem.notice_id)
+            .where(scope, _closed_in(period))
+            .group_by(LearningItem.status)
+        ).all()
+    )
+    flagged = tally.flagged
     rows = [(label, (statuses.get(code, 0),)) for code, label in LEARNING_STATUSES]
     return Figure(
         "learning",
