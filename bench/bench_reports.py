@@ -23,6 +23,7 @@ import psycopg
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
+from portal.domain.categories import THEME_PREFIX
 from portal.domain.models import (
     Agency,
     DataKey,
@@ -35,7 +36,6 @@ from portal.domain.models import (
     SafetyCheck,
     User,
 )
-from portal.domain.categories import THEME_PREFIX
 from portal.domain.working_days import ENGLAND_AND_WALES_CALENDAR
 from portal.infrastructure import migrate
 from portal.infrastructure.db import make_engine
