@@ -8,7 +8,6 @@ audited read); the list and the reports show references, groups, actions and sta
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -132,7 +131,7 @@ def update_item(
     if len(action) > MAX_ACTION:
         raise RuleBrokenError("action", f"Enter an action of {MAX_ACTION} characters or fewer")
     item.assigned_to, item.action, item.status = assigned_to, action, status
-    item.updated_at: datetime | None = utcnow()
+    item.updated_at = utcnow()
     item.updated_by_id = user.id
     audit.record(
         session,

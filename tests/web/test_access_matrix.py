@@ -22,7 +22,7 @@ from flask import Flask, url_for
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from portal.domain.models import AuditEvent, Role, User
+from portal.domain.models import AuditEvent, LearningItem, Notice, Role, User
 from portal.web.database import session_factory
 from tests.helpers import (
     CANARY_NAME,
@@ -263,6 +263,17 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("reports.report_pdf", "GET"): row(
         anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm="400", bm2="400", admin=DENIED
     ),
+    # The learning log: the business unit of the notice's partnership reads (audited) and updates its items.
+    ("reports.learning_log", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=DENIED
+    ),
+    ("reports.learning_item", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=READ, bm2=DENIED, admin=DENIED
+    ),
+    # An empty post is asked again with the error beside the status (the item is read again, audited).
+    ("reports.learning_item", "POST"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=READ, bm2=DENIED, admin=DENIED
+    ),
 }
 
 # Requests that change what later requests see run last, in this order.
@@ -280,6 +291,22 @@ VARIANTS: list[tuple[str, str, str, dict[str, Any], dict[str, str]]] = [
             row(anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=DENIED),
         )
         for endpoint in ("reports.report", "reports.report_csv", "reports.report_pdf")
+    ),
+    (
+        "unknown learning item",
+        "reports.learning_item",
+        "GET",
+        {"item_id": UNKNOWN_ID},
+        row(
+            anon=SIGN_IN,
+            raiser=DENIED,
+            prac2=DENIED,
+            spoc=DENIED,
+            spoc2=DENIED,
+            bm=NOT_FOUND,
+            bm2=NOT_FOUND,
+            admin=DENIED,
+        ),
     ),
     (
         "unknown notice id",
@@ -363,11 +390,17 @@ class World:
     clients: dict[str, FlaskClient]
     user_ids: dict[str, int | None]
     csrf: dict[str, str]
+    learning_item_id: str = ""
 
 
 def _url_args(app: Flask, endpoint: str, world: World) -> dict[str, Any]:
     """Concrete values for every argument of a route's rule; fail for an argument the matrix cannot fill."""
-    known = {"notice_id": world.notice_id, "draft_id": world.draft_id, "filename": "js/init.mjs"}
+    known = {
+        "notice_id": world.notice_id,
+        "draft_id": world.draft_id,
+        "filename": "js/init.mjs",
+        "item_id": world.learning_item_id,
+    }
     args: dict[str, Any] = {}
     for rule in app.url_map.iter_rules(endpoint):
         unknown = rule.arguments - known.keys()
@@ -412,7 +445,14 @@ def _build_world(app: Flask, accounts: Accounts) -> World:
         # Every signed-in page carries the sign-out form, and with it the session's CSRF token.
         csrf[name] = csrf_from(clients[name].get("/accessibility").text)
     user_ids: dict[str, int | None] = {"anon": None, **{name: account.id for name, account in made.items()}}
-    return World(notice_id, reference, draft_id, clients, user_ids, csrf)
+    # A learning log item on the notice, as closing it with general issues would open.
+    with session_factory(app)() as db:
+        notice = db.get(Notice, notice_id)
+        item = LearningItem(notice_id=notice_id, partnership_id=notice.partnership_id)  # type: ignore[union-attr]
+        db.add(item)
+        db.commit()
+        item_id = item.id
+    return World(notice_id, reference, draft_id, clients, user_ids, csrf, item_id)
 
 
 def _audit_head(app: Flask) -> int:
@@ -528,7 +568,7 @@ def test_every_route_in_the_url_map_is_in_the_matrix(app: Flask) -> None:
     assert not missing, f"routes with no row in the authorisation matrix (add them to MATRIX): {missing}"
     for endpoint in {e for e, _ in in_map}:
         for rule in app.url_map.iter_rules(endpoint):
-            unknown = rule.arguments - {"notice_id", "draft_id", "filename"}
+            unknown = rule.arguments - {"notice_id", "draft_id", "filename", "item_id"}
             assert not unknown, f"{rule.rule} takes {sorted(unknown)}: add it to the matrix"
 
 
