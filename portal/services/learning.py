@@ -117,8 +117,10 @@ def update_item(
     """Assign the item to a group, record the action and move its status on; audited."""
     item = _load(session, services, user, item_id, remote_addr)
     record.load_for(session, services, user, item.notice_id, "read", remote_addr=remote_addr, lock=True)
-    item = session.get(LearningItem, item_id)  # read again under the lock
-    assert item is not None
+    locked = session.get(LearningItem, item_id)  # read again under the lock
+    if locked is None:
+        raise NotFoundError("no such learning item")
+    item = locked
     assigned_to, action = assigned_to.strip(), action.strip()
     if status not in STATUS_LABELS:
         raise RuleBrokenError("status", "Select a status")

@@ -252,9 +252,8 @@ def _tally(session: Session, scope: ColumnElement[bool], period: Period) -> _Tal
     keys = [flags.c.stage, flags.c.raising_agency_id, flags.c.outcome_code, flags.c.debrief_held]
     keys += [flags.c.learning_flagged, flags.c.o, flags.c.c, flags.c.e]
     tally = _Tally()
-    for stage, raiser, outcome, debrief, flagged, o, c, e, n in session.execute(
-        select(*keys, func.count()).group_by(*keys)
-    ):
+    for row in session.execute(select(*keys, func.count()).group_by(*keys)):
+        stage, raiser, outcome, debrief, flagged, o, c, e, n = tuple(row)  # type: ignore[misc]
         if o:
             tally.opened += n
             tally.stages[stage] += n
@@ -323,13 +322,14 @@ def _trend(session: Session, scope: ColumnElement[bool], last_day: date) -> Figu
         for day, count in session.execute(
             select(column, func.count()).where(scope, column.between(first, last)).group_by(column)
         ):
-            by_day[kind][day] += count
-    rows = []
+            if day is not None:
+                by_day[kind][day] += count
+    rows: list[tuple[str, tuple[Value, ...]]] = []
     for q in quarters:
         raised = sum(c for d, c in by_day["opened"].items() if q.start <= d <= q.end)
         done = sum(c for d, c in by_day["closed"].items() if q.start <= d <= q.end)
         rows.append((q.label.split(":")[0], (raised, done)))
-    peak = max(rows, key=lambda r: r[1][0])
+    peak = max(rows, key=lambda r: r[1][0] or 0)
     return Figure(
         "trend",
         "Trend over the last eight quarters",
@@ -510,15 +510,16 @@ def _timeliness(
     ).all()
     within: Counter[str] = Counter()
     on_time: Counter[str] = Counter()
-    for stage, _start, _end, limited, in_time, n in pairs:
-        within[stage] += n if limited else 0
-        on_time[stage] += n if in_time else 0
+    for code, _start, _end, limited, in_time, n in pairs:
+        within[code] += n if limited else 0
+        on_time[code] += n if in_time else 0
     chases = tally.chases
     days: dict[str, Counter[int]] = defaultdict(Counter)
-    count_between = _working_days_counter([d for row in pairs for d in row[1:3]])
-    for stage, started, ended, _limited, _in_time, n in pairs:
-        days[stage][count_between(started, ended)] += n
-    rows = []
+    count_between = _working_days_counter([d for row in pairs for d in row[1:3] if d is not None])
+    for code, started, ended_on, _limited, _in_time, n in pairs:
+        if ended_on is not None:
+            days[code][count_between(started, ended_on)] += n
+    rows: list[tuple[str, tuple[Value, ...]]] = []
     for stage in procedure.stages:
         dist = days.get(stage.code, Counter())
         ended = sum(dist.values())
@@ -534,7 +535,7 @@ def _timeliness(
                 ),
             )
         )
-    all_ended = sum(r[1][0] or 0 for r in rows)
+    all_ended = sum(int(r[1][0] or 0) for r in rows)
     all_within = sum(within.values())
     share = _pct(sum(on_time.values()), all_within)
     return Figure(
