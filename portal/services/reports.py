@@ -229,6 +229,10 @@ class _Tally:
     # From the notices' stages: chasers per stage, and how many notices skipped a stage.
     chases: Counter[str] = field(default_factory=Counter)
     skipped: int = 0
+    # Stages ended in the period: (stage, started on, ended on, had a limit, kept to it, how many).
+    ended: list[tuple[str, date, date, bool, bool, int]] = field(default_factory=list)
+    # Learning log items of the notices closed in the period, by status.
+    learning: Counter[str] = field(default_factory=Counter)
 
 
 def _tally(session: Session, scope: ColumnElement[bool], period: Period) -> _Tally:
@@ -245,15 +249,17 @@ def _tally(session: Session, scope: ColumnElement[bool], period: Period) -> _Tal
             case((opened, 1), else_=0).label("o"),
             case((closed, 1), else_=0).label("c"),
             case((open_at_end, 1), else_=0).label("e"),
+            LearningItem.status.label("learning"),
         )
+        .outerjoin(LearningItem, LearningItem.notice_id == Notice.id)
         .where(scope, or_(opened, closed, open_at_end))
         .subquery()
     )
     keys = [flags.c.stage, flags.c.raising_agency_id, flags.c.outcome_code, flags.c.debrief_held]
-    keys += [flags.c.learning_flagged, flags.c.o, flags.c.c, flags.c.e]
+    keys += [flags.c.learning_flagged, flags.c.o, flags.c.c, flags.c.e, flags.c.learning]
     tally = _Tally()
     for row in session.execute(select(*keys, func.count()).group_by(*keys)):
-        stage, raiser, outcome, debrief, flagged, o, c, e, n = tuple(row)  # type: ignore[misc]
+        stage, raiser, outcome, debrief, flagged, o, c, e, learning, n = tuple(row)  # type: ignore[misc]
         if o:
             tally.opened += n
             tally.stages[stage] += n
@@ -263,18 +269,39 @@ def _tally(session: Session, scope: ColumnElement[bool], period: Period) -> _Tal
             tally.outcomes[outcome] += n
             tally.debriefs[debrief] += n
             tally.flagged += n if flagged else 0
+            if learning is not None:
+                tally.learning[learning] += n
         if e:
             tally.open_at_end += n
-    skipping = case((NoticeStage.skipped_from.is_not(None), NoticeStage.notice_id))
-    for stage, chased, skipped in session.execute(
-        select(NoticeStage.stage, func.coalesce(func.sum(NoticeStage.chase_count), 0), func.count(distinct(skipping)))
+    # One scan of the stages of notices raised in the period (chasers, skips) or ending in it (timeliness). The
+    # stages ending in it group by their days: a year has few distinct (start, end) pairs. Whether each had a
+    # limit, and kept to it, ride along as grouping columns.
+    limit = func.coalesce(NoticeStage.agreed_due_on, NoticeStage.due_on)
+    ended_in = NoticeStage.ended_on.between(period.start, period.end)
+    columns = (
+        select(
+            NoticeStage.stage,
+            case((ended_in, NoticeStage.started_on)).label("started"),
+            case((ended_in, NoticeStage.ended_on)).label("ended"),
+            case((and_(ended_in, limit.is_not(None)), 1), else_=0).label("limited"),
+            case((and_(ended_in, NoticeStage.ended_on <= limit), 1), else_=0).label("kept"),
+            case((opened, NoticeStage.chase_count), else_=0).label("chased"),
+            case((and_(opened, NoticeStage.skipped_from.is_not(None)), 1), else_=0).label("skipped"),
+        )
         .join(Notice, Notice.id == NoticeStage.notice_id)
-        .where(scope, opened)
-        .group_by(NoticeStage.stage)
+        .where(scope, or_(opened, ended_in))
+        .subquery()
+    )
+    keys = [columns.c.stage, columns.c.started, columns.c.ended, columns.c.limited, columns.c.kept]
+    for row in session.execute(
+        select(*keys, func.sum(columns.c.chased), func.sum(columns.c.skipped), func.count()).group_by(*keys)
     ):
-        tally.chases[stage] += int(chased)
-        # A notice skips on entering a stage, so it is counted under that stage only.
-        tally.skipped += int(skipped)
+        stage, started, ended, limited, kept, chased, skipped, n = tuple(row)  # type: ignore[misc]
+        tally.chases[stage] += int(chased or 0)
+        # A notice skips on entering a stage: one stage row per notice that skipped.
+        tally.skipped += int(skipped or 0)
+        if ended is not None:
+            tally.ended.append((stage, started, ended, bool(limited), bool(kept), int(n)))
     return tally
 
 
@@ -293,9 +320,9 @@ def build_report(
         _matrix(session, scope, period, partnership, tally),
         *_stages(procedure, tally),
         *_categories(session, scope, period, partnership.slug, opened=tally.opened),
-        _timeliness(session, scope, period, procedure, tally),
+        _timeliness(procedure, tally),
         *_outcomes(tally),
-        _learning(session, scope, period, tally),
+        _learning(tally),
     ]
     opened = figures[0].rows[0][1][0]
     return Report(
@@ -318,12 +345,16 @@ def _trend(session: Session, scope: ColumnElement[bool], last_day: date) -> Figu
     quarters.reverse()
     first, last = quarters[0].start, quarters[-1].end
     by_day: dict[str, Counter[date]] = {"opened": Counter(), "closed": Counter()}
-    for kind, column in (("opened", Notice.opened_on), ("closed", Notice.closed_on)):
-        for day, count in session.execute(
-            select(column, func.count()).where(scope, column.between(first, last)).group_by(column)
-        ):
-            if day is not None:
-                by_day[kind][day] += count
+    # One scan for both: each notice raised or closed in the eight quarters, grouped by its two days.
+    for opened_on, closed_on, count in session.execute(
+        select(Notice.opened_on, Notice.closed_on, func.count())
+        .where(scope, or_(Notice.opened_on.between(first, last), Notice.closed_on.between(first, last)))
+        .group_by(Notice.opened_on, Notice.closed_on)
+    ):
+        if opened_on is not None and first <= opened_on <= last:
+            by_day["opened"][opened_on] += count
+        if closed_on is not None and first <= closed_on <= last:
+            by_day["closed"][closed_on] += count
     rows: list[tuple[str, tuple[Value, ...]]] = []
     for q in quarters:
         raised = sum(c for d, c in by_day["opened"].items() if q.start <= d <= q.end)
@@ -494,20 +525,8 @@ def _working_days_counter(days: Sequence[date]) -> Callable[[date, date], int]:
     return lambda a, b: running[b] - running[a]
 
 
-def _timeliness(
-    session: Session, scope: ColumnElement[bool], period: Period, procedure: Procedure, tally: _Tally
-) -> Figure:
-    # Stages that ended in the period, grouped by their days: a year has few distinct (start, end) pairs. Whether
-    # each had a limit, and kept to it, rides along as two more grouping columns: one scan, not three.
-    limit = func.coalesce(NoticeStage.agreed_due_on, NoticeStage.due_on)
-    has_limit = limit.is_not(None)
-    kept = and_(has_limit, NoticeStage.ended_on <= limit)
-    pairs = session.execute(
-        select(NoticeStage.stage, NoticeStage.started_on, NoticeStage.ended_on, has_limit, kept, func.count())
-        .join(Notice, Notice.id == NoticeStage.notice_id)
-        .where(scope, NoticeStage.ended_on.between(period.start, period.end))
-        .group_by(NoticeStage.stage, NoticeStage.started_on, NoticeStage.ended_on, has_limit, kept)
-    ).all()
+def _timeliness(procedure: Procedure, tally: _Tally) -> Figure:
+    pairs = tally.ended
     within: Counter[str] = Counter()
     on_time: Counter[str] = Counter()
     for code, _start, _end, limited, in_time, n in pairs:
@@ -515,10 +534,9 @@ def _timeliness(
         on_time[code] += n if in_time else 0
     chases = tally.chases
     days: dict[str, Counter[int]] = defaultdict(Counter)
-    count_between = _working_days_counter([d for row in pairs for d in row[1:3] if d is not None])
+    count_between = _working_days_counter([d for row in pairs for d in (row[1], row[2])])
     for code, started, ended_on, _limited, _in_time, n in pairs:
-        if ended_on is not None:
-            days[code][count_between(started, ended_on)] += n
+        days[code][count_between(started, ended_on)] += n
     rows: list[tuple[str, tuple[Value, ...]]] = []
     for stage in procedure.stages:
         dist = days.get(stage.code, Counter())
@@ -587,15 +605,8 @@ LEARNING_STATUSES: tuple[tuple[str, str], ...] = (
 )
 
 
-def _learning(session: Session, scope: ColumnElement[bool], period: Period, tally: _Tally) -> Figure:
-    statuses = dict(
-        session.execute(
-            select(LearningItem.status, func.count())
-            .join(Notice, Notice.id == LearningItem.notice_id)
-            .where(scope, _closed_in(period))
-            .group_by(LearningItem.status)
-        ).all()
-    )
+def _learning(tally: _Tally) -> Figure:
+    statuses = tally.learning
     flagged = tally.flagged
     rows = [(label, (statuses.get(code, 0),)) for code, label in LEARNING_STATUSES]
     return Figure(
