@@ -48,6 +48,11 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
 OUTCOME_LABELS: dict[str, str] = dict(OUTCOMES)
 
 
+# A notice's common themes are also stored once each, as rows of this pseudo-list ("theme:<code>"), so a report
+# counts each notice once per theme with the same single query as the partnership's own lists.
+THEME_PREFIX = "theme:"
+
+
 class CodeListError(ValueError):
     """A partnership's code list is malformed (a programming error in its package)."""
 

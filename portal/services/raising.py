@@ -13,6 +13,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.domain.categories import THEME_PREFIX
 from portal.domain.models import (
     Notice,
     NoticeCategory,
@@ -299,16 +300,20 @@ def submit_notice(
 
 
 def categories_of(notice: Notice, definition: NoticeDefinition, answers: dict[str, str]) -> list[NoticeCategory]:
-    """The plain coded rows reports count (docs/categories.md): one per code list answered with a listed code."""
-    rows = []
+    """The plain coded rows reports count (docs/categories.md): one per code list answered with a listed code, and
+    one per common theme those codes map to (two codes mapping to one theme make one row)."""
+    rows, themes = [], []
     for code_list in definition.code_lists:
         code = answers.get(code_list.field, "")
         if code in code_list.labels:
-            rows.append(
-                NoticeCategory(
-                    notice_id=notice.id, list_field=code_list.field, code=code, common_code=code_list.common_for(code)
-                )
-            )
+            theme = code_list.common_for(code)
+            rows.append(NoticeCategory(notice_id=notice.id, list_field=code_list.field, code=code, common_code=theme))
+            if theme is not None and theme not in themes:
+                themes.append(theme)
+    rows += [
+        NoticeCategory(notice_id=notice.id, list_field=THEME_PREFIX + theme, code=theme, common_code=theme)
+        for theme in themes
+    ]
     return rows
 
 

@@ -17,17 +17,18 @@ import csv
 import io
 import math
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, distinct, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, distinct, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from portal.domain.categories import (
     COMMON_LABELS,
     NOT_RECORDED_LABEL,
     OUTCOMES,
+    THEME_PREFIX,
     CodeList,
 )
 from portal.domain.dates import long_date
@@ -213,20 +214,115 @@ def _nearest_rank(distribution: Counter[int], share: float) -> int | None:
     return None  # pragma: no cover - rank never exceeds the total
 
 
+@dataclass
+class _Tally:
+    """What one scan of the partnership's notices gives: the counts of five sections."""
+
+    opened: int = 0
+    closed: int = 0
+    open_at_end: int = 0
+    stages: Counter[str] = field(default_factory=Counter)
+    raised_by: Counter[int | None] = field(default_factory=Counter)
+    outcomes: Counter[str | None] = field(default_factory=Counter)
+    debriefs: Counter[bool | None] = field(default_factory=Counter)
+    flagged: int = 0
+    # From the notices' stages: chasers per stage, and how many notices skipped a stage.
+    chases: Counter[str] = field(default_factory=Counter)
+    skipped: int = 0
+    # Stages ended in the period: (stage, started on, ended on, had a limit, kept to it, how many).
+    ended: list[tuple[str, date, date, bool, bool, int]] = field(default_factory=list)
+    # Learning log items of the notices closed in the period, by status.
+    learning: Counter[str] = field(default_factory=Counter)
+
+
+def _tally(session: Session, scope: ColumnElement[bool], period: Period) -> _Tally:
+    """One scan of the notices raised, closed or open in the period, grouped by what the sections count."""
+    opened, closed = _opened_in(period), _closed_in(period)
+    open_at_end = and_(Notice.opened_on <= period.end, or_(Notice.closed_on.is_(None), Notice.closed_on > period.end))
+    flags = (
+        select(
+            Notice.stage,
+            Notice.raising_agency_id,
+            Notice.outcome_code,
+            Notice.debrief_held,
+            Notice.learning_flagged,
+            case((opened, 1), else_=0).label("o"),
+            case((closed, 1), else_=0).label("c"),
+            case((open_at_end, 1), else_=0).label("e"),
+            LearningItem.status.label("learning"),
+        )
+        .outerjoin(LearningItem, LearningItem.notice_id == Notice.id)
+        .where(scope, or_(opened, closed, open_at_end))
+        .subquery()
+    )
+    keys = [flags.c.stage, flags.c.raising_agency_id, flags.c.outcome_code, flags.c.debrief_held]
+    keys += [flags.c.learning_flagged, flags.c.o, flags.c.c, flags.c.e, flags.c.learning]
+    tally = _Tally()
+    for row in session.execute(select(*keys, func.count()).group_by(*keys)):
+        stage, raiser, outcome, debrief, flagged, o, c, e, learning, n = tuple(row)
+        if o:
+            tally.opened += n
+            tally.stages[stage] += n
+            tally.raised_by[raiser] += n
+        if c:
+            tally.closed += n
+            tally.outcomes[outcome] += n
+            tally.debriefs[debrief] += n
+            tally.flagged += n if flagged else 0
+            if learning is not None:
+                tally.learning[learning] += n
+        if e:
+            tally.open_at_end += n
+    # One scan of the stages of notices raised in the period (chasers, skips) or ending in it (timeliness). The
+    # stages ending in it group by their days: a year has few distinct (start, end) pairs. Whether each had a
+    # limit, and kept to it, ride along as grouping columns.
+    limit = func.coalesce(NoticeStage.agreed_due_on, NoticeStage.due_on)
+    ended_in = NoticeStage.ended_on.between(period.start, period.end)
+    columns = (
+        select(
+            NoticeStage.stage,
+            case((ended_in, NoticeStage.started_on)).label("started"),
+            case((ended_in, NoticeStage.ended_on)).label("ended"),
+            case((and_(ended_in, limit.is_not(None)), 1), else_=0).label("limited"),
+            case((and_(ended_in, NoticeStage.ended_on <= limit), 1), else_=0).label("kept"),
+            case((opened, NoticeStage.chase_count), else_=0).label("chased"),
+            case((and_(opened, NoticeStage.skipped_from.is_not(None)), 1), else_=0).label("skipped"),
+        )
+        .join(Notice, Notice.id == NoticeStage.notice_id)
+        .where(scope, or_(opened, ended_in))
+        .subquery()
+    )
+    keys = [columns.c.stage, columns.c.started, columns.c.ended, columns.c.limited, columns.c.kept]
+    for row in session.execute(
+        select(*keys, func.sum(columns.c.chased), func.sum(columns.c.skipped), func.count()).group_by(*keys)
+    ):
+        stage, started, ended, limited, kept, chased, skipped, n = tuple(row)
+        tally.chases[stage] += int(chased or 0)
+        # A notice skips on entering a stage: one stage row per notice that skipped.
+        tally.skipped += int(skipped or 0)
+        if ended is not None:
+            tally.ended.append((stage, started, ended, bool(limited), bool(kept), int(n)))
+    return tally
+
+
 def build_report(
     session: Session, services: PortalServices, partnership: Partnership, period: Period, *, title: str = ""
 ) -> Report:
     """Every figure of one partnership's report for ``period`` (reads only; the caller audits)."""
     scope = _scope(partnership.id, services)
     procedure = current_procedure(partnership.slug)
+    if session.get_bind().dialect.name == "postgresql":
+        # A year's distinct pairs hash in memory rather than spill to disk; for this transaction only.
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
+    tally = _tally(session, scope, period)
     figures = [
-        *_volume(session, scope, period),
-        _matrix(session, scope, period, partnership),
-        *_stages(session, scope, period, procedure),
-        *_categories(session, scope, period, partnership.slug),
-        _timeliness(session, scope, period, procedure),
-        *_outcomes(session, scope, period),
-        _learning(session, scope, period, partnership.id),
+        *_volume(session, scope, period, tally),
+        _matrix(session, scope, period, partnership, tally),
+        *_stages(procedure, tally),
+        *_categories(session, scope, period, partnership.slug, opened=tally.opened),
+        _timeliness(procedure, tally),
+        *_outcomes(tally),
+        _learning(tally),
     ]
     opened = figures[0].rows[0][1][0]
     return Report(
@@ -249,18 +345,22 @@ def _trend(session: Session, scope: ColumnElement[bool], last_day: date) -> Figu
     quarters.reverse()
     first, last = quarters[0].start, quarters[-1].end
     by_day: dict[str, Counter[date]] = {"opened": Counter(), "closed": Counter()}
-    for kind, column in (("opened", Notice.opened_on), ("closed", Notice.closed_on)):
-        for day, count in session.execute(
-            select(column, func.count()).where(scope, column.between(first, last)).group_by(column)
-        ):
-            if day is not None:  # between() leaves no NULL; the column is nullable for open notices
-                by_day[kind][day] += count
-    rows = []
+    # One scan for both: each notice raised or closed in the eight quarters, grouped by its two days.
+    for opened_on, closed_on, count in session.execute(
+        select(Notice.opened_on, Notice.closed_on, func.count())
+        .where(scope, or_(Notice.opened_on.between(first, last), Notice.closed_on.between(first, last)))
+        .group_by(Notice.opened_on, Notice.closed_on)
+    ):
+        if opened_on is not None and first <= opened_on <= last:
+            by_day["opened"][opened_on] += count
+        if closed_on is not None and first <= closed_on <= last:
+            by_day["closed"][closed_on] += count
+    rows: list[tuple[str, tuple[Value, ...]]] = []
     for q in quarters:
         raised = sum(c for d, c in by_day["opened"].items() if q.start <= d <= q.end)
         done = sum(c for d, c in by_day["closed"].items() if q.start <= d <= q.end)
         rows.append((q.label.split(":")[0], (raised, done)))
-    peak = max(rows, key=lambda r: r[1][0])
+    peak = max(rows, key=lambda r: r[1][0] or 0)
     return Figure(
         "trend",
         "Trend over the last eight quarters",
@@ -272,17 +372,8 @@ def _trend(session: Session, scope: ColumnElement[bool], last_day: date) -> Figu
     )
 
 
-def _volume(session: Session, scope: ColumnElement[bool], period: Period) -> list[Figure]:
-    opened_before_end = Notice.opened_on <= period.end
-    open_at_end = and_(opened_before_end, or_(Notice.closed_on.is_(None), Notice.closed_on > period.end))
-    row = session.execute(
-        select(
-            func.count().filter(_opened_in(period)),
-            func.count().filter(_closed_in(period)),
-            func.count().filter(open_at_end),
-        ).where(scope)
-    ).one()
-    opened, closed, still_open = (int(v or 0) for v in row)
+def _volume(session: Session, scope: ColumnElement[bool], period: Period, tally: _Tally) -> list[Figure]:
+    opened, closed, still_open = tally.opened, tally.closed, tally.open_at_end
     volume = Figure(
         "volume",
         "Volume",
@@ -295,20 +386,24 @@ def _volume(session: Session, scope: ColumnElement[bool], period: Period) -> lis
     return [volume, trend]
 
 
-def _matrix(session: Session, scope: ColumnElement[bool], period: Period, partnership: Partnership) -> Figure:
-    pairs = session.execute(
-        select(Notice.raising_agency_id, NoticeRecipient.agency_id, func.count(distinct(Notice.id)))
+def _matrix(
+    session: Session, scope: ColumnElement[bool], period: Period, partnership: Partnership, tally: _Tally
+) -> Figure:
+    # Each notice once per receiving agency (it may have been sent to one at several stages): distinct pairs,
+    # hashed, then counted.
+    sent = (
+        select(Notice.id, Notice.raising_agency_id, NoticeRecipient.agency_id)
         .join(NoticeRecipient, NoticeRecipient.notice_id == Notice.id)
         .where(scope, _opened_in(period))
-        .group_by(Notice.raising_agency_id, NoticeRecipient.agency_id)
-    ).all()
-    raised = dict(
-        session.execute(
-            select(Notice.raising_agency_id, func.count())
-            .where(scope, _opened_in(period))
-            .group_by(Notice.raising_agency_id)
-        ).all()
+        .distinct()
+        .subquery()
     )
+    pairs = session.execute(
+        select(sent.c.raising_agency_id, sent.c.agency_id, func.count()).group_by(
+            sent.c.raising_agency_id, sent.c.agency_id
+        )
+    ).all()
+    raised = {agency: n for agency, n in tally.raised_by.items() if n}
     agencies = session.execute(
         select(Agency.id, Agency.name).where(Agency.partnership_id == partnership.id).order_by(Agency.position)
     ).all()
@@ -335,20 +430,11 @@ def _matrix(session: Session, scope: ColumnElement[bool], period: Period, partne
     )
 
 
-def _stages(session: Session, scope: ColumnElement[bool], period: Period, procedure: Procedure) -> list[Figure]:
-    counts = dict(
-        session.execute(
-            select(Notice.stage, func.count()).where(scope, _opened_in(period)).group_by(Notice.stage)
-        ).all()
-    )
+def _stages(procedure: Procedure, tally: _Tally) -> list[Figure]:
+    counts, skipped = dict(tally.stages), tally.skipped
     rows = tuple((stage.name, (counts.pop(stage.code, 0),)) for stage in procedure.stages)
     if counts:  # a stage of a superseded procedure version
         rows += (("A stage of an earlier procedure version", (sum(counts.values()),)),)
-    skipped = session.execute(
-        select(func.count(distinct(Notice.id)))
-        .join(NoticeStage, NoticeStage.notice_id == Notice.id)
-        .where(scope, _opened_in(period), NoticeStage.skipped_from.is_not(None))
-    ).scalar_one()
     total = sum(r[1][0] or 0 for r in rows)
     highest = Figure(
         "stages",
@@ -368,11 +454,13 @@ def _stages(session: Session, scope: ColumnElement[bool], period: Period, proced
     return [highest, straight]
 
 
-def _categories(session: Session, scope: ColumnElement[bool], period: Period, slug: str) -> list[Figure]:
+def _categories(
+    session: Session, scope: ColumnElement[bool], period: Period, slug: str, *, opened: int
+) -> list[Figure]:
     lists: Sequence[CodeList] = spec_for(slug).notice.code_lists
     if not lists:
         return []
-    total = session.execute(select(func.count()).where(scope, _opened_in(period))).scalar_one()
+    total = opened
     counted = session.execute(
         select(NoticeCategory.list_field, NoticeCategory.code, func.count())
         .join(Notice, Notice.id == NoticeCategory.notice_id)
@@ -382,6 +470,7 @@ def _categories(session: Session, scope: ColumnElement[bool], period: Period, sl
     by_list: dict[str, dict[str, int]] = defaultdict(dict)
     for list_field, code, n in counted:
         by_list[list_field][code] = n
+    by_theme = {field: sum(codes.values()) for field, codes in by_list.items() if field.startswith(THEME_PREFIX)}
     figures = []
     for code_list in lists:
         got = by_list.get(code_list.field, {})
@@ -404,13 +493,8 @@ def _categories(session: Session, scope: ColumnElement[bool], period: Period, sl
                 tuple(rows),
             )
         )
-    common = session.execute(
-        select(NoticeCategory.common_code, func.count(distinct(Notice.id)))
-        .join(Notice, Notice.id == NoticeCategory.notice_id)
-        .where(scope, _opened_in(period), NoticeCategory.common_code.is_not(None))
-        .group_by(NoticeCategory.common_code)
-    ).all()
-    themes = dict(common)
+    # Each notice once per theme: its theme rows (portal.domain.categories.THEME_PREFIX) came in the same query.
+    themes = {field.removeprefix(THEME_PREFIX): n for field, n in by_theme.items()}
     figures.append(
         Figure(
             "category-common",
@@ -423,48 +507,37 @@ def _categories(session: Session, scope: ColumnElement[bool], period: Period, sl
     return figures
 
 
-def _timeliness(session: Session, scope: ColumnElement[bool], period: Period, procedure: Procedure) -> Figure:
-    # Stages that ended in the period, grouped by their days: a year has few distinct (start, end) pairs.
-    limit = func.coalesce(NoticeStage.agreed_due_on, NoticeStage.due_on)
-    pairs = session.execute(
-        select(NoticeStage.stage, NoticeStage.started_on, NoticeStage.ended_on, func.count())
-        .join(Notice, Notice.id == NoticeStage.notice_id)
-        .where(scope, NoticeStage.ended_on.between(period.start, period.end))
-        .group_by(NoticeStage.stage, NoticeStage.started_on, NoticeStage.ended_on)
-    ).all()
-    within = dict(
-        session.execute(
-            select(
-                NoticeStage.stage,
-                func.count().filter(limit.is_not(None)),
-            )
-            .join(Notice, Notice.id == NoticeStage.notice_id)
-            .where(scope, NoticeStage.ended_on.between(period.start, period.end))
-            .group_by(NoticeStage.stage)
-        ).all()
-    )
-    on_time = dict(
-        session.execute(
-            select(NoticeStage.stage, func.count())
-            .join(Notice, Notice.id == NoticeStage.notice_id)
-            .where(scope, NoticeStage.ended_on.between(period.start, period.end), NoticeStage.ended_on <= limit)
-            .group_by(NoticeStage.stage)
-        ).all()
-    )
-    chases = dict(
-        session.execute(
-            select(NoticeStage.stage, func.coalesce(func.sum(NoticeStage.chase_count), 0))
-            .join(Notice, Notice.id == NoticeStage.notice_id)
-            .where(scope, _opened_in(period))
-            .group_by(NoticeStage.stage)
-        ).all()
-    )
+def _working_days_counter(days: Sequence[date]) -> Callable[[date, date], int]:
+    """working_days_between for days in the range of ``days``, from one running count of working days.
+
+    The same count as portal.domain.working_days (working days after a, up to and including b), built once per
+    report so a year's thousands of distinct (start, end) pairs cost a subtraction each.
+    """
+    if not days:
+        return ENGLAND_AND_WALES_CALENDAR.working_days_between
+    first, last = min(days), max(days)
+    running: dict[date, int] = {}
+    total, day = 0, first
+    while day <= last:
+        total += ENGLAND_AND_WALES_CALENDAR.is_working_day(day)
+        running[day] = total
+        day += timedelta(days=1)
+    return lambda a, b: running[b] - running[a]
+
+
+def _timeliness(procedure: Procedure, tally: _Tally) -> Figure:
+    pairs = tally.ended
+    within: Counter[str] = Counter()
+    on_time: Counter[str] = Counter()
+    for code, _start, _end, limited, in_time, n in pairs:
+        within[code] += n if limited else 0
+        on_time[code] += n if in_time else 0
+    chases = tally.chases
     days: dict[str, Counter[int]] = defaultdict(Counter)
-    for stage_code, started_on, ended_on, n in pairs:
-        if ended_on is None:  # only ended stages are selected; the column is nullable for open ones
-            continue
-        days[stage_code][ENGLAND_AND_WALES_CALENDAR.working_days_between(started_on, ended_on)] += n
-    rows: list[tuple[str, tuple[int | float | None, ...]]] = []
+    count_between = _working_days_counter([d for row in pairs for d in (row[1], row[2])])
+    for code, started, ended_on, _limited, _in_time, n in pairs:
+        days[code][count_between(started, ended_on)] += n
+    rows: list[tuple[str, tuple[Value, ...]]] = []
     for stage in procedure.stages:
         dist = days.get(stage.code, Counter())
         ended = sum(dist.values())
@@ -480,7 +553,7 @@ def _timeliness(session: Session, scope: ColumnElement[bool], period: Period, pr
                 ),
             )
         )
-    all_ended = sum(r[1][0] or 0 for r in rows)
+    all_ended = sum(int(r[1][0] or 0) for r in rows)
     all_within = sum(within.values())
     share = _pct(sum(on_time.values()), all_within)
     return Figure(
@@ -496,22 +569,12 @@ def _timeliness(session: Session, scope: ColumnElement[bool], period: Period, pr
     )
 
 
-def _outcomes(session: Session, scope: ColumnElement[bool], period: Period) -> list[Figure]:
-    counts = dict(
-        session.execute(
-            select(Notice.outcome_code, func.count()).where(scope, _closed_in(period)).group_by(Notice.outcome_code)
-        ).all()
-    )
+def _outcomes(tally: _Tally) -> list[Figure]:
+    counts, debriefs = tally.outcomes, tally.debriefs
     closed = sum(counts.values())
     rows = [(label, (counts.get(code, 0),)) for code, label in OUTCOMES]
     rows.append((NOT_RECORDED_LABEL, (counts.get(None, 0),)))
-    debrief = session.execute(
-        select(
-            func.count().filter(Notice.debrief_held.is_(True)),
-            func.count().filter(Notice.debrief_held.is_(False)),
-            func.count().filter(Notice.debrief_held.is_(None)),
-        ).where(scope, _closed_in(period))
-    ).one()
+    debrief = (debriefs[True], debriefs[False], debriefs[None])
     held, not_held, unknown = (int(v or 0) for v in debrief)
     return [
         Figure(
@@ -542,18 +605,9 @@ LEARNING_STATUSES: tuple[tuple[str, str], ...] = (
 )
 
 
-def _learning(session: Session, scope: ColumnElement[bool], period: Period, partnership_id: int) -> Figure:
-    flagged = session.execute(
-        select(func.count()).where(scope, _closed_in(period), Notice.learning_flagged.is_(True))
-    ).scalar_one()
-    statuses = dict(
-        session.execute(
-            select(LearningItem.status, func.count())
-            .join(Notice, Notice.id == LearningItem.notice_id)
-            .where(scope, _closed_in(period))
-            .group_by(LearningItem.status)
-        ).all()
-    )
+def _learning(tally: _Tally) -> Figure:
+    statuses = tally.learning
+    flagged = tally.flagged
     rows = [(label, (statuses.get(code, 0),)) for code, label in LEARNING_STATUSES]
     return Figure(
         "learning",

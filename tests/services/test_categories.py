@@ -95,6 +95,9 @@ def test_raising_stores_the_codes_plain_and_closing_stores_the_outcome(app: Flas
         assert {(r.list_field, r.code, r.common_code) for r in rows} == {
             ("level_of_need", "child-in-need", "plan-progress"),
             ("concern", "not-attending", "attendance-engagement"),
+            # Each common theme once, for the regional count.
+            ("theme:plan-progress", "plan-progress", "plan-progress"),
+            ("theme:attendance-engagement", "attendance-engagement", "attendance-engagement"),
         }
         # The answers themselves stay encrypted: no plaintext code in the answer table.
         blobs = db.execute(select(NoticeAnswer.value_ct).where(NoticeAnswer.notice_id == notice_id)).scalars()
@@ -143,4 +146,13 @@ def test_a_code_not_on_the_list_is_not_counted(app: Flask, accounts: Accounts) -
     notice_id, _ = raise_trafford(world, accounts, concern="")
     with world.session() as db:
         fields = db.execute(select(NoticeCategory.list_field).where(NoticeCategory.notice_id == notice_id)).scalars()
-        assert list(fields) == ["level_of_need"]
+        assert sorted(fields) == ["level_of_need", "theme:plan-progress"]
+
+
+def test_two_codes_mapping_to_one_theme_count_the_notice_once(app: Flask, accounts: Accounts) -> None:
+    world = World(app)
+    # Both map to "Thresholds and level of need".
+    notice_id, _ = raise_trafford(world, accounts, level_of_need="referral-enquiry", concern="not-recognising-need")
+    with world.session() as db:
+        fields = db.execute(select(NoticeCategory.list_field).where(NoticeCategory.notice_id == notice_id)).scalars()
+        assert sorted(fields) == ["concern", "level_of_need", "theme:thresholds"]

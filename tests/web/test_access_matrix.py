@@ -22,7 +22,7 @@ from flask import Flask, url_for
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from portal.domain.models import AuditEvent, Role, User
+from portal.domain.models import AuditEvent, LearningItem, Notice, Role, User
 from portal.web.database import session_factory
 from tests.helpers import (
     CANARY_NAME,
@@ -434,6 +434,17 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("auth.reset_password", "POST"): row(
         anon=GONE, raiser=GONE, prac2=GONE, spoc=GONE, spoc2=GONE, bm=GONE, bm2=GONE, admin=GONE
     ),
+    # The learning log: the business unit of the notice's partnership reads (audited) and updates its items.
+    ("reports.learning_log", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=DENIED
+    ),
+    ("reports.learning_item", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=READ, bm2=DENIED, admin=DENIED
+    ),
+    # An empty post is asked again with the error beside the status (the item is read again, audited).
+    ("reports.learning_item", "POST"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=READ, bm2=DENIED, admin=DENIED
+    ),
 }
 
 # Requests that change what later requests see run last, in this order.
@@ -451,6 +462,22 @@ VARIANTS: list[tuple[str, str, str, dict[str, Any], dict[str, str]]] = [
             row(anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=DENIED),
         )
         for endpoint in ("reports.report", "reports.report_csv", "reports.report_pdf")
+    ),
+    (
+        "unknown learning item",
+        "reports.learning_item",
+        "GET",
+        {"item_id": UNKNOWN_ID},
+        row(
+            anon=SIGN_IN,
+            raiser=DENIED,
+            prac2=DENIED,
+            spoc=DENIED,
+            spoc2=DENIED,
+            bm=NOT_FOUND,
+            bm2=NOT_FOUND,
+            admin=DENIED,
+        ),
     ),
     (
         "unknown notice id",
@@ -538,6 +565,7 @@ class World:
     target_user_id: int = 0
     # The directory contact the directory routes act on (not one the notice was sent to).
     target_contact_id: int = 0
+    learning_item_id: str = ""
 
 
 def _url_args(app: Flask, endpoint: str, world: World) -> dict[str, Any]:
@@ -549,6 +577,7 @@ def _url_args(app: Flask, endpoint: str, world: World) -> dict[str, Any]:
         "user_id": world.target_user_id,
         "contact_id": world.target_contact_id,
         "token": "not-a-token-that-was-issued",
+        "item_id": world.learning_item_id,
     }
     args: dict[str, Any] = {}
     for rule in app.url_map.iter_rules(endpoint):
@@ -595,6 +624,13 @@ def _build_world(app: Flask, accounts: Accounts) -> World:
         csrf[name] = csrf_from(clients[name].get("/accessibility").text)
     user_ids: dict[str, int | None] = {"anon": None, **{name: account.id for name, account in made.items()}}
     target = accounts.make(Role.PRACTITIONER, agency=TARGET_AGENCY, name="Tally Target")
+    # A learning log item on the notice, as closing it with general issues would open.
+    with session_factory(app)() as db:
+        notice = db.get(Notice, notice_id)
+        item = LearningItem(notice_id=notice_id, partnership_id=notice.partnership_id)  # type: ignore[union-attr]
+        db.add(item)
+        db.commit()
+        item_id = item.id
     return World(
         notice_id,
         reference,
@@ -604,6 +640,7 @@ def _build_world(app: Flask, accounts: Accounts) -> World:
         csrf,
         target_user_id=target.id,
         target_contact_id=contact_id(app, OTHER_AGENCY),
+        learning_item_id=item_id,
     )
 
 
@@ -722,8 +759,15 @@ def test_every_route_in_the_url_map_is_in_the_matrix(app: Flask) -> None:
     assert not missing, f"routes with no row in the authorisation matrix (add them to MATRIX): {missing}"
     for endpoint in {e for e, _ in in_map}:
         for rule in app.url_map.iter_rules(endpoint):
-            unknown = rule.arguments - {"notice_id", "draft_id", "filename", "user_id", "contact_id"}
-            unknown = rule.arguments - {"notice_id", "draft_id", "filename", "token"}
+            unknown = rule.arguments - {
+                "notice_id",
+                "draft_id",
+                "filename",
+                "user_id",
+                "contact_id",
+                "token",
+                "item_id",
+            }
             assert not unknown, f"{rule.rule} takes {sorted(unknown)}: add it to the matrix"
 
 

@@ -10,7 +10,8 @@ from datetime import date
 
 from flask import Flask
 
-from tests.helpers import Accounts, sign_in
+from portal.domain.models import Role
+from tests.helpers import Accounts, csrf_from, errors_on, sign_in
 from tests.services.report_seed import seed_trafford
 
 Q4 = "/business/reports?choose=quarter&quarter=2026-1"
@@ -69,7 +70,44 @@ def test_a_malformed_period_is_asked_again_with_an_error(app: Flask, accounts: A
     client = app.test_client()
     sign_in(client, app, seeded.bm)
     page = client.get("/business/reports?choose=dates&from-day=31&from-month=2&from-year=2026")
-    assert page.status_code == 400
+    assert page.status_code == 200
     assert "Enter the start date as a real date" in page.get_data(as_text=True)
     reversed_dates = "choose=dates&from-day=2&from-month=3&from-year=2026&to-day=1&to-month=3&to-year=2026"
     assert "The end date must be on or after the start date" in client.get(f"/business/reports?{reversed_dates}").text
+
+
+def test_the_learning_log_assigns_an_item_and_the_report_counts_it(app: Flask, accounts: Accounts) -> None:
+    seeded = seed_trafford(app, accounts)
+    client = app.test_client()
+    sign_in(client, app, seeded.bm)
+    log = client.get("/business/learning").get_data(as_text=True)
+    [item_url] = re.findall(r'href="(/business/learning/[0-9a-f-]{36})"', log)
+    page = client.get(item_url).get_data(as_text=True)
+    # The issue's words, decrypted for the business unit on the item's own page only.
+    assert "Core group attendance needs a reminder" in page
+    assert "Core group attendance needs a reminder" not in log
+
+    token = csrf_from(page)
+    refused = client.post(item_url, data={"csrf_token": token, "assigned_to": "SEG", "action": "", "status": "done"})
+    assert refused.status_code == 200 and "Enter the action the group is taking" in errors_on(refused.text)
+    saved = client.post(
+        item_url,
+        data={
+            "csrf_token": token,
+            "assigned_to": "Safeguarding Effectiveness Group",
+            "action": "Reminder to all",
+            "status": "in-progress",
+        },
+    )
+    assert saved.status_code == 302
+    log = client.get("/business/learning").get_data(as_text=True)
+    assert "Safeguarding Effectiveness Group" in log and "Action in progress" in log
+    report = client.get(Q4).get_data(as_text=True)
+    learning = report[report.index('id="table-learning"') :]
+    assert re.search(r"Action in progress</th>\s*<td[^>]*>1</td>", learning)
+
+    # Another partnership's business unit cannot open it.
+    other = app.test_client()
+    sign_in(other, app, accounts.make(Role.BUSINESS_MANAGER, partnership="bolton"))
+    assert other.get(item_url).status_code == 404
+    assert "Trafford" not in other.get("/business/learning").text.split("<main")[1]

@@ -35,8 +35,7 @@ def _chart(bars: Sequence[tuple[str, float]], title: str) -> Drawing:
     drawing = Drawing(FRAME_WIDTH, height)
     chart = HorizontalBarChart()
     chart.x, chart.y = 170, 10
-    # ReportLab takes any number here; its stubs say int.
-    chart.width, chart.height = FRAME_WIDTH - 190, height - 20  # type: ignore[assignment]
+    chart.width, chart.height = int(FRAME_WIDTH - 190), height - 20
     chart.data = [[value for _, value in reversed(bars)]]
     chart.categoryAxis.categoryNames = [label[:38] for label, _ in reversed(bars)]
     chart.categoryAxis.labels.fontName = "Helvetica"

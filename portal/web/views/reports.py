@@ -8,13 +8,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from portal.services import reports
+from portal.services import learning, reports
 from portal.services.errors import RuleBrokenError
 from portal.web.access import rule
 from portal.web.charts import bar_chart
@@ -100,7 +100,7 @@ def dashboard() -> str:
 
 @bp.get("/reports")
 @rule("business_manager")
-def report() -> str | tuple[str, int]:
+def report() -> str:
     today = portal_services().today()
     error: RuleBrokenError | None = None
     result = None
@@ -112,7 +112,8 @@ def report() -> str | tuple[str, int]:
             )
     except RuleBrokenError as problem:
         error = problem
-    page = render_template(
+    # A period asked wrongly is asked again with the error beside the choice, like every form here (200).
+    return render_template(
         "reports/report.html",
         report=result,
         error=error,
@@ -125,7 +126,6 @@ def report() -> str | tuple[str, int]:
         query=request.query_string.decode("ascii", "replace"),
         small=reports.SMALL,
     )
-    return (page, 400) if error else page
 
 
 def _shown_in_unit(value: Any, index: int, figure: reports.Figure) -> str:
@@ -155,3 +155,41 @@ def report_csv() -> Response:
 @rule("business_manager")
 def report_pdf() -> Response:
     return _download("pdf")
+
+
+@bp.get("/learning")
+@rule("business_manager")
+def learning_log() -> str:
+    rows, counts = learning.log_for(get_session(), portal_services(), current_user)
+    return render_template("reports/learning.html", rows=rows, counts=counts, statuses=reports.LEARNING_STATUSES)
+
+
+@bp.route("/learning/<item_id>", methods=["GET", "POST"])
+@rule("business_manager")
+def learning_item(item_id: str) -> str | Response:
+    db, services = get_session(), portal_services()
+    error: RuleBrokenError | None = None
+    if request.method == "POST":
+        try:
+            learning.update_item(
+                db,
+                services,
+                current_user,
+                item_id,
+                assigned_to=request.form.get("assigned_to", ""),
+                action=request.form.get("action", ""),
+                status=request.form.get("status", ""),
+                remote_addr=_addr(),
+            )
+            return redirect(url_for("reports.learning_log"))
+        except RuleBrokenError as problem:
+            db.rollback()
+            error = problem
+    view = learning.read_item(db, services, current_user, item_id, remote_addr=_addr())
+    return render_template(
+        "reports/learning-item.html",
+        view=view,
+        error=error,
+        form=request.form if error else None,
+        statuses=reports.LEARNING_STATUSES,
+    )
