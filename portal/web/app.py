@@ -13,6 +13,7 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -70,6 +71,7 @@ def create_web_app(test_config: dict[str, Any] | None = None) -> Flask:
     WTFormsHelpers(app)
     app.jinja_env.filters["long_date"] = long_date
     app.jinja_env.filters["long_datetime"] = long_datetime
+    app.jinja_env.filters["lines"] = preserve_lines
     # Clocks on pages compare with today in England, whatever the server's time zone.
     app.context_processor(lambda: {"today": _today(app)})
 
@@ -147,3 +149,16 @@ def _configure_logging(app: Flask) -> None:
         handler = logging.FileHandler(log_file)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         app.logger.addHandler(handler)
+
+
+def preserve_lines(value: object) -> Markup:
+    """Free text in an element of its own that keeps the writer's line breaks.
+
+    The class goes on this element, not on the summary list's <dd>: the macro puts a newline and indent before
+    the text, which ``white-space: pre-line`` would show as an empty first line.
+    """
+    return (
+        Markup('<span class="app-preserve-lines">')
+        + escape(str(value if value is not None else ""))
+        + Markup("</span>")
+    )
