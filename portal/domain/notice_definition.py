@@ -67,6 +67,8 @@ class NoticeDefinition:
     proposed_fields: Sequence[str] = field(default_factory=tuple)
     # Choice fields whose stored value is a code: the label to show for each code.
     choice_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    # What the partnership's procedure calls the form ("Appendix 1", "Appendix A"): the form page's caption.
+    caption: str = "Notice"
 
     def entry_for(self, answers: dict[str, str]) -> Entry:
         """Return the stage a notice with these answers is raised at."""

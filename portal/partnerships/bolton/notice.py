@@ -108,6 +108,7 @@ NOTICE = NoticeDefinition(
         "multi_agency_meeting": dict(YES_NO),
         "lead_professional_informed": dict(YES_NO),
     },
+    caption="RPDE form",
 )
 
 # The seed does not reproduce the RPDE form: every question on it is a proposal.

@@ -75,4 +75,5 @@ NOTICE = NoticeDefinition(
     prefill=prefill,
     proposed_fields=(*RAISED, *CHILD, *RAISED_BY, *DISAGREEMENT),
     choice_labels={"disagreement_area": dict(DISAGREEMENT_AREAS)},
+    caption="Escalation record",
 )

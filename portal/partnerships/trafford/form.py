@@ -55,8 +55,9 @@ class TraffordResolutionNoticeForm(SubmitMixin, PortalForm):
         description="Optional. For example, 27 3 2016",
     )
     nhs_number = nhs_number_field(hint="Optional. 10 digits, for example 943 476 5919.")
+    # The seed's "(please check box)" is an instruction for its paper boxes; here a radio button is chosen.
     level_of_need = radio_choice(
-        "Disagreement and / or lack of progress in respect to children at different level of needs (please check box)",
+        "Disagreement and / or lack of progress in respect to children at different level of needs",
         LEVELS_OF_NEED,
         required="Select the level of need the disagreement is about",
     )

@@ -114,4 +114,5 @@ NOTICE = NoticeDefinition(
         "informal_stages_held": dict(INFORMAL_STAGES),
         "raise_at_stage": dict(RAISE_AT_STAGES),
     },
+    caption="Appendix 1",
 )
