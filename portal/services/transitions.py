@@ -28,7 +28,7 @@ from portal.domain.models import (
     User,
     utcnow,
 )
-from portal.domain.procedure import DayWindow, DeadlineRuleError, Stage, When
+from portal.domain.procedure import AudienceKind, DayWindow, DeadlineRuleError, Stage, When
 from portal.services import documents, messages, record, routing
 from portal.services.errors import RuleBrokenError
 from portal.services.runtime import PortalServices
@@ -287,6 +287,17 @@ def escalation_targets(notice: Notice) -> list[tuple[Stage, bool]]:
         if skip.from_stage == current.code:
             targets.append((procedure.stage(skip.to_stage), skip.reason_required))
     return targets
+
+
+def default_recipients(session: Session, notice: Notice, target: Stage) -> list[str]:
+    """Who ``target`` goes to if the person escalating chooses no contact: directory labels, then the business
+    unit where the stage names it, so the page says where the notice will go before it goes there."""
+    answers_agencies = routing.involved_agency_ids(notice, {}, ())
+    contacts = routing.stage_recipients(session, notice, target, chosen=[], agency_ids=answers_agencies)
+    labels = [c.label for c in contacts]
+    if any(n.when is When.ON_ENTER and n.audience.kind is AudienceKind.BUSINESS_UNIT for n in target.notify):
+        labels.append(f"{notice.partnership.name} business unit")
+    return labels
 
 
 def escalate(

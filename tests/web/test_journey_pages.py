@@ -4,6 +4,7 @@ due-date page, prompts shown only to whoever must act on them, and ids unique on
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 
 import pytest
 from bs4 import BeautifulSoup
@@ -99,3 +100,62 @@ def test_due_date_page_states_the_rule_once_and_prompts_go_only_to_whoever_must_
 
     assert "Inform the lead professional/ chair." in warnings("raiser")
     assert "Inform the lead professional" not in warnings("spoc")
+
+
+def test_a_childs_date_of_birth_decades_ago_is_questioned(app: Flask, client: FlaskClient, accounts) -> None:
+    url = _open_form(app, client, accounts, "rochdale")
+    page = client.get(url)
+    today = date.today()
+    contact = str(contact_id(app, "Rochdale Children's Social Care"))
+    old = appendix1_answers(int(contact), child_dob=[str(today.day), str(today.month), str(today.year - 36)])
+    refused = client.post(url, data={**old, "csrf_token": csrf_from(page.text)})
+    assert refused.status_code == 200
+    assert any("makes the child 36 years old" in e for e in errors_on(refused.text))
+    # A care leaver of 20 is a young person the procedure covers.
+    young = appendix1_answers(int(contact), child_dob=["1", "1", str(today.year - 20)])
+    assert client.post(url, data={**young, "csrf_token": csrf_from(page.text)}).status_code == 302
+
+
+def test_escalate_page_asks_only_what_the_next_move_needs(app: Flask, client: FlaskClient, accounts) -> None:
+    from tests.lifecycle.test_halton import BRIDGEWATER, RUNCORN, agency_id
+
+    # Rochdale at Stage 3: one way on, stated rather than offered as a lone radio; nothing to skip.
+    sign_in(client, app, accounts.make(Role.PRACTITIONER))
+    notice_id, _ = raise_notice(client, appendix1_answers(contact_id(app, "Rochdale Children's Social Care")))
+    soup = BeautifulSoup(client.get(f"/notices/{notice_id}/escalate").text, "html.parser")
+    assert soup.select('input[type="radio"][name="to_stage"]') == []
+    assert soup.select_one('input[type="hidden"][name="to_stage"]')["value"] == "stage-4"
+    assert soup.select("#skip_reason") == []
+    # The referral box belongs to "Yes" (hidden by the page's script until it is chosen).
+    box = soup.select_one("#referral").find_parent(attrs={"data-reveal-name": True})
+    assert (box["data-reveal-name"], box["data-reveal-value"]) == ("immediate_risk", "yes")
+    # Stage 4 is the partnership's: the page says it goes to the business unit too.
+    assert "business unit" in soup.select_one("main").get_text()
+
+    # Halton from its first tier: three ways on, one of them skipping tiers with a reason.
+    halton = app.test_client()
+    sign_in(halton, app, accounts.make(Role.PRACTITIONER, partnership="halton", agency=BRIDGEWATER))
+    notice_id, _ = raise_notice(
+        halton,
+        {
+            "date_of_notification": ["2", "11", "2026"],
+            "child_name": "A Child",
+            "child_dob": ["1", "1", "2016"],
+            "nhs_number": "",
+            "completed_by_name": "Robin Nurse",
+            "completed_by_role": "Named Nurse",
+            "completed_by_agency_team": BRIDGEWATER,
+            "completed_by_contact": "01928 000000",
+            "other_agency": str(agency_id(app, RUNCORN)),
+            "disagreement_area": "levels-of-need",
+            "problem": "Level of need",
+            "workers_aims": "A CIN plan",
+            "practitioner_level": "Workers spoke; no agreement",
+        },
+    )
+    soup = BeautifulSoup(halton.get(f"/notices/{notice_id}/escalate").text, "html.parser")
+    offered = [i["value"] for i in soup.select('input[type="radio"][name="to_stage"]')]
+    assert len(offered) > 1
+    skip_box = soup.select_one("#skip_reason").find_parent(attrs={"data-reveal-name": True})
+    assert skip_box["data-reveal-name"] == "to_stage"
+    assert set(skip_box["data-reveal-value"].split()) < set(offered)

@@ -18,7 +18,7 @@ from portal.web.forms.base import (
     radio_choice,
     short_text,
 )
-from portal.web.forms.fields import GovukDateField
+from portal.web.forms.fields import CHILD_MAX_AGE, GovukDateField
 
 STRAIGHT_TO = "Go straight to stage 3-4 if resolution requires this level of response."  # [002:29]
 STRAIGHT_TO_REASON_MESSAGE = "Enter why resolution requires going straight to this stage"
@@ -52,6 +52,7 @@ class TraffordResolutionNoticeForm(SubmitMixin, PortalForm):
         subject="Date of birth",
         required=False,
         not_future=True,
+        max_age_years=CHILD_MAX_AGE,
         description="Optional. For example, 27 3 2016",
     )
     nhs_number = nhs_number_field(hint="Optional. 10 digits, for example 943 476 5919.")

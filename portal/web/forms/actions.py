@@ -62,10 +62,9 @@ class EscalateForm(PortalForm):
     skip_reason = long_text(
         "Why must the notice go straight to this stage?",
         required=None,
-        hint="Only needed when the notice skips a stage.",
     )
     send_to_1 = contact_choice(
-        "Send to", required=None, hint="Leave blank to send it to the same contacts as the current stage."
+        "Send to", required=None, hint="Leave blank to send it to the contacts named above for the stage."
     )
     send_to_2 = contact_choice("Also send to", required=None, hint="Optional: a second contact.")
     submit = SubmitField("Escalate notice", widget=GovSubmitInput())

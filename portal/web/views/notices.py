@@ -285,6 +285,7 @@ def escalate(notice_id: str) -> str | Response:
         front_door=notice.partnership.front_door,
         immediate_risk_advice=record.procedure_of(notice).immediate_risk,
         targets=targets,
+        defaults={stage.code: transitions.default_recipients(db, notice, stage) for stage, _ in targets},
     )
 
 
