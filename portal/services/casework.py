@@ -8,12 +8,12 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
-from portal.domain.models import Notice, NoticeEvent, NoticeRecipient, NoticeStatus, Role, User
+from portal.domain.models import Notice, NoticeAnswer, NoticeEvent, NoticeRecipient, NoticeStatus, Role, User
 from portal.domain.notice_definition import NoticeDefinition
 from portal.domain.policy import Actions
 from portal.domain.procedure import Procedure
 from portal.infrastructure.pdf import WITHHELD, StageRecord
-from portal.services import audit, documents, record, routing
+from portal.services import audit, documents, raising, record, routing, vault
 from portal.services.errors import NotFoundError
 from portal.services.runtime import PortalServices
 
@@ -52,6 +52,8 @@ class NoticeView:
     actions: Actions
     # True when this reader gets the partnership's pseudonymous copy (Trafford's business unit).
     withheld: bool
+    # The raiser's label for the notice ("" if none).
+    label: str = ""
 
     @property
     def current(self) -> StageRecord | None:
@@ -125,6 +127,29 @@ def notices_for_partnership(db: Session, services: PortalServices, user: User) -
     return _rows(db, query, today=services.today())
 
 
+def labels_for(db: Session, services: PortalServices, rows: list[NoticeRow]) -> dict[str, str]:
+    """The raisers' labels of the listed notices (which the reader may already see), decrypted one answer each."""
+    ids = [row.id for row in rows]
+    if not ids:
+        return {}
+    found = db.execute(
+        select(NoticeAnswer.notice_id, NoticeAnswer.value_ct, Notice.data_key_id)
+        .join(Notice, Notice.id == NoticeAnswer.notice_id)
+        .where(
+            NoticeAnswer.notice_id.in_(ids),
+            NoticeAnswer.field_name == raising.LABEL_FIELD,
+            Notice.shredded_at.is_(None),
+        )
+    ).all()
+    labels = {}
+    for notice_id, ciphertext, key_id in found:
+        dek = vault.data_key(db, services.keyring, key_id)
+        labels[notice_id] = vault.open_text(
+            dek, ciphertext, table="notice_answer", field=raising.LABEL_FIELD, row_id=notice_id
+        )
+    return labels
+
+
 def copy_for(user: User, definition: NoticeDefinition) -> str:
     """The PDF copy a reader gets: the business unit's pseudonymous copy where the form requires one."""
     if definition.pseudonymous_copy and user.role_enum is Role.BUSINESS_MANAGER:
@@ -168,6 +193,7 @@ def read_notice(
         closure=documents.closure_record(notice, answers),
         actions=record.actions_for(user, notice),
         withheld=copy == documents.BUSINESS_UNIT_COPY,
+        label=answers.get(raising.LABEL_FIELD, ""),
     )
 
 

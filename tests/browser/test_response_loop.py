@@ -43,6 +43,14 @@ def signed_in_page(
     return context, page
 
 
+def expect_banner(page: Page, text: str) -> None:
+    """The GOV.UK success banner confirms what the last action did, once: it is gone on the next page."""
+    banner = page.locator(".govuk-notification-banner--success")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text(text)
+    expect(banner).to_have_attribute("role", "alert")
+
+
 def submit_with_errors(page: Page, button: str, state: str, *messages: str) -> None:
     """Submit the form, expect the error summary (focused, "Error: " title) and axe-clean error state."""
     page.get_by_role("button", name=button).click()
@@ -76,6 +84,7 @@ def test_acknowledge_respond_escalate_close(
     expect(page).to_have_url(notice_url)
     expect(page.locator(summary_list)).to_contain_text("Acknowledged")
     expect(page.get_by_role("button", name="Acknowledge receipt")).to_have_count(0)
+    expect_banner(page, "Receipt acknowledged")
     assert_accessible(page, "SPOC: acknowledged notice")
 
     page.get_by_role("link", name="Record your response").click()
@@ -96,6 +105,7 @@ def test_acknowledge_respond_escalate_close(
     # Only the challenging agency may escalate at Rochdale.
     expect(page.get_by_role("link", name="Escalate", exact=True)).to_have_count(0)
     expect(page.get_by_role("link", name=re.compile(f"Download version 2 of {reference}"))).to_be_visible()
+    expect_banner(page, "Response recorded")
     assert_accessible(page, "SPOC: responded notice")
     context.close()
 
@@ -151,6 +161,7 @@ def test_acknowledge_respond_escalate_close(
     versions = page.get_by_role("link", name=re.compile(rf"Download version \d+ of {reference}"))
     expect(versions).to_have_count(3)
     expect(versions.first).to_contain_text(f"Download version 3 of {reference}")
+    expect_banner(page, "Notice escalated to Stage 4")
     assert_accessible(page, "practitioner: escalated notice")
     with page.expect_download() as download_info:
         versions.first.click()
@@ -200,5 +211,6 @@ def test_acknowledge_respond_escalate_close(
     expect(page.get_by_role("heading", name="What you can do")).to_have_count(0)
     expect(page.get_by_role("link", name="Close with an agreed outcome")).to_have_count(0)
     expect(page.get_by_role("link", name=re.compile(rf"Download version \d+ of {reference}"))).to_have_count(4)
+    expect_banner(page, "Notice closed")
     assert_accessible(page, "business manager: closed notice")
     context.close()

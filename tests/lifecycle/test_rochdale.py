@@ -32,7 +32,8 @@ def test_rochdale_notice_from_stage_3_to_closure(app: Flask, accounts: Accounts)
     stages = life.stages()
     assert [s.stage for s in stages] == ["stage-3"] and stages[0].due_on is None  # Rochdale sets no timescale
     sent = life.new_mail()
-    assert addresses(sent) == set(life.recipients("stage-3")) and len(sent) == 1
+    # ... and the raiser is told it went.
+    assert addresses(sent) == {*life.recipients("stage-3"), life.parties["raiser"].account.email} and len(sent) == 2
     assert_no_case_details(sent, CANARY_NAME, CANARY_NHS, CANARY_NARRATIVE)
     v1 = life.pdf_text("spoc", 1)
     assert CANARY_NAME in v1 and "Stage 3 Stage 4" in v1.replace(

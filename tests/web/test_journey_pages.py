@@ -159,3 +159,80 @@ def test_escalate_page_asks_only_what_the_next_move_needs(app: Flask, client: Fl
     skip_box = soup.select_one("#skip_reason").find_parent(attrs={"data-reveal-name": True})
     assert skip_box["data-reveal-name"] == "to_stage"
     assert set(skip_box["data-reveal-value"].split()) < set(offered)
+
+
+LABEL = "Plumtree strategy question, North team"
+
+
+def test_a_label_the_raiser_chooses_tells_drafts_and_notices_apart_and_is_stored_sealed(
+    app: Flask, client: FlaskClient, accounts
+) -> None:
+    from tests.helpers import database_bytes
+
+    practitioner = accounts.make(Role.PRACTITIONER)
+    sign_in(client, app, practitioner)
+    page = client.get("/notices/new")
+    response = client.post("/notices/new", data={"immediate_risk": "no", "csrf_token": csrf_from(page.text)})
+    url = response.headers["Location"]
+    page = client.get(url)
+    csc = contact_id(app, "Rochdale Children's Social Care")
+    answers = appendix1_answers(csc)
+    assert (
+        client.post(url, data={**answers, "notice_label": LABEL, "csrf_token": csrf_from(page.text)}).status_code == 302
+    )
+    home = BeautifulSoup(client.get("/").text, "html.parser")
+    assert LABEL in home.select_one("main ul.govuk-list").get_text()
+    assert LABEL in client.get(url).text  # the form shows it again
+
+    check = client.get(f"{url}/check")
+    response = client.post(f"{url}/check", data={"csrf_token": csrf_from(check.text)})
+    notice_id = response.headers["Location"].split("/notices/")[1].split("/")[0]
+    rows = BeautifulSoup(client.get("/").text, "html.parser").select("main table tbody tr")
+    assert len(rows) == 1 and LABEL in rows[0].get_text()
+    assert LABEL in client.get(f"/notices/{notice_id}").text
+
+    # The SPOC it went to tells it apart by the same label.
+    spoc = app.test_client()
+    sign_in(spoc, app, accounts.make(Role.SPOC, agency="Rochdale Children's Social Care"))
+    assert LABEL in BeautifulSoup(spoc.get("/").text, "html.parser").select_one("main table").get_text()
+    # Sealed like the narrative: not in the database in plain text.
+    assert LABEL.encode() not in database_bytes(app)
+
+
+def test_raiser_is_emailed_a_link_when_the_notice_is_sent_and_actions_are_confirmed(app: Flask, accounts) -> None:
+    from sqlalchemy import select
+
+    from portal.domain.models import OutboxMessage
+    from portal.web.database import session_factory
+
+    portal_services(app).clock.fixed = START
+    contact = add_spoc_contact(app)
+    life = Life(app)
+    raiser = life.party(accounts, "raiser", Role.PRACTITIONER, partnership="trafford", agency=HEALTH)
+    life.party(accounts, "spoc", Role.SPOC, partnership="trafford", agency=TRAFFORD_CSC)
+    life.notice_id, life.reference = raise_notice(raiser.client, notice_answers(contact))
+    with session_factory(app)() as db:
+        mine = db.execute(select(OutboxMessage).where(OutboxMessage.to_address == raiser.account.email)).scalars().all()
+    assert len(mine) == 1 and mine[0].subject.endswith(": sent")
+    assert f"/notices/{life.notice_id}" in mine[0].body_text and "contains no case details" in mine[0].body_text
+    assert "Zyxqoria" not in mine[0].body_text
+
+    # Each action's page is followed by a success banner saying what was done.
+    def banner(html: str) -> str:
+        found = BeautifulSoup(html, "html.parser").select_one(".govuk-notification-banner--success")
+        return found.get_text(" ", strip=True) if found else ""
+
+    client = life.client("spoc")
+    page = client.get(f"/notices/{life.notice_id}")
+    response = client.post(
+        f"/notices/{life.notice_id}/acknowledge", data={"csrf_token": csrf_from(page.text)}, follow_redirects=True
+    )
+    assert "Receipt acknowledged" in banner(response.text)
+    assert banner(client.get(f"/notices/{life.notice_id}").text) == ""  # said once
+    page = client.get(f"/notices/{life.notice_id}/due-date")
+    response = client.post(
+        f"/notices/{life.notice_id}/due-date",
+        data={"agreed_due": ["10", "4", "2026"], "csrf_token": csrf_from(page.text)},
+        follow_redirects=True,
+    )
+    assert "Date agreed: this stage is now due by" in banner(response.text)

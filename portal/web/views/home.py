@@ -24,9 +24,16 @@ def index() -> str | Response:
     if role is Role.ADMIN:
         return render_template("home/admin.html")
     db = get_session()
-    rows = casework.notices_for_user(db, portal_services(), current_user)
+    services = portal_services()
+    rows = casework.notices_for_user(db, services, current_user)
     drafts = raising.drafts_of(db, current_user) if role is Role.PRACTITIONER else []
-    return render_template("home/index.html", rows=rows, drafts=drafts)
+    return render_template(
+        "home/index.html",
+        rows=rows,
+        drafts=drafts,
+        labels=casework.labels_for(db, services, rows),
+        draft_labels=raising.draft_labels(db, services, drafts),
+    )
 
 
 @bp.get("/health")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from portal.domain.dates import long_date
 from portal.domain.notice_definition import NoticeDefinition
 from portal.services import casework, chaser, documents, raising, record, routing, transitions
 from portal.services.errors import RuleBrokenError
@@ -63,16 +64,19 @@ def draft(draft_id: str) -> str | Response:
     contacts, agencies = _directory(definition)
     if request.method == "POST":
         form = build_notice_form(definition, contacts, agencies, formdata=request.form)
+        label = raising.clean_label(request.form.get(raising.LABEL_FIELD))
         if form.validate():
-            raising.save_draft(db, services, current_user, draft_id, answers_from(form))
+            raising.save_draft(db, services, current_user, draft_id, answers_from(form), label=label)
             return redirect(url_for("notices.check", draft_id=draft_id))
     else:
         form = build_notice_form(definition, contacts, agencies, formdata=answers_as_formdata(definition, answers))
+        label = answers.get(raising.LABEL_FIELD, "")
     return render_template(
         "notices/form.html",
         form=form,
         definition=definition,
         draft_id=draft_id,
+        label=label,
         errors=form.error_list(definition.field_order) if request.method == "POST" else [],
     )
 
@@ -83,6 +87,8 @@ def autosave(draft_id: str) -> tuple[str, int]:
     # The page's script posts the form every few seconds while the writer types; CSRF-checked like any POST.
     definition = raising.definition_for(current_user.partnership)
     typed = typed_answers(definition, request.form)
+    if raising.LABEL_FIELD in request.form:
+        typed[raising.LABEL_FIELD] = request.form[raising.LABEL_FIELD]
     raising.autosave_draft(get_session(), portal_services(), current_user, draft_id, typed)
     return "", 204
 
@@ -115,6 +121,7 @@ def check(draft_id: str) -> str | Response:
             form=answered,
             definition=definition,
             draft_id=draft_id,
+            label=answers.get(raising.LABEL_FIELD, ""),
             errors=answered.error_list(definition.field_order),
         )
     recipient_ids = [answers.get(n, "") for n in definition.recipient_fields]
@@ -186,6 +193,7 @@ def acknowledge(notice_id: str) -> Response:
         transitions.acknowledge(
             get_session(), portal_services(), current_user, notice_id, **_seen(), remote_addr=_addr()
         )
+        flash("Receipt acknowledged", "success")
     return redirect(url_for("notices.show", notice_id=notice_id))
 
 
@@ -215,6 +223,7 @@ def respond(notice_id: str) -> str | Response:
             **_seen(),
             remote_addr=_addr(),
         )
+        flash("Response recorded: the other side has been told by e-mail", "success")
         return redirect(url_for("notices.show", notice_id=notice_id))
     return _action_page(notice_id, "respond", form, "Record your response")
 
@@ -234,6 +243,7 @@ def due_date(notice_id: str) -> str | Response:
                 **_seen(),
                 remote_addr=_addr(),
             )
+            flash(f"Date agreed: this stage is now due by {long_date(form.agreed_due.data)}", "success")
             return redirect(url_for("notices.show", notice_id=notice_id))
         except RuleBrokenError as problem:
             _rule_error(form, problem)
@@ -274,6 +284,8 @@ def escalate(notice_id: str) -> str | Response:
                 **_seen(),
                 remote_addr=_addr(),
             )
+            stage_name = record.procedure_of(notice).stage(entered.stage_row.stage).name
+            flash(f"Notice escalated to {stage_name}: the people it now goes to have been told by e-mail", "success")
             return redirect(url_for("notices.show", notice_id=notice_id, escalated=1 if entered.prompts else None))
         except RuleBrokenError as problem:
             _rule_error(form, problem)
@@ -304,6 +316,7 @@ def close(notice_id: str) -> str | Response:
                 **_seen(),
                 remote_addr=_addr(),
             )
+            flash("Notice closed: everyone it was sent to has been told by e-mail", "success")
             return redirect(url_for("notices.show", notice_id=notice_id))
         except RuleBrokenError as problem:
             _rule_error(form, problem)
