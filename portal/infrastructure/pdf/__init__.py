@@ -52,4 +52,5 @@ def render(layout: NoticeLayout, context: NoticeContext) -> bytes:
         layout.build_story(context),
         reference=context.reference,
         title=f"{context.form_title} {context.reference}",
+        issued_at=context.issued_at,
     )
