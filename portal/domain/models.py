@@ -96,10 +96,13 @@ class NoticeStatus(enum.StrEnum):
 
     OPEN = "open"
     CLOSED = "closed"
+    # Withdrawn by whoever raised it (or the business unit) before it was resolved; kept and shredded like a
+    # closed notice.
+    WITHDRAWN = "withdrawn"
 
     @property
     def label(self) -> str:
-        return {"open": "Open", "closed": "Closed"}[self.value]
+        return {"open": "Open", "closed": "Closed", "withdrawn": "Withdrawn"}[self.value]
 
 
 class Partnership(Base):

@@ -54,6 +54,8 @@ class NoticeView:
     withheld: bool
     # The raiser's label for the notice ("" if none).
     label: str = ""
+    # Why the notice was withdrawn ("" unless it was).
+    withdrawal: str = ""
 
     @property
     def current(self) -> StageRecord | None:
@@ -194,6 +196,7 @@ def read_notice(
         actions=record.actions_for(user, notice),
         withheld=copy == documents.BUSINESS_UNIT_COPY,
         label=answers.get(raising.LABEL_FIELD, ""),
+        withdrawal=answers.get(record.WITHDRAWAL_FIELD, ""),
     )
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.domain.dates import LONDON, local_day, long_date
-from portal.domain.models import Agency, DirectoryContact, Notice, NoticeDocument, NoticeEvent
+from portal.domain.models import Agency, DirectoryContact, Notice, NoticeDocument, NoticeEvent, NoticeStatus
 from portal.domain.nhs_number import format_nhs_number
 from portal.domain.notice_definition import NoticeDefinition
 from portal.domain.policy import directory_id
@@ -26,7 +26,7 @@ from portal.services.runtime import PortalServices
 
 FULL_COPY = "full"
 BUSINESS_UNIT_COPY = "business-unit"
-_STATUS = {None: "Open", "escalated": "Escalated", "resolved": "Resolved"}
+_STATUS = {None: "Open", "escalated": "Escalated", "resolved": "Resolved", "withdrawn": "Withdrawn"}
 
 
 def directory_labels(session: Session, definition: NoticeDefinition, answers: dict[str, str]) -> dict[str, str]:
@@ -99,7 +99,8 @@ def closure_record(notice: Notice, answers: dict[str, str]) -> dict[str, str]:
     found = {key: answers.get(record.closure_field(key), "") for key in CLOSURE_KEYS if key != "closed_on"}
     if found.get("debrief"):
         found["debrief"] = {"yes": "Yes", "no": "No"}.get(found["debrief"], found["debrief"])
-    found["closed_on"] = local_day(notice.closed_at)
+    # A withdrawn notice ended without an agreed outcome: it has no closure record.
+    found["closed_on"] = local_day(notice.closed_at) if notice.status == NoticeStatus.CLOSED else ""
     return {k: v for k, v in found.items() if v}
 
 

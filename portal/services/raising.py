@@ -13,7 +13,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.domain.models import Notice, NoticeDraft, NoticeStatus, Partnership, SafetyCheck, User, utcnow
+from portal.domain.models import DataKey, Notice, NoticeDraft, NoticeStatus, Partnership, SafetyCheck, User, utcnow
 from portal.domain.notice_definition import Entry, NoticeDefinition
 from portal.domain.policy import printable_id, responder, well_formed_id
 from portal.infrastructure.db import begin_write
@@ -186,6 +186,30 @@ def autosave_draft(
         answers[LABEL_FIELD] = clean_label(typed[LABEL_FIELD])
     dek = vault.data_key(session, services.keyring, draft.data_key_id)
     _seal_draft(draft, dek, answers)
+    session.commit()
+
+
+def delete_draft(
+    session: Session, services: PortalServices, user: User, draft_id: str, *, remote_addr: str = ""
+) -> None:
+    """Delete one of the user's unsent drafts, leaving nothing behind: the row and its sealed answers go, and its
+    data key is destroyed (its wrapped copy erased), so no backup taken later can open what was typed either."""
+    draft, _ = get_draft(session, services, user, draft_id, lock=True)
+    key = session.execute(select(DataKey).where(DataKey.id == draft.data_key_id).with_for_update()).scalar_one()
+    session.delete(draft)
+    session.flush()
+    key.wrapped = None
+    key.destroyed_at = utcnow()
+    audit.record(
+        session,
+        services.keyring.audit_key,
+        action="draft.delete",
+        outcome="ok",
+        actor_id=user.id,
+        object_type="notice_draft",
+        object_id=draft_id,
+        remote_addr=remote_addr,
+    )
     session.commit()
 
 

@@ -113,7 +113,7 @@ def review(session: Session, keyring: KeyRing, today: date, report: ShredReport)
         select(Notice)
         .join(Partnership)
         .where(
-            Notice.status == NoticeStatus.CLOSED,
+            Notice.status.in_((NoticeStatus.CLOSED, NoticeStatus.WITHDRAWN)),
             Notice.shredded_at.is_(None),
             # closed_at is set on closing; a notice closed before that column existed falls back to updated_at.
             (Notice.closed_at < closed_by) | (Notice.closed_at.is_(None) & (Notice.updated_at < closed_by)),

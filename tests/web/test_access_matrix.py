@@ -248,6 +248,20 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("business.export", "GET"): row(
         anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=DENIED
     ),
+    # -- withdrawing a notice: who raised it, or the business unit for them (an empty reason is asked again) --
+    ("notices.withdraw", "GET"): row(
+        anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=DENIED, admin=DENIED
+    ),
+    ("notices.withdraw", "POST"): row(
+        anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=DENIED, admin=DENIED
+    ),
+    # -- deleting an unsent draft: only its writer; an empty answer to "are you sure?" deletes nothing --
+    ("notices.delete_draft", "GET"): row(
+        anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=DENIED
+    ),
+    ("notices.delete_draft", "POST"): row(
+        anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=DENIED
+    ),
 }
 
 # Requests that change what later requests see run last, in this order.

@@ -127,3 +127,23 @@ class CloseForm(PortalForm):
             "debrief": self.debrief.data or "",
             "learning": learning or "No general issues identified",
         }
+
+
+class WithdrawForm(PortalForm):
+    reason = long_text(
+        "Why are you withdrawing the notice?",
+        required="Enter why the notice is being withdrawn",
+        hint="Both sides and the partnership business unit will be told it was withdrawn; the reason stays on the "
+        "notice.",
+        max_length=2000,
+    )
+    submit = SubmitField("Withdraw notice", widget=GovSubmitInput())
+
+
+class DeleteDraftForm(PortalForm):
+    confirm = radio_choice(
+        "Are you sure you want to delete this unfinished notice?",
+        (("yes", "Yes, delete it"), ("no", "No, keep it")),
+        required="Select yes to delete the unfinished notice",
+    )
+    submit = SubmitField("Continue", widget=GovSubmitInput())

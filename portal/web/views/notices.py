@@ -15,7 +15,15 @@ from portal.services.errors import RuleBrokenError
 from portal.web.access import rule
 from portal.web.database import get_session
 from portal.web.forms import notice_form
-from portal.web.forms.actions import ButtonForm, CloseForm, DueDateForm, EscalateForm, RespondForm
+from portal.web.forms.actions import (
+    ButtonForm,
+    CloseForm,
+    DeleteDraftForm,
+    DueDateForm,
+    EscalateForm,
+    RespondForm,
+    WithdrawForm,
+)
 from portal.web.forms.base import PortalForm, answers_from, field_labels
 from portal.web.forms.notice import answers_as_formdata, build_notice_form, typed_answers
 from portal.web.forms.raise_notice import ImmediateRiskForm, SubmitNoticeForm
@@ -321,6 +329,48 @@ def close(notice_id: str) -> str | Response:
         except RuleBrokenError as problem:
             _rule_error(form, problem)
     return _action_page(notice_id, "close", form, "Close the notice with an agreed outcome")
+
+
+@bp.route("/<notice_id>/withdraw", methods=["GET", "POST"])
+@rule("notice")
+def withdraw(notice_id: str) -> str | Response:
+    form = WithdrawForm()
+    if form.validate_on_submit():
+        try:
+            transitions.withdraw(
+                get_session(),
+                portal_services(),
+                current_user,
+                notice_id,
+                reason=form.reason.data or "",
+                **_seen(),
+                remote_addr=_addr(),
+            )
+            flash("Notice withdrawn: both sides and the business unit have been told by e-mail", "success")
+            return redirect(url_for("notices.show", notice_id=notice_id))
+        except RuleBrokenError as problem:
+            _rule_error(form, problem)
+    return _action_page(notice_id, "withdraw", form, "Withdraw the notice")
+
+
+@bp.route("/drafts/<draft_id>/delete", methods=["GET", "POST"])
+@rule("practitioner")
+def delete_draft(draft_id: str) -> str | Response:
+    db, services = get_session(), portal_services()
+    draft, _answers = raising.get_draft(db, services, current_user, draft_id)
+    form = DeleteDraftForm()
+    if form.validate_on_submit():
+        if form.confirm.data == "yes":
+            raising.delete_draft(db, services, current_user, draft_id, remote_addr=_addr())
+            flash("Unfinished notice deleted", "success")
+            return redirect(url_for("home.index"))
+        return redirect(url_for("notices.draft", draft_id=draft_id))
+    return render_template(
+        "notices/delete-draft.html",
+        form=form,
+        draft=draft,
+        errors=form.error_list() if request.method == "POST" else [],
+    )
 
 
 @bp.get("/<notice_id>/pdf")
