@@ -19,11 +19,15 @@ from tests.helpers import (
     CANARY_NHS,
     appendix1_answers,
     contact_id,
+    csrf_from,
     database_bytes,
     raise_notice,
     sign_in,
     smtp_transport,
 )
+
+# A message between the parties naming the child: sealed like the narrative.
+CANARY_MESSAGE = "Vellichor-Quandary message about the child"
 
 NEEDLES = {
     "name": CANARY_NAME,
@@ -34,6 +38,7 @@ NEEDLES = {
     "dob long": "29 February 2016",
     "narrative": CANARY_NARRATIVE,
     "p number": "P778899",
+    "message": CANARY_MESSAGE,
 }
 
 
@@ -62,10 +67,19 @@ def test_canary_is_nowhere_in_plaintext(app: Flask, client: FlaskClient, account
     sign_in(spoc, app, accounts.make(Role.SPOC, agency="Rochdale Children's Social Care"))
     assert CANARY_NAME in spoc.get(f"/notices/{notice_id}").text
     assert spoc.get(f"/notices/{notice_id}/pdf").status_code == 200
+    # The SPOC writes to the raiser about the child on the notice: the raiser is told by e-mail.
+    page = spoc.get(f"/notices/{notice_id}/message")
+    sent = spoc.post(
+        f"/notices/{notice_id}/message",
+        data={"text": f"{CANARY_MESSAGE}: {CANARY_NAME}", "csrf_token": csrf_from(page.text)},
+    )
+    assert sent.status_code == 302
+    assert CANARY_MESSAGE in client.get(f"/notices/{notice_id}").text
     # Error pages too.
     assert client.get("/notices/not-a-notice").status_code == 404
     transport = smtp_transport(smtp.port)
-    assert deliver_due(session_factory(app), transport, worker_id="canary").sent == 3
+    # Two recipients and the raiser when it was sent; the raiser and the business unit's mailbox of the message.
+    assert deliver_due(session_factory(app), transport, worker_id="canary").sent == 5
 
     dumped = database_bytes(app)
     assert reference.encode() in dumped  # the dump is real

@@ -28,6 +28,8 @@ NOTICE_RULES: dict[str, frozenset[str]] = {
     "escalate": _PARTIES,
     "close": _PARTIES,
     "chase": frozenset({"partnership_business_manager"}),
+    # The parties write to each other on the notice while it is open.
+    "message": _PARTIES,
     # The raiser takes their notice back; the business unit may do it for them.
     "withdraw": frozenset({"raised_it", "partnership_business_manager"}),
 }
@@ -98,6 +100,7 @@ class Actions:
     close: bool = False
     chase: bool = False
     withdraw: bool = False
+    message: bool = False
 
     @property
     def any(self) -> bool:
@@ -152,4 +155,5 @@ def allowed_actions(user: User, notice: Notice, procedure: Procedure) -> Actions
         close=bool(held & (parties | {"business_unit"})),
         chase="business_unit" in held and current.due_on is not None,
         withdraw=bool(held & {"raiser", "business_unit"}),
+        message=bool(held & (parties | {"business_unit"})),
     )

@@ -13,7 +13,7 @@ from portal.domain.notice_definition import NoticeDefinition
 from portal.domain.policy import Actions
 from portal.domain.procedure import Procedure
 from portal.infrastructure.pdf import WITHHELD, StageRecord
-from portal.services import audit, documents, raising, record, routing, vault
+from portal.services import audit, conversation, documents, raising, record, routing, vault
 from portal.services.errors import NotFoundError
 from portal.services.runtime import PortalServices
 
@@ -56,6 +56,8 @@ class NoticeView:
     label: str = ""
     # Why the notice was withdrawn ("" unless it was).
     withdrawal: str = ""
+    # Messages between the parties, oldest first.
+    thread: tuple[conversation.Message, ...] = ()
 
     @property
     def current(self) -> StageRecord | None:
@@ -197,6 +199,7 @@ def read_notice(
         withheld=copy == documents.BUSINESS_UNIT_COPY,
         label=answers.get(raising.LABEL_FIELD, ""),
         withdrawal=answers.get(record.WITHDRAWAL_FIELD, ""),
+        thread=tuple(conversation.thread(answers)),
     )
 
 

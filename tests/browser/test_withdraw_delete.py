@@ -1,5 +1,5 @@
-"""Withdrawing a notice and deleting a draft in a real browser: each page, its error state and the confirmation
-banner are axe-clean (WCAG 2.2 A/AA)."""
+"""Messages, withdrawing a notice and deleting a draft in a real browser: each page, its error state and the
+confirmation banner are axe-clean (WCAG 2.2 A/AA)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from tests.helpers import sign_in as sign_in_client
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 
-def test_withdraw_a_notice_and_delete_a_draft(
+def test_message_withdraw_a_notice_and_delete_a_draft(
     app: Flask, live_server: str, browser: Browser, accounts, client: FlaskClient
 ) -> None:
     base = live_server
@@ -35,6 +35,16 @@ def test_withdraw_a_notice_and_delete_a_draft(
     sign_in(page, app, base, practitioner)
 
     page.goto(f"{base}/notices/{notice_id}")
+    page.get_by_role("link", name="Send a message about this notice").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Send a message")
+    assert_accessible(page, "send a message")
+    submit_with_errors(page, "Send message", "send a message", "Enter your message")
+    page.get_by_label("Your message").fill("Can we meet on Tuesday?\nI can do any time after 10.")
+    page.get_by_role("button", name="Send message").click()
+    expect_banner(page, "Message sent")
+    expect(page.locator("#messages ~ .app-message")).to_contain_text("Can we meet on Tuesday?")
+    assert_accessible(page, "notice with a message")
+
     page.get_by_role("link", name="Withdraw the notice").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Withdraw the notice")
     assert_accessible(page, "withdraw")

@@ -255,6 +255,13 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("notices.withdraw", "POST"): row(
         anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=DENIED, admin=DENIED
     ),
+    # -- messages between the parties on an open notice (an empty message is asked again) --
+    ("notices.message", "GET"): row(
+        anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=OK, spoc2=DENIED, bm=OK, bm2=DENIED, admin=DENIED
+    ),
+    ("notices.message", "POST"): row(
+        anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=OK, spoc2=DENIED, bm=OK, bm2=DENIED, admin=DENIED
+    ),
     # -- deleting an unsent draft: only its writer; an empty answer to "are you sure?" deletes nothing --
     ("notices.delete_draft", "GET"): row(
         anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=DENIED

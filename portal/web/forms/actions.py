@@ -147,3 +147,14 @@ class DeleteDraftForm(PortalForm):
         required="Select yes to delete the unfinished notice",
     )
     submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
+class MessageForm(PortalForm):
+    text = long_text(
+        "Your message",
+        required="Enter your message",
+        hint="Everyone on the notice can read it: the raising practitioner, the agencies it was sent to and the "
+        "business unit. They are told by e-mail that there is a message, not what it says.",
+        max_length=5000,
+    )
+    submit = SubmitField("Send message", widget=GovSubmitInput())

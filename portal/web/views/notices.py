@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from portal.domain.dates import long_date
 from portal.domain.notice_definition import NoticeDefinition
-from portal.services import casework, chaser, documents, raising, record, routing, transitions
+from portal.services import casework, chaser, conversation, documents, raising, record, routing, transitions
 from portal.services.errors import RuleBrokenError
 from portal.web.access import rule
 from portal.web.database import get_session
@@ -21,6 +21,7 @@ from portal.web.forms.actions import (
     DeleteDraftForm,
     DueDateForm,
     EscalateForm,
+    MessageForm,
     RespondForm,
     WithdrawForm,
 )
@@ -351,6 +352,28 @@ def withdraw(notice_id: str) -> str | Response:
         except RuleBrokenError as problem:
             _rule_error(form, problem)
     return _action_page(notice_id, "withdraw", form, "Withdraw the notice")
+
+
+@bp.route("/<notice_id>/message", methods=["GET", "POST"])
+@rule("notice")
+def message(notice_id: str) -> str | Response:
+    form = MessageForm()
+    if form.validate_on_submit():
+        try:
+            conversation.post(
+                get_session(),
+                portal_services(),
+                current_user,
+                notice_id,
+                text=form.text.data or "",
+                **_seen(),
+                remote_addr=_addr(),
+            )
+            flash("Message sent: the other sides have been told by e-mail", "success")
+            return redirect(url_for("notices.show", notice_id=notice_id, _anchor="messages"))
+        except RuleBrokenError as problem:
+            _rule_error(form, problem)
+    return _action_page(notice_id, "message", form, "Send a message")
 
 
 @bp.route("/drafts/<draft_id>/delete", methods=["GET", "POST"])
