@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import logging
 from pathlib import Path
 
@@ -29,6 +30,10 @@ from tests.helpers import (
 # A message between the parties naming the child: sealed like the narrative.
 CANARY_MESSAGE = "Vellichor-Quandary message about the child"
 
+# Evidence: its file name, and a line of its content.
+CANARY_FILE = "Brindlewick case conference"
+CANARY_ATTACHMENT = b"%PDF-1.7\n% Thistlemere-Oakapple evidence content\n"
+
 NEEDLES = {
     "name": CANARY_NAME,
     "surname": "Canarytest",
@@ -39,6 +44,8 @@ NEEDLES = {
     "narrative": CANARY_NARRATIVE,
     "p number": "P778899",
     "message": CANARY_MESSAGE,
+    "attachment name": CANARY_FILE,
+    "attachment content": "Thistlemere-Oakapple evidence content",
 }
 
 
@@ -75,6 +82,21 @@ def test_canary_is_nowhere_in_plaintext(app: Flask, client: FlaskClient, account
     )
     assert sent.status_code == 302
     assert CANARY_MESSAGE in client.get(f"/notices/{notice_id}").text
+    # Evidence named after the child, holding the narrative: its name and content are sealed, never e-mailed.
+    page = client.get(f"/notices/{notice_id}/evidence")
+    attached = client.post(
+        f"/notices/{notice_id}/evidence",
+        data={
+            "file": (io.BytesIO(CANARY_ATTACHMENT), f"{CANARY_NAME} {CANARY_FILE}.pdf"),
+            "csrf_token": csrf_from(page.text),
+        },
+        content_type="multipart/form-data",
+    )
+    assert attached.status_code == 302
+    shown = spoc.get(f"/notices/{notice_id}").text
+    assert CANARY_FILE in shown
+    link = shown.split(f'href="/notices/{notice_id}/evidence/')[1].split('"')[0]
+    assert spoc.get(f"/notices/{notice_id}/evidence/{link}").data == CANARY_ATTACHMENT
     # Error pages too.
     assert client.get("/notices/not-a-notice").status_code == 404
     transport = smtp_transport(smtp.port)

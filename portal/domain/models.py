@@ -525,3 +525,23 @@ class AuditEvent(Base):
     # Unique: no two entries may extend the same predecessor, so the database itself refuses a fork.
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class NoticeAttachment(Base):
+    """A piece of evidence attached to a notice: its name and content sealed under the notice's data key, bound to
+    the notice and this attachment; its size, checked type and SHA-256 kept plain, to list and verify it."""
+
+    __tablename__ = "notice_attachment"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), index=True)
+    # The stage it was attached at (the procedure's code), or "closure".
+    stage: Mapped[str] = mapped_column(String(40))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), nullable=True)
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The type found by reading the content (portal.domain.file_types), never the name's extension.
+    kind: Mapped[str] = mapped_column(String(20))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    name_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    content_ct: Mapped[bytes] = mapped_column(LargeBinary)

@@ -28,8 +28,9 @@ NOTICE_RULES: dict[str, frozenset[str]] = {
     "escalate": _PARTIES,
     "close": _PARTIES,
     "chase": frozenset({"partnership_business_manager"}),
-    # The parties write to each other on the notice while it is open.
+    # The parties write to each other on the notice while it is open, and attach evidence.
     "message": _PARTIES,
+    "attach": _PARTIES,
     # The raiser takes their notice back; the business unit may do it for them.
     "withdraw": frozenset({"raised_it", "partnership_business_manager"}),
 }
@@ -101,6 +102,7 @@ class Actions:
     chase: bool = False
     withdraw: bool = False
     message: bool = False
+    attach: bool = False
 
     @property
     def any(self) -> bool:
@@ -156,4 +158,5 @@ def allowed_actions(user: User, notice: Notice, procedure: Procedure) -> Actions
         chase="business_unit" in held and current.due_on is not None,
         withdraw=bool(held & {"raiser", "business_unit"}),
         message=bool(held & (parties | {"business_unit"})),
+        attach=bool(held & (parties | {"business_unit"})),
     )

@@ -12,7 +12,7 @@ from portal.domain.models import Notice, NoticeAnswer, NoticeEvent, NoticeRecipi
 from portal.domain.notice_definition import NoticeDefinition
 from portal.domain.policy import Actions
 from portal.domain.procedure import Procedure
-from portal.infrastructure.pdf import WITHHELD, StageRecord
+from portal.infrastructure.pdf import WITHHELD, AttachmentRecord, StageRecord
 from portal.services import audit, conversation, documents, raising, record, routing, vault
 from portal.services.errors import NotFoundError
 from portal.services.runtime import PortalServices
@@ -58,6 +58,8 @@ class NoticeView:
     withdrawal: str = ""
     # Messages between the parties, oldest first.
     thread: tuple[conversation.Message, ...] = ()
+    # Evidence attached, oldest first (names and hashes; the content is downloaded on its own, audited).
+    attachments: tuple[AttachmentRecord, ...] = ()
 
     @property
     def current(self) -> StageRecord | None:
@@ -200,6 +202,11 @@ def read_notice(
         label=answers.get(raising.LABEL_FIELD, ""),
         withdrawal=answers.get(record.WITHDRAWAL_FIELD, ""),
         thread=tuple(conversation.thread(answers)),
+        attachments=tuple(
+            vault.open_with_retry(
+                db, lambda: documents.attachment_records(db, notice, record.data_key(db, services, notice))
+            )
+        ),
     )
 
 

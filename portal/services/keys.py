@@ -39,7 +39,18 @@ from typing import Any
 from sqlalchemy import LargeBinary, MetaData, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from portal.domain.models import Base, DataKey, Notice, NoticeAnswer, NoticeDocument, NoticeDraft, User, new_id, utcnow
+from portal.domain.models import (
+    Base,
+    DataKey,
+    Notice,
+    NoticeAnswer,
+    NoticeAttachment,
+    NoticeDocument,
+    NoticeDraft,
+    User,
+    new_id,
+    utcnow,
+)
 from portal.infrastructure.crypto import (
     DecryptionError,
     FieldBinding,
@@ -64,6 +75,7 @@ _notice: Table = Notice.__table__  # type: ignore[assignment]
 _draft: Table = NoticeDraft.__table__  # type: ignore[assignment]
 _answer: Table = NoticeAnswer.__table__  # type: ignore[assignment]
 _document: Table = NoticeDocument.__table__  # type: ignore[assignment]
+_attachment: Table = NoticeAttachment.__table__  # type: ignore[assignment]
 _user: Table = User.__table__  # type: ignore[assignment]
 
 # Every ciphertext column the rotation re-encrypts, and every table whose rows own a data key. A schema
@@ -73,6 +85,8 @@ _ROTATED_CIPHERTEXTS = frozenset(
     {
         ("notice_answer", "value_ct"),
         ("notice_document", "pdf_ct"),
+        ("notice_attachment", "name_ct"),
+        ("notice_attachment", "content_ct"),
         ("notice_draft", "answers_ct"),
         ("staff_user", "totp_secret_ct"),
     }
@@ -439,6 +453,20 @@ def _notice_units(session: Session, ids: list[Any]) -> list[_Unit]:
         ):
             binding = FieldBinding("notice_document", document_field(row.version, row.copy), row.notice_id)
             by_notice[row.notice_id].sealed.append((_document, row.id, "pdf_ct", binding, row.pdf_ct))
+        for row in session.execute(
+            select(_attachment.c.id, _attachment.c.notice_id, _attachment.c.name_ct, _attachment.c.content_ct).where(
+                _attachment.c.notice_id.in_(notice_ids)
+            )
+        ):
+            # Bound to the notice and the attachment (portal.services.evidence).
+            bound = f"{row.notice_id}/{row.id}"
+            unit = by_notice[row.notice_id]
+            unit.sealed.append(
+                (_attachment, row.id, "name_ct", FieldBinding("notice_attachment", "name", bound), row.name_ct)
+            )
+            unit.sealed.append(
+                (_attachment, row.id, "content_ct", FieldBinding("notice_attachment", "content", bound), row.content_ct)
+            )
     return list(units.values())
 
 

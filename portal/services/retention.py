@@ -34,6 +34,7 @@ from portal.domain.models import (
     DataKey,
     Notice,
     NoticeAnswer,
+    NoticeAttachment,
     NoticeDocument,
     NoticeEvent,
     NoticeStatus,
@@ -150,6 +151,7 @@ def shred_notice(session: Session, keyring: KeyRing, notice_id: str, *, today: d
     # The ciphertexts are unreadable without the key; deleting them too leaves nothing for a later key leak.
     session.execute(delete(NoticeAnswer).where(NoticeAnswer.notice_id == notice.id))
     session.execute(delete(NoticeDocument).where(NoticeDocument.notice_id == notice.id))
+    session.execute(delete(NoticeAttachment).where(NoticeAttachment.notice_id == notice.id))
     search.delete_index_rows(session, [notice.id])
     notice.shredded_at = now
     session.add(

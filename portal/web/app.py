@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from portal.domain import file_types
 from portal.domain.dates import london_today, long_date, long_datetime
 from portal.domain.models import User
 from portal.infrastructure.crypto import KeyringError
@@ -76,6 +77,8 @@ def create_web_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.context_processor(lambda: {"today": _today(app)})
 
     app.session_interface = DatabaseSessionInterface(app)
+    # Before the CSRF check reads the body: only the evidence upload may send more than MAX_CONTENT_LENGTH.
+    app.before_request(_upload_limit)
     CSRFProtect(app)
     _init_login(app)
     security.init_app(app)
@@ -162,3 +165,9 @@ def preserve_lines(value: object) -> Markup:
         + escape(str(value if value is not None else ""))
         + Markup("</span>")
     )
+
+
+def _upload_limit() -> None:
+    """Let the evidence upload carry one file of up to its stated limit (and the form around it)."""
+    if request.endpoint == "notices.evidence_upload" and request.method == "POST":
+        request.max_content_length = file_types.MAX_BYTES + 256 * 1024

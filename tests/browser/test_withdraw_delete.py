@@ -1,4 +1,4 @@
-"""Messages, withdrawing a notice and deleting a draft in a real browser: each page, its error state and the
+"""Messages, evidence, withdrawing a notice and deleting a draft in a real browser: each page, its error state and the
 confirmation banner are axe-clean (WCAG 2.2 A/AA)."""
 
 from __future__ import annotations
@@ -44,6 +44,19 @@ def test_message_withdraw_a_notice_and_delete_a_draft(
     expect_banner(page, "Message sent")
     expect(page.locator("#messages ~ .app-message")).to_contain_text("Can we meet on Tuesday?")
     assert_accessible(page, "notice with a message")
+
+    # Evidence: the upload page, its error state, and the notice listing the file.
+    page.get_by_role("link", name="Attach evidence").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Attach evidence")
+    assert_accessible(page, "attach evidence")
+    submit_with_errors(page, "Attach file", "attach evidence", "Select a file")
+    page.get_by_label("Upload a file").set_input_files(
+        files=[{"name": "minutes.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.7 minutes"}]
+    )
+    page.get_by_role("button", name="Attach file").click()
+    expect_banner(page, "File attached")
+    expect(page.get_by_role("link", name="minutes.pdf")).to_be_visible()
+    assert_accessible(page, "notice with evidence")
 
     page.get_by_role("link", name="Withdraw the notice").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Withdraw the notice")

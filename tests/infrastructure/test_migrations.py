@@ -35,5 +35,5 @@ def test_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
     upgrade(url)
     engine = make_engine(url)
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("select version_num from alembic_version").scalar() == "0007"
+        assert conn.exec_driver_sql("select version_num from alembic_version").scalar() == "0012"
     engine.dispose()

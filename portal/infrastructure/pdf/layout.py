@@ -368,6 +368,31 @@ def grid_table(header: Sequence[str], rows: Sequence[tuple[str, Sequence[str]]],
     return grid.build(repeat_rows=1)
 
 
+def _groups(text: str, size: int) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def evidence_section(attachments: Sequence[Any]) -> list[Flowable]:
+    """The evidence attached to the notice, after every partnership's form: name, type, size and SHA-256 of each
+    (the documents themselves are never in the PDF; the hash lets a reader check a copy they hold)."""
+    if not attachments:
+        return []
+    rows = [
+        (
+            str(number),
+            # In groups of 16, so the 64 hex digits wrap inside their column.
+            [a.name, f"{a.kind}, {a.size_label}", f"{a.stage}, {a.added}", " ".join(_groups(a.sha256, 16))],
+        )
+        for number, a in enumerate(attachments, start=1)
+    ]
+    return [
+        Spacer(1, 12),
+        section_heading("Evidence attached"),
+        Spacer(1, 4),
+        grid_table(["No.", "Name", "Type and size", "Attached", "SHA-256"], rows, (0.06, 0.26, 0.18, 0.2, 0.3)),
+    ]
+
+
 def notice_heading(
     title: str,
     *,

@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
-from wtforms import SelectChoice, SubmitField
+from flask import request
+from govuk_frontend_wtf.wtforms_widgets import GovFileInput, GovSubmitInput
+from werkzeug.datastructures import FileStorage
+from wtforms import FileField, SelectChoice, SubmitField
 
 from portal.domain.notice_definition import YES_NO
 from portal.domain.procedure import Stage
@@ -158,3 +160,21 @@ class MessageForm(PortalForm):
         max_length=5000,
     )
     submit = SubmitField("Send message", widget=GovSubmitInput())
+
+
+class EvidenceForm(PortalForm):
+    file = FileField("Upload a file", widget=GovFileInput())
+    submit = SubmitField("Attach file", widget=GovSubmitInput())
+
+    @property
+    def upload(self) -> FileStorage | None:
+        """The uploaded file (PortalForm keeps files out of the answers, so it is read from the request)."""
+        found = request.files.get(self.file.name)
+        return found if found is not None and found.filename else None
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = super().validate(extra_validators)
+        if self.upload is None:
+            self.file.errors = [*self.file.errors, "Select a file"]
+            ok = False
+        return ok

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from portal.domain import file_types
 from portal.domain.dates import long_date
 from portal.domain.notice_definition import NoticeDefinition
-from portal.services import casework, chaser, conversation, documents, raising, record, routing, transitions
+from portal.services import casework, chaser, conversation, documents, evidence, raising, record, routing, transitions
 from portal.services.errors import RuleBrokenError
 from portal.web.access import rule
 from portal.web.database import get_session
@@ -21,6 +23,7 @@ from portal.web.forms.actions import (
     DeleteDraftForm,
     DueDateForm,
     EscalateForm,
+    EvidenceForm,
     MessageForm,
     RespondForm,
     WithdrawForm,
@@ -374,6 +377,59 @@ def message(notice_id: str) -> str | Response:
         except RuleBrokenError as problem:
             _rule_error(form, problem)
     return _action_page(notice_id, "message", form, "Send a message")
+
+
+@bp.route("/<notice_id>/evidence", methods=["GET", "POST"])
+@rule("notice")
+def evidence_upload(notice_id: str) -> str | Response:
+    form = EvidenceForm()
+    if form.validate_on_submit():
+        upload = form.upload
+        try:
+            if upload is None:  # validate() has already asked for one
+                raise RuleBrokenError("file", "Select a file")
+            evidence.attach(
+                get_session(),
+                portal_services(),
+                current_user,
+                notice_id,
+                filename=upload.filename or "",
+                data=upload.read(file_types.MAX_BYTES + 1),
+                **_seen(),
+                remote_addr=_addr(),
+            )
+            flash("File attached: it is listed on the notice and in a new signed version", "success")
+            return redirect(url_for("notices.show", notice_id=notice_id, _anchor="evidence"))
+        except RuleBrokenError as problem:
+            _rule_error(form, problem)
+    notice = record.load_for_action(
+        get_session(), portal_services(), current_user, notice_id, "attach", remote_addr=_addr(), lock=False
+    )
+    return render_template(
+        "notices/evidence.html",
+        notice=notice,
+        form=form,
+        limits=file_types,
+        errors=form.error_list() if request.method == "POST" else [],
+    )
+
+
+@bp.get("/<notice_id>/evidence/<attachment_id>")
+@rule("notice")
+def evidence_download(notice_id: str, attachment_id: str) -> Response:
+    name, mimetype, data = evidence.download(
+        get_session(), portal_services(), current_user, notice_id, attachment_id, remote_addr=_addr()
+    )
+    response = Response(data, mimetype=mimetype)
+    # Always a download, never shown inline: the content is whatever the other party uploaded.
+    response.headers["Content-Disposition"] = content_disposition(name)
+    return response
+
+
+def content_disposition(name: str) -> str:
+    """An attachment header that carries any name safely (RFC 6266: an ASCII fallback and the UTF-8 name)."""
+    fallback = "".join(ch if ch.isascii() and ch.isprintable() and ch not in '"\\' else "_" for ch in name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
 
 
 @bp.route("/drafts/<draft_id>/delete", methods=["GET", "POST"])
