@@ -96,10 +96,13 @@ class NoticeStatus(enum.StrEnum):
 
     OPEN = "open"
     CLOSED = "closed"
+    # Withdrawn by whoever raised it (or the business unit) before it was resolved; kept and shredded like a
+    # closed notice.
+    WITHDRAWN = "withdrawn"
 
     @property
     def label(self) -> str:
-        return {"open": "Open", "closed": "Closed"}[self.value]
+        return {"open": "Open", "closed": "Closed", "withdrawn": "Withdrawn"}[self.value]
 
 
 class Partnership(Base):
@@ -645,3 +648,23 @@ class PasswordReset(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
     used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class NoticeAttachment(Base):
+    """A piece of evidence attached to a notice: its name and content sealed under the notice's data key, bound to
+    the notice and this attachment; its size, checked type and SHA-256 kept plain, to list and verify it."""
+
+    __tablename__ = "notice_attachment"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), index=True)
+    # The stage it was attached at (the procedure's code), or "closure".
+    stage: Mapped[str] = mapped_column(String(40))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), nullable=True)
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The type found by reading the content (portal.domain.file_types), never the name's extension.
+    kind: Mapped[str] = mapped_column(String(20))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    name_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    content_ct: Mapped[bytes] = mapped_column(LargeBinary)

@@ -14,6 +14,7 @@ from portal.domain.categories import outcome_label
 from portal.domain.models import (
     Agency,
     Notice,
+    NoticeAnswer,
     NoticeEvent,
     NoticeRecipient,
     NoticeStage,
@@ -25,9 +26,9 @@ from portal.domain.models import (
 from portal.domain.notice_definition import NoticeDefinition
 from portal.domain.policy import Actions
 from portal.domain.procedure import Procedure
-from portal.infrastructure.pdf import WITHHELD, StageRecord
+from portal.infrastructure.pdf import WITHHELD, AttachmentRecord, StageRecord
 from portal.partnerships import procedure_for
-from portal.services import audit, documents, record, routing
+from portal.services import audit, conversation, documents, raising, record, routing, vault
 from portal.services.errors import NotFoundError, PageCursorError
 from portal.services.runtime import PortalServices
 
@@ -66,6 +67,14 @@ class NoticeView:
     actions: Actions
     # True when this reader gets the partnership's pseudonymous copy (Trafford's business unit).
     withheld: bool
+    # The raiser's label for the notice ("" if none).
+    label: str = ""
+    # Why the notice was withdrawn ("" unless it was).
+    withdrawal: str = ""
+    # Messages between the parties, oldest first.
+    thread: tuple[conversation.Message, ...] = ()
+    # Evidence attached, oldest first (names and hashes; the content is downloaded on its own, audited).
+    attachments: tuple[AttachmentRecord, ...] = ()
 
     @property
     def outcome(self) -> str:
@@ -318,6 +327,29 @@ def notices_for_partnership(
     )
 
 
+def labels_for(db: Session, services: PortalServices, rows: list[NoticeRow]) -> dict[str, str]:
+    """The raisers' labels of the listed notices (which the reader may already see), decrypted one answer each."""
+    ids = [row.id for row in rows]
+    if not ids:
+        return {}
+    found = db.execute(
+        select(NoticeAnswer.notice_id, NoticeAnswer.value_ct, Notice.data_key_id)
+        .join(Notice, Notice.id == NoticeAnswer.notice_id)
+        .where(
+            NoticeAnswer.notice_id.in_(ids),
+            NoticeAnswer.field_name == raising.LABEL_FIELD,
+            Notice.shredded_at.is_(None),
+        )
+    ).all()
+    labels = {}
+    for notice_id, ciphertext, key_id in found:
+        dek = vault.data_key(db, services.keyring, key_id)
+        labels[notice_id] = vault.open_text(
+            dek, ciphertext, table="notice_answer", field=raising.LABEL_FIELD, row_id=notice_id
+        )
+    return labels
+
+
 def copy_for(user: User, definition: NoticeDefinition) -> str:
     """The PDF copy a reader gets: the business unit's pseudonymous copy where the form requires one."""
     if definition.pseudonymous_copy and user.role_enum is Role.BUSINESS_MANAGER:
@@ -361,6 +393,14 @@ def read_notice(
         closure=documents.closure_record(notice, answers),
         actions=record.actions_for(user, notice),
         withheld=copy == documents.BUSINESS_UNIT_COPY,
+        label=answers.get(raising.LABEL_FIELD, ""),
+        withdrawal=answers.get(record.WITHDRAWAL_FIELD, ""),
+        thread=tuple(conversation.thread(answers)),
+        attachments=tuple(
+            vault.open_with_retry(
+                db, lambda: documents.attachment_records(db, notice, record.data_key(db, services, notice))
+            )
+        ),
     )
 
 

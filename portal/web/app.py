@@ -13,10 +13,12 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from portal.domain import file_types
 from portal.domain.dates import london_today, long_date, long_datetime
 from portal.domain.models import User
 from portal.infrastructure.crypto import KeyringError
@@ -74,10 +76,13 @@ def create_web_app(test_config: dict[str, Any] | None = None, *, keys_required: 
     WTFormsHelpers(app)
     app.jinja_env.filters["long_date"] = long_date
     app.jinja_env.filters["long_datetime"] = long_datetime
+    app.jinja_env.filters["lines"] = preserve_lines
     # Clocks on pages compare with today in England, whatever the server's time zone.
     app.context_processor(lambda: {"today": _today(app)})
 
     app.session_interface = DatabaseSessionInterface(app)
+    # Before the CSRF check reads the body: only the evidence upload may send more than MAX_CONTENT_LENGTH.
+    app.before_request(_upload_limit)
     CSRFProtect(app)
     _init_login(app)
     security.init_app(app)
@@ -153,3 +158,22 @@ def _configure_logging(app: Flask) -> None:
         handler = logging.FileHandler(log_file)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         app.logger.addHandler(handler)
+
+
+def preserve_lines(value: object) -> Markup:
+    """Free text in an element of its own that keeps the writer's line breaks.
+
+    The class goes on this element, not on the summary list's <dd>: the macro puts a newline and indent before
+    the text, which ``white-space: pre-line`` would show as an empty first line.
+    """
+    return (
+        Markup('<span class="app-preserve-lines">')
+        + escape(str(value if value is not None else ""))
+        + Markup("</span>")
+    )
+
+
+def _upload_limit() -> None:
+    """Let the evidence upload carry one file of up to its stated limit (and the form around it)."""
+    if request.endpoint == "notices.evidence_upload" and request.method == "POST":
+        request.max_content_length = file_types.MAX_BYTES + 256 * 1024

@@ -13,6 +13,7 @@ A route that is not in the table, or that takes an argument the table cannot fil
 
 from __future__ import annotations
 
+import io
 import time
 import uuid
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from flask import Flask, url_for
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from portal.domain.models import AuditEvent, LearningItem, Notice, Role, User
+from portal.domain.models import AuditEvent, LearningItem, Notice, NoticeAttachment, Role, User
 from portal.web.database import session_factory
 from tests.helpers import (
     CANARY_NAME,
@@ -445,6 +446,38 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("reports.learning_item", "POST"): row(
         anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=READ, bm2=DENIED, admin=DENIED
     ),
+    # -- withdrawing a notice: who raised it, or the business unit for them (an empty reason is asked again) --
+    ("notices.withdraw", "GET"): row(
+        anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=DENIED, admin=DENIED
+    ),
+    ("notices.withdraw", "POST"): row(
+        anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=DENIED, admin=DENIED
+    ),
+    # -- messages between the parties on an open notice (an empty message is asked again) --
+    ("notices.message", "GET"): row(
+        anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=OK, spoc2=DENIED, bm=OK, bm2=DENIED, admin=DENIED
+    ),
+    ("notices.message", "POST"): row(
+        anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=OK, spoc2=DENIED, bm=OK, bm2=DENIED, admin=DENIED
+    ),
+    # -- evidence: the parties attach it to the open notice (an empty upload is asked again); whoever may read the
+    # notice downloads it, audited like any read of case data
+    ("notices.evidence_upload", "GET"): row(
+        anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=OK, spoc2=DENIED, bm=OK, bm2=DENIED, admin=DENIED
+    ),
+    ("notices.evidence_upload", "POST"): row(
+        anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=OK, spoc2=DENIED, bm=OK, bm2=DENIED, admin=DENIED
+    ),
+    ("notices.evidence_download", "GET"): row(
+        anon=SIGN_IN, raiser=READ, prac2=DENIED, spoc=READ, spoc2=DENIED, bm=READ, bm2=DENIED, admin=DENIED
+    ),
+    # -- deleting an unsent draft: only its writer; an empty answer to "are you sure?" deletes nothing --
+    ("notices.delete_draft", "GET"): row(
+        anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=DENIED
+    ),
+    ("notices.delete_draft", "POST"): row(
+        anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=DENIED
+    ),
 }
 
 # Requests that change what later requests see run last, in this order.
@@ -558,6 +591,7 @@ class World:
     notice_id: str
     reference: str
     draft_id: str
+    attachment_id: str
     clients: dict[str, FlaskClient]
     user_ids: dict[str, int | None]
     csrf: dict[str, str]
@@ -578,6 +612,7 @@ def _url_args(app: Flask, endpoint: str, world: World) -> dict[str, Any]:
         "contact_id": world.target_contact_id,
         "token": "not-a-token-that-was-issued",
         "item_id": world.learning_item_id,
+        "attachment_id": world.attachment_id,
     }
     args: dict[str, Any] = {}
     for rule in app.url_map.iter_rules(endpoint):
@@ -606,6 +641,18 @@ def _build_world(app: Flask, accounts: Accounts) -> World:
 
     a = clients["raiser"]
     notice_id, reference = raise_notice(a, appendix1_answers(contact_id(app, TARGET_AGENCY)))
+    # A piece of evidence on it.
+    page = a.get(f"/notices/{notice_id}/evidence")
+    a.post(
+        f"/notices/{notice_id}/evidence",
+        data={
+            "file": (io.BytesIO(b"%PDF-1.7 minutes of the meeting"), "minutes.pdf"),
+            "csrf_token": csrf_from(page.text),
+        },
+        content_type="multipart/form-data",
+    )
+    with session_factory(app)() as db:
+        attachment_id = db.execute(select(NoticeAttachment.id)).scalar_one()
     # A second notice about the canary child, left as a complete draft.
     page = a.get("/notices/new")
     draft_url = a.post("/notices/new", data={"immediate_risk": "no", "csrf_token": csrf_from(page.text)}).headers[
@@ -635,6 +682,7 @@ def _build_world(app: Flask, accounts: Accounts) -> World:
         notice_id,
         reference,
         draft_id,
+        attachment_id,
         clients,
         user_ids,
         csrf,
@@ -759,15 +807,8 @@ def test_every_route_in_the_url_map_is_in_the_matrix(app: Flask) -> None:
     assert not missing, f"routes with no row in the authorisation matrix (add them to MATRIX): {missing}"
     for endpoint in {e for e, _ in in_map}:
         for rule in app.url_map.iter_rules(endpoint):
-            unknown = rule.arguments - {
-                "notice_id",
-                "draft_id",
-                "filename",
-                "user_id",
-                "contact_id",
-                "token",
-                "item_id",
-            }
+            filled = {"notice_id", "draft_id", "filename", "user_id", "contact_id", "token", "item_id", "attachment_id"}
+            unknown = rule.arguments - filled
             assert not unknown, f"{rule.rule} takes {sorted(unknown)}: add it to the matrix"
 
 

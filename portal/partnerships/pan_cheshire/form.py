@@ -14,7 +14,7 @@ from portal.web.forms.base import (
     radio_choice,
     short_text,
 )
-from portal.web.forms.fields import GovukDateField, add_error
+from portal.web.forms.fields import CHILD_MAX_AGE, GovukDateField, add_error
 
 FRONT_DOOR_FIRST = (
     "Contact the local authority children's social care front door now: a child at significant risk must be "
@@ -47,7 +47,11 @@ class PanCheshireAppendixAForm(SubmitMixin, PortalForm):
     )
     child_name = short_text("Name of child or young person", required="Enter the child or young person's name")
     child_dob = GovukDateField(
-        "Date of birth", subject="Date of birth", not_future=True, description="For example, 27 3 2016"
+        "Date of birth",
+        subject="Date of birth",
+        not_future=True,
+        max_age_years=CHILD_MAX_AGE,
+        description="For example, 27 3 2016",
     )
     nhs_number = nhs_number_field()
     lead_professional = short_text(

@@ -49,10 +49,11 @@ class PortalForm(FlaskForm):
 
     def error_list(self, order: Sequence[str] | None = None) -> list[dict[str, str]]:
         """Errors in page order, each linking to the input to fix (a date's day box)."""
-        items = []
+        items: list[dict[str, str]] = []
         fields = [self[name] for name in order if name in self] if order else list(self)
         for f in fields:
-            if f.errors:
+            # One message that is about two fields (sign-in's "email or password") is listed once, at the first.
+            if f.errors and all(item["text"] != f.errors[0] for item in items):
                 target = f.first_input_id if isinstance(f, GovukDateField) else f.id
                 items.append({"text": f.errors[0], "href": f"#{target}"})
         return items

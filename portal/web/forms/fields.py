@@ -38,6 +38,11 @@ def add_error(field: Field, message: str) -> None:
     field.errors = [*field.errors, message]
 
 
+# Children's services stay involved to 25 for care leavers and young people with an EHC plan: an older date of
+# birth on a child's notice is refused as a slip.
+CHILD_MAX_AGE = 25
+
+
 class GovukDateField(Field):
     """A day / month / year date input with the GOV.UK date-input error messages.
 
@@ -54,11 +59,13 @@ class GovukDateField(Field):
         required: bool = True,
         not_future: bool = False,
         not_before: date | None = None,
+        max_age_years: int | None = None,
         description: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(label, description=description, **kwargs)
         self.subject, self.required, self.not_future, self.not_before = subject, required, not_future, not_before
+        self.max_age_years = max_age_years
         self.data: date | None = None
 
     def _value(self) -> str:
@@ -100,8 +107,19 @@ class GovukDateField(Field):
             raise ValidationError(f"{self.subject} must be today or in the past")
         if self.not_before and value < self.not_before:
             raise ValidationError(f"{self.subject} must be after {long_date(self.not_before)}")
+        if self.max_age_years is not None and (age := years_between(value, london_today())) > self.max_age_years:
+            # A child's date of birth decades ago is almost always a slip (this year typed as 1990): ask for it again.
+            raise ValidationError(
+                f"{self.subject} makes the child {age} years old: check it. A notice is about a child or young "
+                f"person (up to {self.max_age_years} for a care leaver or with an education, health and care plan)"
+            )
         self.data = value
 
     @property
     def first_input_id(self) -> str:
         return f"{self.name}-day"
+
+
+def years_between(born: date, today: date) -> int:
+    """Whole years from ``born`` to ``today`` (an age)."""
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))

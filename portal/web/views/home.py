@@ -24,11 +24,18 @@ def index() -> str | Response:
     if role is Role.ADMIN:
         return render_template("home/admin.html")
     db = get_session()
+    services = portal_services()
     page = casework.notices_for_user(
-        db, portal_services(), current_user, after=request.args.get("after"), before=request.args.get("before")
+        db, services, current_user, after=request.args.get("after"), before=request.args.get("before")
     )
     drafts = raising.drafts_of(db, current_user) if role is Role.PRACTITIONER else []
-    return render_template("home/index.html", page=page, drafts=drafts)
+    return render_template(
+        "home/index.html",
+        page=page,
+        drafts=drafts,
+        labels=casework.labels_for(db, services, page.rows),
+        draft_labels=raising.draft_labels(db, services, drafts),
+    )
 
 
 @bp.get("/health")
