@@ -183,7 +183,9 @@ def test_the_register_streams_in_batches_and_its_file_is_unchanged(
             chosen=[],
         )
     with world.session() as db:
-        transitions.close(db, world.services, world.user(db, bm), made[0].id, closure=CLOSURE)
+        transitions.close(
+            db, world.services, world.user(db, bm), made[0].id, closure=CLOSURE, outcome="resolved-by-agreement"
+        )
     with world.session() as db:
         # Rochdale sets no timescale of its own: give three open stages a due date, then chase them twice.
         for stage in db.execute(select(NoticeStage).where(NoticeStage.notice_id.in_([n.id for n in made[1:4]]))):
