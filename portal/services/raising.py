@@ -236,6 +236,9 @@ def submit_notice(
         submitted_at=submitted_at,
         updated_at=submitted_at,
     )
+    # Read before the notice's rows are added: a query after them would flush them early (autoflush), a
+    # second round of writes in the middle of the submit.
+    check = session.get(SafetyCheck, draft.safety_check_id)
     # A new notice has no rows yet: say so, rather than let the first append query for them.
     notice.answers, notice.recipients, notice.stages, notice.documents = [], [], [], []
     session.add(notice)
@@ -268,7 +271,6 @@ def submit_notice(
             session, services, notice, dek=dek, answers={k: v for k, v in answers.items() if v} | _entry_answers(entry)
         )
 
-    check = session.get(SafetyCheck, draft.safety_check_id)
     if check is not None:
         check.notice_id = notice.id
     session.delete(draft)
