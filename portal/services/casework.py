@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, case, exists, func, literal, select, tuple_
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from portal.domain.models import (
@@ -234,7 +234,7 @@ def _bind_cursor(token: str) -> tuple[object, str]:
     return literal(at, type_=Notice.__table__.c.submitted_at.type), notice_id
 
 
-def _row(r: Row[Any], slug: str, agencies: list[str], today: date) -> NoticeRow:
+def _row(r: Any, slug: str, agencies: list[str], today: date) -> NoticeRow:
     open_stage = r.stage_row is not None and r.ended_at is None and r.status == NoticeStatus.OPEN
     due = r.due_on if open_stage else None
     overdue = due is not None and due < today

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, aliased
 
 from portal.domain.dates import LONDON
@@ -213,7 +213,7 @@ def _chunks(session: Session, scope: list[ColumnElement[bool]], count: int, toda
         session.rollback()
 
 
-def _row(notice: Row[Any], stages: list[Any], agencies: list[str], today: date) -> list[object]:
+def _row(notice: Any, stages: list[Any], agencies: list[str], today: date) -> list[object]:
     procedure = procedure_for(notice.slug, notice.procedure_version)
     current = stages[-1] if stages else None
     open_now = notice.status == NoticeStatus.OPEN and current is not None and current.ended_at is None
