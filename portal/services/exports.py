@@ -10,12 +10,13 @@ export only a few times an hour (the NCSC's bulk-data measures).
 from __future__ import annotations
 
 import csv
+import functools
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, aliased
 
 from portal.domain.dates import LONDON
@@ -30,6 +31,7 @@ from portal.domain.models import (
     User,
     utcnow,
 )
+from portal.domain.procedure import Procedure
 from portal.domain.working_days import ENGLAND_AND_WALES_CALENDAR
 from portal.partnerships import procedure_for
 from portal.services import audit, limits
@@ -180,6 +182,10 @@ def _chunks(session: Session, scope: list[ColumnElement[bool]], count: int, toda
         # A server-side cursor (PostgreSQL) read BATCH_SIZE rows at a time.
         .execution_options(yield_per=BATCH_SIZE)
     )
+    # Many notices share a procedure and a day raised: look each up once per export (bounded by the
+    # procedures and the days, not by the rows).
+    procedures = functools.cache(procedure_for)
+    working_days = functools.cache(ENGLAND_AND_WALES_CALENDAR.working_days_between)
     try:
         for batch in session.execute(query).partitions():
             ids = [r.id for r in batch]
@@ -205,7 +211,12 @@ def _chunks(session: Session, scope: list[ColumnElement[bool]], count: int, toda
             ):
                 agencies[notice_id].append(name)
             for r in batch:
-                writer.writerow([neutralise(cell) for cell in _row(r, stages[r.id], agencies[r.id], today)])
+                writer.writerow(
+                    [
+                        neutralise(cell)
+                        for cell in _row(r, stages[r.id], agencies[r.id], today, procedures, working_days)
+                    ]
+                )
             yield flush()
     finally:
         # End the read (and close its server-side cursor) when the last chunk is sent or the client goes: the
@@ -213,8 +224,15 @@ def _chunks(session: Session, scope: list[ColumnElement[bool]], count: int, toda
         session.rollback()
 
 
-def _row(notice: Row[*tuple[Any, ...]], stages: list[Any], agencies: list[str], today: date) -> list[object]:
-    procedure = procedure_for(notice.slug, notice.procedure_version)
+def _row(
+    notice: Any,
+    stages: list[Any],
+    agencies: list[str],
+    today: date,
+    procedures: Callable[[str, str], Procedure],
+    working_days: Callable[[date, date], int],
+) -> list[object]:
+    procedure = procedures(notice.slug, notice.procedure_version)
     current = stages[-1] if stages else None
     open_now = notice.status == NoticeStatus.OPEN and current is not None and current.ended_at is None
     due = current.due_on if open_now and current is not None else None
@@ -237,7 +255,7 @@ def _row(notice: Row[*tuple[Any, ...]], stages: list[Any], agencies: list[str], 
         "Yes" if due is not None and due < today else "No",
         notice.chases,
         closed_on.isoformat() if closed_on else "",
-        ENGLAND_AND_WALES_CALENDAR.working_days_between(raised_on, ended),
+        working_days(raised_on, ended),
     ]
 
 
