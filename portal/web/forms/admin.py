@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from govuk_frontend_wtf.wtforms_widgets import GovFileInput, GovSelect, GovSubmitInput
 from wtforms import HiddenField, SelectField, SubmitField
-from wtforms.validators import DataRequired
+from wtforms.validators import DataRequired, Regexp
 
 from portal.domain.models import Role
 from portal.web.forms.base import DirectorySelectField, PortalForm, radio_choice, short_text
@@ -90,5 +90,11 @@ class ImportForm(FlaskForm):
 
 
 class ApplyImportForm(PortalForm):
-    digest = HiddenField()
+    # The fingerprint of the previewed changes (ImportPlan.digest): what is applied must be what was shown.
+    digest = HiddenField(
+        validators=[
+            DataRequired("Upload the file again to preview it"),
+            Regexp(r"[0-9a-f]{64}\Z", message="Upload the file again to preview it"),
+        ]
+    )
     submit = SubmitField("Apply these changes", widget=GovSubmitInput())
