@@ -241,6 +241,7 @@ ACTION_LABELS = {
     "directory.contact_changed": "Directory contact changed",
     "directory.contact_deactivated": "Directory contact deactivated",
     "directory.contact_reactivated": "Directory contact reactivated",
+    "directory.contact_reviewed": "Directory contact reviewed",
     "directory.imported": "Directory imported",
     "directory.exported": "Directory exported",
     "audit.exported": "Audit trail exported",

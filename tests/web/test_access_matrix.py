@@ -357,6 +357,17 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
         bm2=NOT_FOUND,
         admin="302 /directory/",
     ),
+    # Marking an entry as still right moves its review a year on.
+    ("directory.reviewed", "POST"): row(
+        anon=SIGN_IN,
+        raiser=DENIED,
+        prac2=DENIED,
+        spoc=DENIED,
+        spoc2=DENIED,
+        bm="302 /directory/",
+        bm2=NOT_FOUND,
+        admin="302 /directory/",
+    ),
     ("directory.export", "GET"): row(
         anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=OK
     ),
