@@ -110,6 +110,8 @@ class Page(Generic[T]):
     total: int
     page: int
     page_size: int = PAGE_SIZE
+    # True when there are more than ``total`` (an audit count stops at COUNT_CAP: narrow the filters).
+    more: bool = False
 
     @property
     def pages(self) -> int:
@@ -122,6 +124,19 @@ class Page(Generic[T]):
     @property
     def last(self) -> int:
         return min(self.total, self.page * self.page_size)
+
+
+# An audit list counts at most this many entries: past it the page says "more than" and offers no later pages,
+# so a long trail never makes the page count every entry (narrow it by date, user or action instead).
+COUNT_CAP = 10_000
+
+
+def _capped_count(db: Session, condition: ColumnElement[bool] | list[ColumnElement[bool]]) -> tuple[int, bool]:
+    conditions = condition if isinstance(condition, list) else [condition]
+    found = db.execute(
+        select(func.count()).select_from(select(AuditEvent.seq).where(*conditions).limit(COUNT_CAP + 1).subquery())
+    ).scalar_one()
+    return min(found, COUNT_CAP), found > COUNT_CAP
 
 
 def _page_number(page: int, total: int) -> int:
@@ -355,7 +370,7 @@ def user_history(db: Session, actor: User, user: User, *, page: int = 1) -> Page
         AuditEvent.actor_id == user.id,
         and_(AuditEvent.object_type == "staff_user", AuditEvent.object_id == str(user.id)),
     )
-    total = db.execute(select(func.count()).select_from(AuditEvent).where(condition)).scalar_one()
+    total, more = _capped_count(db, condition)
     page = _page_number(page, total)
     events = db.execute(
         select(AuditEvent)
@@ -364,7 +379,7 @@ def user_history(db: Session, actor: User, user: User, *, page: int = 1) -> Page
         .limit(PAGE_SIZE)
         .offset((page - 1) * PAGE_SIZE)
     ).scalars()
-    return Page(_audit_rows(db, events, actor.partnership_id), total, page)
+    return Page(_audit_rows(db, events, actor.partnership_id), total, page, more=more)
 
 
 # -- changes to a user ------------------------------------------------------------------------------------
@@ -502,7 +517,7 @@ def audit_entries(db: Session, actor: User, filters: AuditFilters) -> Page[Audit
     conditions = _audit_conditions(db, actor, filters)
     if conditions is None:
         return Page([], 0, 1)
-    total = db.execute(select(func.count()).select_from(AuditEvent).where(*conditions)).scalar_one()
+    total, more = _capped_count(db, conditions)
     page = _page_number(filters.page, total)
     events = db.execute(
         select(AuditEvent)
@@ -511,7 +526,7 @@ def audit_entries(db: Session, actor: User, filters: AuditFilters) -> Page[Audit
         .limit(PAGE_SIZE)
         .offset((page - 1) * PAGE_SIZE)
     ).scalars()
-    return Page(_audit_rows(db, events, actor.partnership_id), total, page)
+    return Page(_audit_rows(db, events, actor.partnership_id), total, page, more=more)
 
 
 def audit_actions(db: Session) -> list[tuple[str, str]]:
