@@ -8,22 +8,22 @@ remote address "cli" (like create-user), and the command prints what it did.
 from __future__ import annotations
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from portal.commands.runtime import require_services
 from portal.domain.dates import long_datetime
-from portal.domain.models import Partnership, Role, User
+from portal.domain.models import Partnership, Role, User, normalise_email
 from portal.services import accounts, administration
 from portal.services.errors import RuleBrokenError
+from portal.services.runtime import PortalServices
 from portal.web.database import session_factory
-from portal.web.runtime import portal_services
 
 group = click.Group("accounts", help="List staff accounts; reset 2FA or deactivate them (ends all their sessions).")
 
 
-def _services():  # type: ignore[no-untyped-def]
-    services = portal_services(current_app._get_current_object())  # type: ignore[attr-defined]
+def _services() -> PortalServices:
+    services = require_services()
     if services is None:
         raise click.ClickException("keys are not set up; run `flask --app portal init` first")
     return services
@@ -38,7 +38,7 @@ def reset_2fa_command(email: str) -> None:
     with session_factory()() as db:
         user = accounts.find_user_by_email(db, email)
         if user is None:
-            raise click.ClickException(f"no user with e-mail {accounts.normalise_email(email)}")
+            raise click.ClickException(f"no user with e-mail {normalise_email(email)}")
         ended = accounts.reset_totp(db, services, None, user, remote_addr="cli")
         click.echo(
             f"Reset 2FA for {user.email}: ended {ended} session(s). "
@@ -85,7 +85,7 @@ def disable_command(email: str) -> None:
     with session_factory()() as db:
         user = accounts.find_user_by_email(db, email)
         if user is None:
-            raise click.ClickException(f"no user with e-mail {accounts.normalise_email(email)}")
+            raise click.ClickException(f"no user with e-mail {normalise_email(email)}")
         already = not user.is_active
         ended = accounts.disable_user(db, services, None, user, remote_addr="cli")
         state = "was already disabled" if already else "is now disabled"
@@ -104,6 +104,6 @@ def reactivate_command(email: str) -> None:
     with session_factory()() as db:
         user = accounts.find_user_by_email(db, email)
         if user is None:
-            raise click.ClickException(f"no user with e-mail {accounts.normalise_email(email)}")
+            raise click.ClickException(f"no user with e-mail {normalise_email(email)}")
         done = accounts.reactivate_user(db, services, None, user, remote_addr="cli")
         click.echo(f"{user.email} {'is active again' if done else 'was already active'}.")

@@ -96,10 +96,13 @@ class NoticeStatus(enum.StrEnum):
 
     OPEN = "open"
     CLOSED = "closed"
+    # Withdrawn by whoever raised it (or the business unit) before it was resolved; kept and shredded like a
+    # closed notice.
+    WITHDRAWN = "withdrawn"
 
     @property
     def label(self) -> str:
-        return {"open": "Open", "closed": "Closed"}[self.value]
+        return {"open": "Open", "closed": "Closed", "withdrawn": "Withdrawn"}[self.value]
 
 
 class Partnership(Base):
@@ -122,6 +125,9 @@ class Partnership(Base):
     # Set the first time the partnership changes its directory in the portal: from then on the seed import
     # (`init`, run on every deployment) leaves this partnership's directory as the partnership keeps it.
     directory_managed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Moves on with every change to the partnership's agencies or contacts (database triggers, migration
+    # 0010): workers cache the form's directory choices against it (portal.services.routing.form_choices).
+    directory_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     agencies: Mapped[list[Agency]] = relationship(back_populates="partnership", order_by="Agency.position")
 
@@ -286,6 +292,14 @@ class Notice(Base):
     """A formal notice raised under a partnership's procedure."""
 
     __tablename__ = "notice"
+    # Lists read a page at a time in (submitted_at, id) order within a partnership or a raiser (migration 0010);
+    # reports read one partnership's notices raised, or closed, over a range of days (portal.services.reports).
+    __table_args__ = (
+        Index("ix_notice_partnership_submitted", "partnership_id", "submitted_at", "id"),
+        Index("ix_notice_raised_by_submitted", "raised_by_id", "submitted_at", "id"),
+        Index("ix_notice_partnership_opened", "partnership_id", "opened_on"),
+        Index("ix_notice_partnership_closed", "partnership_id", "closed_on"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     reference: Mapped[str] = mapped_column(String(30), unique=True)
@@ -315,6 +329,15 @@ class Notice(Base):
     # Moves on with every change (portal.services.record.touch): a page posts the version it showed, so a
     # change made meanwhile by someone else is told apart from an action that was never allowed.
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Coded at closure for reports (portal.domain.categories): not identifiers, not narrative, so kept plain
+    # and counted without decrypting (docs/categories.md). NULL on a notice closed before they were recorded.
+    outcome_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    debrief_held: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    learning_flagged: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    # The days in England the notice was raised and closed (services.today()): the days reports count by,
+    # the same days the stage clocks run on.
+    opened_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    closed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
     partnership: Mapped[Partnership] = relationship()
     raised_by: Mapped[User] = relationship()
@@ -372,6 +395,8 @@ class NoticeStage(Base):
     responded_at: Mapped[datetime | None] = mapped_column(nullable=True)
     responded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # The day in England the stage ended: reports count its working days from started_on to this.
+    ended_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     # "escalated" (moved on) or "resolved" (the notice closed at this stage).
     outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
     # The first day of the overdue period the responder was last chased in: one chase per period
@@ -428,6 +453,8 @@ class NoticeRecipient(Base):
     """A directory contact the notice was sent to ("Notification has been sent to: 1. 2.")."""
 
     __tablename__ = "notice_recipient"
+    # A SPOC's home page: the notices sent to one agency (migration 0010).
+    __table_args__ = (Index("ix_notice_recipient_agency_notice", "agency_id", "notice_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), index=True)
@@ -465,6 +492,8 @@ class NoticeEvent(Base):
     """A step on a notice's timeline. Details never hold child identifiers or narrative."""
 
     __tablename__ = "notice_event"
+    # The register counts chases per notice in one GROUP BY (migration 0010).
+    __table_args__ = (Index("ix_notice_event_kind_notice", "kind", "notice_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), index=True)
@@ -534,3 +563,108 @@ class AuditEvent(Base):
     # Unique: no two entries may extend the same predecessor, so the database itself refuses a fork.
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class NoticeCategory(Base):
+    """One code a notice was given from one of its partnership's code lists, with the common theme it maps to.
+
+    Plain, like the stage codes: a category is not a child identifier and not narrative (docs/categories.md).
+    A notice raised before its form asked has no row, which reports show as "Not recorded".
+    """
+
+    __tablename__ = "notice_category"
+    __table_args__ = (UniqueConstraint("notice_id", "list_field"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), index=True)
+    # The form field the code list is asked in (portal.domain.categories.CodeList.field).
+    list_field: Mapped[str] = mapped_column(String(40))
+    code: Mapped[str] = mapped_column(String(60))
+    common_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class LearningItem(Base):
+    """A general issue flagged for the partnership at closure, as the business unit's learning log tracks it.
+
+    The issue's words stay encrypted in the notice's closure; the item holds only who it is assigned to, the
+    action and its status, which the business unit writes (no child details: the page says so).
+    """
+
+    __tablename__ = "learning_item"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), unique=True)
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnership.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # "new" -> "assigned" -> "in-progress" -> "done" (or "no-action").
+    status: Mapped[str] = mapped_column(String(20), default="new")
+    assigned_to: Mapped[str] = mapped_column(String(200), default="")
+    action: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), nullable=True)
+
+    notice: Mapped[Notice] = relationship()
+
+
+class Invitation(Base):
+    """An invitation to a directory contact who has no account, sent in a notice's e-mail (issue 9).
+
+    Only the SHA-256 of the token is stored; the token itself exists only in the e-mail. It is bound to the
+    address, partnership and agency (and tier where the procedure routes by tier), expires, and is used once:
+    ``used_at`` is set by a conditional UPDATE, so two requests with one token cannot both create an account.
+    """
+
+    __tablename__ = "invitation"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnership.id"))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("directory_contact.id"), nullable=True)
+    tier: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    # The notice whose e-mail carried it: where the new user lands once signed in.
+    notice_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Who issued it (None: a notice's e-mail) and the account it became.
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), nullable=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), nullable=True)
+
+    partnership: Mapped[Partnership] = relationship()
+    agency: Mapped[Agency] = relationship()
+
+
+class PasswordReset(Base):
+    """A self-service password reset link: the token's SHA-256 only, single use, expiring (issue 9)."""
+
+    __tablename__ = "password_reset"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class NoticeAttachment(Base):
+    """A piece of evidence attached to a notice: its name and content sealed under the notice's data key, bound to
+    the notice and this attachment; its size, checked type and SHA-256 kept plain, to list and verify it."""
+
+    __tablename__ = "notice_attachment"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), index=True)
+    # The stage it was attached at (the procedure's code), or "closure".
+    stage: Mapped[str] = mapped_column(String(40))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), nullable=True)
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The type found by reading the content (portal.domain.file_types), never the name's extension.
+    kind: Mapped[str] = mapped_column(String(20))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    name_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    content_ct: Mapped[bytes] = mapped_column(LargeBinary)

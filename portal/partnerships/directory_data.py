@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -81,7 +82,7 @@ def read_directory(path: Path) -> list[AgencySpec]:
         raise DirectoryDataError(f"{path}: not a readable CSV ({problem})") from None
 
 
-def _read(path: Path, handle) -> list[AgencySpec]:  # type: ignore[no-untyped-def]
+def _read(path: Path, handle: Iterable[str]) -> list[AgencySpec]:
     reader = csv.reader(handle, strict=True)
     header = next(reader, None)
     if header is None:

@@ -88,3 +88,7 @@ class ContactNotFoundError(NotFoundError):
 
 class NotPermittedError(NotFoundError):
     """The signed-in user's role may not use this page (the route's rule should have stopped them already)."""
+
+
+class PageCursorError(NotFoundError):
+    """A list's page cursor that the portal did not make (a tampered or truncated address): no such page."""

@@ -15,12 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from portal.domain.dates import long_date
-from portal.domain.models import Agency, DirectoryContact, Notice, Role, User
+from portal.domain.models import Agency, DirectoryContact, Notice, Partnership, Role, User
 from portal.domain.notice_definition import NoticeDefinition
 from portal.domain.policy import directory_id
 from portal.domain.procedure import AudienceKind, Stage, When
 from portal.services.directory import agencies_for
 from portal.services.errors import RuleBrokenError
+from portal.services.runtime import PortalServices
 
 
 def business_unit_addresses(session: Session, notice: Notice) -> list[str]:
@@ -161,6 +162,30 @@ def contact_choices(session: Session, partnership_id: int) -> list[tuple[str, st
         .order_by(Agency.position, DirectoryContact.position)
     ).scalars()
     return [(str(c.id), c.label) for c in contacts]
+
+
+def form_choices(
+    session: Session, services: PortalServices, partnership_id: int, *, with_agencies: bool
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The contacts (and, for a form that routes by agency, the agencies) a notice form offers.
+
+    Kept per worker and read again only when the partnership's directory_version has moved (triggers move
+    it on every change to its agencies or contacts, however made): one small query a request instead of
+    loading the directory through the ORM on every form page.
+    """
+    version = session.execute(
+        select(Partnership.directory_version).where(Partnership.id == partnership_id)
+    ).scalar_one()
+    key = (partnership_id, version, with_agencies)
+    cached = services.directory_choices.get(key)
+    if cached is None:
+        agencies = agency_choices(session, partnership_id) if with_agencies else []
+        cached = (contact_choices(session, partnership_id), agencies)
+        # Older versions of this partnership's choices are never asked for again.
+        for stale in [k for k in services.directory_choices if k[0] == partnership_id]:
+            services.directory_choices.pop(stale, None)
+        services.directory_choices[key] = cached
+    return list(cached[0]), list(cached[1])
 
 
 def agency_choices(session: Session, partnership_id: int) -> list[tuple[str, str]]:

@@ -23,6 +23,7 @@ from tests.helpers import Accounts, appendix1_answers, contact_id, csrf_from, ra
 RAISING = "Rochdale Early Help and Safeguarding Hub"
 TARGET = "Rochdale Children's Social Care"
 CLOSURE = {
+    "outcome_code": "resolved-by-agreement",
     "agreed_outcome": "Strategy discussion agreed",
     "written_confirmation": "Confirmed by e-mail between the managers",
     "impact_on_child": "The child is seen by the right service",

@@ -13,6 +13,7 @@ A route that is not in the table, or that takes an argument the table cannot fil
 
 from __future__ import annotations
 
+import io
 import time
 import uuid
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from flask import Flask, url_for
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from portal.domain.models import AuditEvent, Role, User
+from portal.domain.models import AuditEvent, LearningItem, Notice, NoticeAttachment, Role, User
 from portal.web.database import session_factory
 from tests.helpers import (
     CANARY_NAME,
@@ -62,12 +63,16 @@ NO_CONTENT = "204"
 READ = "200 read"
 SIGN_IN = "302 /sign-in"
 HOME = "302 /"
-BUSINESS = "302 /business/notices"
+BUSINESS = "302 /business/"
 DENIED = "404 denied"
 # A 404 with no audit row: an unknown PDF version asked for by someone allowed to read the notice, or
 # another practitioner's draft (see test_a_denied_draft_is_audited for why that one should be audited).
 NOT_FOUND = "404"
 TO_CONFIRMATION = "302 /notices/{draft}/confirmation"
+# Someone signed in following an invitation link meant for another person.
+CONFLICT = "409"
+# A password reset link that cannot be used (never issued, used or expired).
+GONE = "410"
 
 
 def sign_in_now(client: FlaskClient, app: Flask, account: Account) -> str:
@@ -389,6 +394,101 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
         bm2="302 /directory/import",
         admin="302 /directory/import",
     ),
+    # -- the business unit's dashboard and reports: aggregates of its own partnership only ------------------
+    ("reports.dashboard", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=DENIED
+    ),
+    # With no period asked for, the page offers the choice.
+    ("reports.report", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=DENIED
+    ),
+    # A download with no period asked for is a request no page sends.
+    ("reports.report_csv", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm="400", bm2="400", admin=DENIED
+    ),
+    ("reports.report_pdf", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm="400", bm2="400", admin=DENIED
+    ),
+    # -- invitations (issue 9): the token in the path is not one that was issued ------------------------
+    # A mistyped link: a plain "not right" page for anyone signed out; a signed-in user is told the link is
+    # not for their session, whatever the token.
+    ("invitations.accept", "GET"): row(
+        anon=NOT_FOUND,
+        raiser=CONFLICT,
+        prac2=CONFLICT,
+        spoc=CONFLICT,
+        spoc2=CONFLICT,
+        bm=CONFLICT,
+        bm2=CONFLICT,
+        admin=CONFLICT,
+    ),
+    ("invitations.accept", "POST"): row(
+        anon=NOT_FOUND,
+        raiser=CONFLICT,
+        prac2=CONFLICT,
+        spoc=CONFLICT,
+        spoc2=CONFLICT,
+        bm=CONFLICT,
+        bm2=CONFLICT,
+        admin=CONFLICT,
+    ),
+    # The same "check your email" page for every token and every actor.
+    ("invitations.new_link", "POST"): row(anon=OK, raiser=OK, prac2=OK, spoc=OK, spoc2=OK, bm=OK, bm2=OK, admin=OK),
+    # -- problems signing in (issue 9): open to everyone; an empty form is asked again ---------------------
+    ("auth.forgotten_password", "GET"): row(anon=OK, raiser=OK, prac2=OK, spoc=OK, spoc2=OK, bm=OK, bm2=OK, admin=OK),
+    ("auth.forgotten_password", "POST"): row(anon=OK, raiser=OK, prac2=OK, spoc=OK, spoc2=OK, bm=OK, bm2=OK, admin=OK),
+    ("auth.lost_authenticator", "GET"): row(anon=OK, raiser=OK, prac2=OK, spoc=OK, spoc2=OK, bm=OK, bm2=OK, admin=OK),
+    ("auth.lost_authenticator", "POST"): row(anon=OK, raiser=OK, prac2=OK, spoc=OK, spoc2=OK, bm=OK, bm2=OK, admin=OK),
+    # A reset token that was never issued: the "cannot be used" page, for everyone.
+    ("auth.reset_password", "GET"): row(
+        anon=GONE, raiser=GONE, prac2=GONE, spoc=GONE, spoc2=GONE, bm=GONE, bm2=GONE, admin=GONE
+    ),
+    ("auth.reset_password", "POST"): row(
+        anon=GONE, raiser=GONE, prac2=GONE, spoc=GONE, spoc2=GONE, bm=GONE, bm2=GONE, admin=GONE
+    ),
+    # The learning log: the business unit of the notice's partnership reads (audited) and updates its items.
+    ("reports.learning_log", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=DENIED
+    ),
+    ("reports.learning_item", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=READ, bm2=DENIED, admin=DENIED
+    ),
+    # An empty post is asked again with the error beside the status (the item is read again, audited).
+    ("reports.learning_item", "POST"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=READ, bm2=DENIED, admin=DENIED
+    ),
+    # -- withdrawing a notice: who raised it, or the business unit for them (an empty reason is asked again) --
+    ("notices.withdraw", "GET"): row(
+        anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=DENIED, admin=DENIED
+    ),
+    ("notices.withdraw", "POST"): row(
+        anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=DENIED, admin=DENIED
+    ),
+    # -- messages between the parties on an open notice (an empty message is asked again) --
+    ("notices.message", "GET"): row(
+        anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=OK, spoc2=DENIED, bm=OK, bm2=DENIED, admin=DENIED
+    ),
+    ("notices.message", "POST"): row(
+        anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=OK, spoc2=DENIED, bm=OK, bm2=DENIED, admin=DENIED
+    ),
+    # -- evidence: the parties attach it to the open notice (an empty upload is asked again); whoever may read the
+    # notice downloads it, audited like any read of case data
+    ("notices.evidence_upload", "GET"): row(
+        anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=OK, spoc2=DENIED, bm=OK, bm2=DENIED, admin=DENIED
+    ),
+    ("notices.evidence_upload", "POST"): row(
+        anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=OK, spoc2=DENIED, bm=OK, bm2=DENIED, admin=DENIED
+    ),
+    ("notices.evidence_download", "GET"): row(
+        anon=SIGN_IN, raiser=READ, prac2=DENIED, spoc=READ, spoc2=DENIED, bm=READ, bm2=DENIED, admin=DENIED
+    ),
+    # -- deleting an unsent draft: only its writer; an empty answer to "are you sure?" deletes nothing --
+    ("notices.delete_draft", "GET"): row(
+        anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=DENIED
+    ),
+    ("notices.delete_draft", "POST"): row(
+        anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=DENIED
+    ),
 }
 
 # Requests that change what later requests see run last, in this order.
@@ -397,6 +497,32 @@ LAST = {("notices.check", "POST"): 1, ("auth.sign_out", "POST"): 2}
 # Objects that are not there, or not what was asked for: (label, endpoint, method, url arguments, row).
 UNKNOWN_ID = str(uuid.UUID(int=0x5EC0_0000_0000_4000_8000_0000_0000_0001))
 VARIANTS: list[tuple[str, str, str, dict[str, Any], dict[str, str]]] = [
+    *(
+        (
+            f"a report for a period, {endpoint}",
+            endpoint,
+            "GET",
+            {"choose": "last-quarter"},
+            row(anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=DENIED),
+        )
+        for endpoint in ("reports.report", "reports.report_csv", "reports.report_pdf")
+    ),
+    (
+        "unknown learning item",
+        "reports.learning_item",
+        "GET",
+        {"item_id": UNKNOWN_ID},
+        row(
+            anon=SIGN_IN,
+            raiser=DENIED,
+            prac2=DENIED,
+            spoc=DENIED,
+            spoc2=DENIED,
+            bm=NOT_FOUND,
+            bm2=NOT_FOUND,
+            admin=DENIED,
+        ),
+    ),
     (
         "unknown notice id",
         "notices.show",
@@ -476,6 +602,7 @@ class World:
     notice_id: str
     reference: str
     draft_id: str
+    attachment_id: str
     clients: dict[str, FlaskClient]
     user_ids: dict[str, int | None]
     csrf: dict[str, str]
@@ -483,6 +610,7 @@ class World:
     target_user_id: int = 0
     # The directory contact the directory routes act on (not one the notice was sent to).
     target_contact_id: int = 0
+    learning_item_id: str = ""
 
 
 def _url_args(app: Flask, endpoint: str, world: World) -> dict[str, Any]:
@@ -493,6 +621,9 @@ def _url_args(app: Flask, endpoint: str, world: World) -> dict[str, Any]:
         "filename": "js/init.mjs",
         "user_id": world.target_user_id,
         "contact_id": world.target_contact_id,
+        "token": "not-a-token-that-was-issued",
+        "item_id": world.learning_item_id,
+        "attachment_id": world.attachment_id,
     }
     args: dict[str, Any] = {}
     for rule in app.url_map.iter_rules(endpoint):
@@ -521,6 +652,18 @@ def _build_world(app: Flask, accounts: Accounts) -> World:
 
     a = clients["raiser"]
     notice_id, reference = raise_notice(a, appendix1_answers(contact_id(app, TARGET_AGENCY)))
+    # A piece of evidence on it.
+    page = a.get(f"/notices/{notice_id}/evidence")
+    a.post(
+        f"/notices/{notice_id}/evidence",
+        data={
+            "file": (io.BytesIO(b"%PDF-1.7 minutes of the meeting"), "minutes.pdf"),
+            "csrf_token": csrf_from(page.text),
+        },
+        content_type="multipart/form-data",
+    )
+    with session_factory(app)() as db:
+        attachment_id = db.execute(select(NoticeAttachment.id)).scalar_one()
     # A second notice about the canary child, left as a complete draft.
     page = a.get("/notices/new")
     draft_url = a.post("/notices/new", data={"immediate_risk": "no", "csrf_token": csrf_from(page.text)}).headers[
@@ -539,15 +682,24 @@ def _build_world(app: Flask, accounts: Accounts) -> World:
         csrf[name] = csrf_from(clients[name].get("/accessibility").text)
     user_ids: dict[str, int | None] = {"anon": None, **{name: account.id for name, account in made.items()}}
     target = accounts.make(Role.PRACTITIONER, agency=TARGET_AGENCY, name="Tally Target")
+    # A learning log item on the notice, as closing it with general issues would open.
+    with session_factory(app)() as db:
+        notice = db.get(Notice, notice_id)
+        item = LearningItem(notice_id=notice_id, partnership_id=notice.partnership_id)  # type: ignore[union-attr]
+        db.add(item)
+        db.commit()
+        item_id = item.id
     return World(
         notice_id,
         reference,
         draft_id,
+        attachment_id,
         clients,
         user_ids,
         csrf,
         target_user_id=target.id,
         target_contact_id=contact_id(app, OTHER_AGENCY),
+        learning_item_id=item_id,
     )
 
 
@@ -666,7 +818,8 @@ def test_every_route_in_the_url_map_is_in_the_matrix(app: Flask) -> None:
     assert not missing, f"routes with no row in the authorisation matrix (add them to MATRIX): {missing}"
     for endpoint in {e for e, _ in in_map}:
         for rule in app.url_map.iter_rules(endpoint):
-            unknown = rule.arguments - {"notice_id", "draft_id", "filename", "user_id", "contact_id"}
+            filled = {"notice_id", "draft_id", "filename", "user_id", "contact_id", "token", "item_id", "attachment_id"}
+            unknown = rule.arguments - filled
             assert not unknown, f"{rule.rule} takes {sorted(unknown)}: add it to the matrix"
 
 

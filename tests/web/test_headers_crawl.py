@@ -200,6 +200,7 @@ def test_every_response_carries_the_security_headers(app: Flask, accounts: Accou
             "notice_id": notice_id,
             "draft_id": draft_url.rstrip("/").split("/")[-1],
             "filename": "js/init.mjs",
+            "token": "not-a-token-that-was-issued",
             # The administration pages (issue 9): a user and a directory contact of the admin's partnership.
             "user_id": str(practitioner.id),
             "contact_id": str(contact_id(app, CSC)),

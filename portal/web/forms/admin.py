@@ -22,7 +22,7 @@ class RoleForm(PortalForm):
         choices=[],
         description="Practitioners and SPOCs must belong to an agency.",
         widget=GovSelect(),
-        invalid_choice_message="Choose an agency from the list",
+        invalid_choice_message="Choose an agency from the list",  # type: ignore[call-arg]  # WTForms 3.3 argument
     )
     submit = SubmitField("Save role and agency", widget=GovSubmitInput())
 
@@ -47,7 +47,7 @@ class ContactForm(PortalForm):
         choices=[],
         validators=[DataRequired("Select the agency")],
         widget=GovSelect(),
-        invalid_choice_message="Choose an agency from the list",
+        invalid_choice_message="Choose an agency from the list",  # type: ignore[call-arg]  # WTForms 3.3 argument
     )
     role_title = short_text(
         "Role or post",

@@ -6,6 +6,8 @@ Thin views over portal.services.directory_admin. An import is two steps: the upl
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -28,7 +30,7 @@ def _addr() -> str:
     return request.remote_addr or ""
 
 
-def _today():  # type: ignore[no-untyped-def]
+def _today() -> date:
     return portal_services().today()
 
 

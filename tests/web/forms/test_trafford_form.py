@@ -25,7 +25,8 @@ SEED_LABELS = (
     "Email",
     "Date of notification",
     "Escalation with which team/agency",
-    "Disagreement and / or lack of progress in respect to children at different level of needs (please check box)",
+    # The seed's "(please check box)" is dropped: on the page the answer is a radio button.
+    "Disagreement and / or lack of progress in respect to children at different level of needs",
     "Explicitly identify the problem and clarify the nature of the disagreement",
     "Evidence of the informal challenge that has taken place at stages 1-2 and the outcome of this challenge",
     "Desired outcome for the child and / or family. Please include details of what it is you are requesting "
@@ -55,6 +56,7 @@ def answers(**overrides: Any) -> dict[str, Any]:
         "child_dob": ["29", "2", "2016"],
         "nhs_number": CANARY_NHS,
         "level_of_need": "child-protection",
+        "concern": "not-attending",
         "informal_stages_held": "both",
         "raise_at_stage": "stage-3",
         "straight_to_reason": "",
@@ -123,6 +125,7 @@ def test_a_complete_answer_set_is_stored_as_codes(app: Flask) -> None:
         "child_dob": "2016-02-29",
         "nhs_number": CANARY_NHS,
         "level_of_need": "child-protection",
+        "concern": "not-attending",
         "informal_stages_held": "both",
         "raise_at_stage": "stage-3",
         "straight_to_reason": "",
@@ -144,6 +147,7 @@ REQUIRED = {
     "date_of_notification": "Enter the date of notification",
     "escalation_with": "Choose the team or agency you are escalating with",
     "level_of_need": "Select the level of need the disagreement is about",
+    "concern": "Select the concern that comes closest",
     "informal_stages_held": "Select which informal stages have taken place",
     "raise_at_stage": "Select the stage you are raising this notice at",
     "problem": "Enter the problem and the nature of the disagreement",

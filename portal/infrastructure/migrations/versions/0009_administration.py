@@ -1,7 +1,7 @@
 """Administration in the browser: a review-by date and a source per directory contact; audit look-ups
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 
 - directory_contact.review_by: when the entry is next checked, per contact (an agency's contacts are
   confirmed one by one). Filled from the agency's review date for the contacts already there.
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
