@@ -23,7 +23,7 @@ from sqlalchemy.sql.selectable import ScalarSelect
 
 from portal.domain.dates import LONDON
 from portal.domain.models import Agency, AuditEvent, DataKey, Notice, Partnership, Role, User, utcnow
-from portal.services import accounts, audit, keys
+from portal.services import accounts, audit, keys, recovery
 from portal.services.errors import NotPermittedError, RuleBrokenError, UserNotFoundError
 from portal.services.runtime import PortalServices
 
@@ -252,6 +252,8 @@ ACTION_LABELS = {
     "admin.user_reactivated": "Account reactivated",
     "admin.user_role_changed": "Role changed",
     "admin.user_agency_changed": "Agency changed",
+    "admin.password_reset_sent": "Password reset link sent",
+    "account.reset_requested": "Password reset asked for",
     "directory.contact_added": "Directory contact added",
     "directory.contact_changed": "Directory contact changed",
     "directory.contact_deactivated": "Directory contact deactivated",
@@ -463,6 +465,19 @@ def reactivate_user(db: Session, services: PortalServices, actor: User, user_id:
     """
     user = get_user(db, actor, user_id)
     return accounts.reactivate_user(db, services, actor.id, user, remote_addr=remote_addr)
+
+
+def send_password_reset(
+    db: Session, services: PortalServices, actor: User, user_id: int, *, remote_addr: str = ""
+) -> None:
+    """E-mail the user a single-use link to choose a new password (portal.services.recovery: the same link,
+    expiry and throttle as when they ask for it themselves; their authenticator is still asked for). Audited
+    with the administrator as actor. Commits."""
+    user = get_user(db, actor, user_id)
+    if not user.is_active:
+        raise RuleBrokenError("user", "Reactivate the account before you send a password reset")
+    _record(db, services, actor, "admin.password_reset_sent", user, remote_addr)
+    recovery.request_password_reset(db, services, user.email, remote_addr=remote_addr)
 
 
 def reset_two_factor(db: Session, services: PortalServices, actor: User, user_id: int, *, remote_addr: str = "") -> int:

@@ -291,6 +291,19 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
         bm2=DENIED,
         admin="302 /admin/users/{user}",
     ),
+    ("admin.send_password_reset", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
+    ("admin.send_password_reset", "POST"): row(
+        anon=SIGN_IN,
+        raiser=DENIED,
+        prac2=DENIED,
+        spoc=DENIED,
+        spoc2=DENIED,
+        bm=DENIED,
+        bm2=DENIED,
+        admin="302 /admin/users/{user}",
+    ),
     ("admin.reset_2fa", "GET"): row(
         anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
     ),

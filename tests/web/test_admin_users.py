@@ -6,7 +6,7 @@ from bs4 import BeautifulSoup
 from flask import Flask
 from sqlalchemy import select
 
-from portal.domain.models import AuditEvent, Role, User, WebSession
+from portal.domain.models import AuditEvent, OutboxMessage, Role, User, WebSession
 from portal.web.database import session_factory
 from tests.helpers import Accounts, csrf_from, errors_on, sign_in
 
@@ -152,3 +152,18 @@ def test_resetting_two_factor_clears_the_secret_and_ends_sessions(app: Flask, ac
         assert user.totp_secret_ct is None and user.totp_confirmed_at is None
     assert theirs.get("/").status_code == 302
     assert "Two-factor authentication reset" in client.get(f"/admin/users/{target.id}").text
+
+
+def test_sending_a_password_reset_mails_a_link_and_is_audited(app: Flask, accounts: Accounts) -> None:
+    client, admin = _admin_client(app, accounts)
+    target = accounts.make(Role.PRACTITIONER, email="forgetful@rochdale.test")
+    page = client.get(f"/admin/users/{target.id}/send-password-reset")
+    assert "Send Test Practitioner a password reset link?" in page.text
+    response = client.post(f"/admin/users/{target.id}/send-password-reset", data={"csrf_token": csrf_from(page.text)})
+    assert response.status_code == 302
+    with session_factory(app)() as db:
+        mails = db.execute(select(OutboxMessage).where(OutboxMessage.to_address == "forgetful@rochdale.test")).scalars()
+        assert any("/sign-in/reset/" in m.body_text for m in mails)
+        sent = db.execute(select(AuditEvent).where(AuditEvent.action == "admin.password_reset_sent")).scalar_one()
+        assert (sent.actor_id, sent.object_id) == (admin.id, str(target.id))
+    assert "Password reset link sent" in client.get(f"/admin/users/{target.id}").text

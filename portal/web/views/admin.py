@@ -139,6 +139,13 @@ _ACTIONS: dict[str, tuple[str, str, Any, str]] = {
         administration.reset_two_factor,
         "{name}'s two-factor authentication is reset: they will set up their authenticator app when they next sign in",
     ),
+    "send-password-reset": (
+        "Send {name} a password reset link?",
+        "We will e-mail them a link to choose a new password. It works once and soon expires; they will still "
+        "need their authenticator app to sign in, and every session they have ends when they use it.",
+        administration.send_password_reset,
+        "A password reset link is on its way to {name}",
+    ),
 }
 
 
@@ -186,10 +193,16 @@ def reset_2fa(user_id: int) -> str | Response:
     return _confirm(user_id, "reset-2fa")
 
 
-# -- invitations and password resets ------------------------------------------------------------------
-# Issue 9's invitations and password-reset e-mails are built in portal.services.invitations (another branch).
-# Their buttons belong on admin/user.html (block "invitation_actions") and their routes here, each as
-# thin as the ones above: "Send a password reset" and "Invite a user" / "Resend" / "Revoke".
+@bp.route("/users/<int:user_id>/send-password-reset", methods=["GET", "POST"])
+@rule("admin")
+def send_password_reset(user_id: int) -> str | Response:
+    return _confirm(user_id, "send-password-reset")
+
+
+# -- invitations ------------------------------------------------------------------------------------
+# Invitations (portal.services.invitations) are issued from notice e-mails; an administrator's "Resend" and
+# "Revoke" (invitations.resend / invitations.revoke) belong on admin/users.html as routes here, as thin as
+# the ones above.
 
 
 # -- the audit trail ------------------------------------------------------------------------------------
