@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from portal.domain.dates import LONDON
-from portal.domain.models import Agency, AuditEvent, DataKey, Notice, Partnership, Role, User, utcnow
-from portal.services import accounts, audit, keys, recovery
+from portal.domain.models import Agency, AuditEvent, DataKey, Invitation, Notice, Partnership, Role, User, utcnow
+from portal.services import accounts, audit, invitations, keys, recovery
 from portal.services.errors import NotPermittedError, RuleBrokenError, UserNotFoundError
 from portal.services.runtime import PortalServices
 
@@ -253,6 +253,8 @@ ACTION_LABELS = {
     "admin.user_role_changed": "Role changed",
     "admin.user_agency_changed": "Agency changed",
     "admin.password_reset_sent": "Password reset link sent",
+    "invitation.issued": "Invitation sent",
+    "invitation.revoked": "Invitation revoked",
     "account.reset_requested": "Password reset asked for",
     "directory.contact_added": "Directory contact added",
     "directory.contact_changed": "Directory contact changed",
@@ -478,6 +480,12 @@ def send_password_reset(
         raise RuleBrokenError("user", "Reactivate the account before you send a password reset")
     _record(db, services, actor, "admin.password_reset_sent", user, remote_addr)
     recovery.request_password_reset(db, services, user.email, remote_addr=remote_addr)
+
+
+def pending_invitations(db: Session, actor: User) -> list[Invitation]:
+    """The partnership's invitations not yet accepted, revoked or expired, newest first."""
+    require_admin(actor)
+    return invitations.pending(db, actor.partnership_id)
 
 
 def reset_two_factor(db: Session, services: PortalServices, actor: User, user_id: int, *, remote_addr: str = "") -> int:

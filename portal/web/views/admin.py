@@ -15,7 +15,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal.domain.models import Role
-from portal.services import administration, directory, keys
+from portal.services import administration, directory, invitations, keys
 from portal.services.errors import RuleBrokenError
 from portal.web.access import rule
 from portal.web.database import get_session
@@ -62,6 +62,7 @@ def users() -> str:
     return render_template(
         "admin/users.html",
         page=page,
+        invitations=administration.pending_invitations(get_session(), current_user),
         filters=filters,
         agencies=_agency_choices(),
         roles=[(r.value, r.label) for r in Role],
@@ -200,9 +201,33 @@ def send_password_reset(user_id: int) -> str | Response:
 
 
 # -- invitations ------------------------------------------------------------------------------------
-# Invitations (portal.services.invitations) are issued from notice e-mails; an administrator's "Resend" and
-# "Revoke" (invitations.resend / invitations.revoke) belong on admin/users.html as routes here, as thin as
-# the ones above.
+# Invitations are issued from notice e-mails (portal.services.invitations); the users page lists those still
+# waiting, and an administrator resends (a fresh link; the old one stops working) or revokes one.
+
+
+@bp.post("/invitations/<invitation_id>/resend")
+@rule("admin")
+def resend_invitation(invitation_id: str) -> Response:
+    if ConfirmForm().validate_on_submit():
+        try:
+            issued = invitations.resend(
+                get_session(), portal_services(), current_user.id, invitation_id, remote_addr=_addr()
+            )
+        except RuleBrokenError as refused:
+            get_session().rollback()
+            flash(refused.message)
+        else:
+            flash(f"A new invitation is on its way to {issued.invitation.email}; the old link no longer works")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/invitations/<invitation_id>/revoke")
+@rule("admin")
+def revoke_invitation(invitation_id: str) -> Response:
+    if ConfirmForm().validate_on_submit():
+        invitations.revoke(get_session(), portal_services(), current_user.id, invitation_id, remote_addr=_addr())
+        flash("The invitation is revoked: its link no longer works")
+    return redirect(url_for("admin.users"))
 
 
 # -- the audit trail ------------------------------------------------------------------------------------
