@@ -23,6 +23,7 @@ from sqlalchemy.sql.selectable import ScalarSelect
 
 from portal.domain.dates import LONDON
 from portal.domain.models import Agency, AuditEvent, DataKey, Invitation, Notice, Partnership, Role, User, utcnow
+from portal.infrastructure.mail import queue_mail
 from portal.services import accounts, audit, invitations, keys, recovery
 from portal.services.errors import NotPermittedError, RuleBrokenError, UserNotFoundError
 from portal.services.runtime import PortalServices
@@ -486,6 +487,47 @@ def pending_invitations(db: Session, actor: User) -> list[Invitation]:
     """The partnership's invitations not yet accepted, revoked or expired, newest first."""
     require_admin(actor)
     return invitations.pending(db, actor.partnership_id)
+
+
+def invite(
+    db: Session,
+    services: PortalServices,
+    *,
+    partnership_slug: str,
+    agency_name: str,
+    email: str,
+    invited_by_id: int | None = None,
+    remote_addr: str = "",
+) -> invitations.Issued:
+    """Invite someone to set up an account as a SPOC of an agency (as a notice's e-mail would): the invitation
+    is bound to the address, partnership and agency and e-mailed now. invited_by_id None: the CLI operator.
+    Audited (invitation.issued); commits."""
+    if accounts.find_user_by_email(db, email) is not None:
+        raise RuleBrokenError("email", "An account already exists at this address")
+    agency = db.execute(
+        select(Agency)
+        .join(Partnership)
+        .where(Partnership.slug == partnership_slug, func.lower(Agency.name) == agency_name.strip().lower())
+    ).scalar_one_or_none()
+    if agency is None:
+        raise RuleBrokenError("agency", f"no agency {agency_name!r} in partnership {partnership_slug!r}")
+    issued = invitations.issue(
+        db,
+        services,
+        email=email,
+        partnership_id=agency.partnership_id,
+        agency_id=agency.id,
+        invited_by_id=invited_by_id,
+        remote_addr=remote_addr,
+    )
+    queue_mail(
+        db,
+        to=issued.invitation.email,
+        subject=invitations.INVITATION_SUBJECT,
+        body=invitations.invitation_body(issued, services),
+    )
+    db.commit()
+    return issued
 
 
 def reset_two_factor(db: Session, services: PortalServices, actor: User, user_id: int, *, remote_addr: str = "") -> int:
