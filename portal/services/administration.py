@@ -24,6 +24,7 @@ from sqlalchemy.sql.selectable import ScalarSelect
 from portal.domain.dates import LONDON
 from portal.domain.models import Agency, AuditEvent, DataKey, Invitation, Notice, Partnership, Role, User, utcnow
 from portal.infrastructure.mail import queue_mail
+from portal.partnerships.directory_data import EMAIL_RE
 from portal.services import accounts, audit, invitations, keys, recovery
 from portal.services.errors import NotPermittedError, RuleBrokenError, UserNotFoundError
 from portal.services.runtime import PortalServices
@@ -502,6 +503,8 @@ def invite(
     """Invite someone to set up an account as a SPOC of an agency (as a notice's e-mail would): the invitation
     is bound to the address, partnership and agency and e-mailed now. invited_by_id None: the CLI operator.
     Audited (invitation.issued); commits."""
+    if not EMAIL_RE.fullmatch(email.strip()):
+        raise RuleBrokenError("email", "Enter an email address in the correct format, like name@example.com")
     if accounts.find_user_by_email(db, email) is not None:
         raise RuleBrokenError("email", "An account already exists at this address")
     agency = db.execute(

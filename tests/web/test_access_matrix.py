@@ -304,6 +304,13 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
         bm2=DENIED,
         admin="302 /admin/users/{user}",
     ),
+    ("admin.invite", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
+    # An empty form is asked again with its errors; nobody is invited.
+    ("admin.invite", "POST"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
     # Resend (a fresh link, the old one revoked) and revoke the notice recipient's invitation.
     ("admin.resend_invitation", "POST"): row(
         anon=SIGN_IN,

@@ -201,3 +201,34 @@ def test_pending_invitations_are_listed_resent_and_revoked(app: Flask, accounts:
     sign_in(other, app, accounts.make(Role.ADMIN, partnership="bolton"))
     token = csrf_from(other.get("/admin/users").text)
     assert other.post(f"/admin/invitations/{new.id}/resend", data={"csrf_token": token}).status_code == 404
+
+
+def test_inviting_someone_sends_a_bound_invitation(app: Flask, accounts: Accounts) -> None:
+    client, admin = _admin_client(app, accounts)
+    accounts.make(Role.PRACTITIONER, email="taken@rochdale.test")
+    page = client.get("/admin/users/invite")
+    options = {o.get_text(): o["value"] for o in BeautifulSoup(page.text, "html.parser").select("#agency option")}
+    gmp = options["Greater Manchester Police"]
+    refused = client.post("/admin/users/invite", data={"csrf_token": csrf_from(page.text), "email": "", "agency": ""})
+    assert errors_on(refused.text) == [
+        "Enter the email address to send the invitation to",
+        "Select the agency they will answer notices for",
+    ]
+    refused = client.post(
+        "/admin/users/invite", data={"csrf_token": csrf_from(page.text), "email": "taken@rochdale.test", "agency": gmp}
+    )
+    assert errors_on(refused.text) == ["An account already exists at this address"]
+    done = client.post(
+        "/admin/users/invite", data={"csrf_token": csrf_from(page.text), "email": "new@gmp.example", "agency": gmp}
+    )
+    assert done.status_code == 302
+    with session_factory(app)() as db:
+        invitation = db.execute(select(Invitation)).scalar_one()
+        assert (invitation.email, str(invitation.agency_id), invitation.invited_by_id) == (
+            "new@gmp.example",
+            gmp,
+            admin.id,
+        )
+        mail = db.execute(select(OutboxMessage).where(OutboxMessage.to_address == "new@gmp.example")).scalar_one()
+        assert "/invitation/" in mail.body_text
+    assert "new@gmp.example" in client.get("/admin/users").text

@@ -81,7 +81,7 @@ from portal.web.database import get_session, session_factory
 from portal.web.forms import auth as auth_forms
 from portal.web.forms import notice_form as form_class_for
 from portal.web.forms.actions import CloseForm, DueDateForm, EscalateForm, RespondForm
-from portal.web.forms.admin import ApplyImportForm, ContactForm, RoleForm
+from portal.web.forms.admin import ApplyImportForm, ContactForm, InviteForm, RoleForm
 from portal.web.forms.base import PortalForm, answers_from
 from portal.web.forms.fields import GovukDateField
 from portal.web.forms.notice import answers_as_formdata, build_notice_form
@@ -979,9 +979,15 @@ def admin_forms(agencies: list[tuple[str, str]]) -> dict[str, FormUnderTest]:
         form.agency.choices = [("", "Select an agency"), *agencies]
         return form
 
+    def invite(formdata: MultiDict[str, str] | None) -> PortalForm:
+        form = InviteForm(formdata=formdata, meta=NO_CSRF)
+        form.agency.choices = [("", "Select an agency"), *agencies]
+        return form
+
     return {
         "role": describe_form("role", role),
         "contact": describe_form("contact", contact),
+        "invite": describe_form("invite", invite),
         "apply-import": describe_form(
             "apply-import", lambda formdata: ApplyImportForm(formdata=formdata, meta=NO_CSRF)
         ),
@@ -1025,6 +1031,7 @@ FUZZED_FORMS = {
     "RoleForm": ADMIN_FORMS,
     "ContactForm": ADMIN_FORMS,
     "ApplyImportForm": ADMIN_FORMS,
+    "InviteForm": ADMIN_FORMS,
 }
 
 

@@ -98,3 +98,28 @@ class ApplyImportForm(PortalForm):
         ]
     )
     submit = SubmitField("Apply these changes", widget=GovSubmitInput())
+
+
+class InviteForm(PortalForm):
+    """Invite someone to set up an account as a SPOC of an agency."""
+
+    email = short_text(
+        "Email address",
+        required="Enter the email address to send the invitation to",
+        max_length=254,
+        hint="Their secure work address. The invitation works once and expires.",
+    )
+    agency = DirectorySelectField(
+        "Agency",
+        choices=[],
+        validators=[DataRequired("Select the agency they will answer notices for")],
+        widget=GovSelect(),
+        invalid_choice_message="Choose an agency from the list",
+    )
+    submit = SubmitField("Send invitation", widget=GovSubmitInput())
+
+    FIELD_ORDER = ("email", "agency")
+
+    def add_error(self, name: str, message: str) -> None:
+        field = self[name] if name in self else self.email
+        field.errors = [*field.errors, message]

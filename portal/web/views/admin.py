@@ -19,7 +19,7 @@ from portal.services import administration, directory, invitations, keys
 from portal.services.errors import RuleBrokenError
 from portal.web.access import rule
 from portal.web.database import get_session
-from portal.web.forms.admin import ConfirmForm, RoleForm
+from portal.web.forms.admin import ConfirmForm, InviteForm, RoleForm
 from portal.web.runtime import portal_services
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -203,6 +203,37 @@ def send_password_reset(user_id: int) -> str | Response:
 # -- invitations ------------------------------------------------------------------------------------
 # Invitations are issued from notice e-mails (portal.services.invitations); the users page lists those still
 # waiting, and an administrator resends (a fresh link; the old one stops working) or revokes one.
+
+
+@bp.route("/users/invite", methods=["GET", "POST"])
+@rule("admin")
+def invite() -> str | Response:
+    form = InviteForm()
+    agencies = directory.agencies_for(get_session(), current_user.partnership_id)
+    form.agency.choices = [("", "Select an agency"), *[(str(a.id), a.name) for a in agencies]]
+    if form.validate_on_submit():
+        names = {str(a.id): a.name for a in agencies}
+        try:
+            issued = administration.invite(
+                get_session(),
+                portal_services(),
+                partnership_slug=current_user.partnership.slug,
+                agency_name=names.get(form.agency.data or "", ""),
+                email=form.email.data or "",
+                invited_by_id=current_user.id,
+                remote_addr=_addr(),
+            )
+        except RuleBrokenError as problem:
+            get_session().rollback()
+            form.add_error(problem.field, problem.message)
+        else:
+            flash(f"An invitation is on its way to {issued.invitation.email}")
+            return redirect(url_for("admin.users"))
+    return render_template(
+        "admin/invite.html",
+        form=form,
+        errors=form.error_list(InviteForm.FIELD_ORDER) if request.method == "POST" else [],
+    )
 
 
 @bp.post("/invitations/<invitation_id>/resend")
