@@ -141,6 +141,6 @@ def send_password_reset_command(email: str) -> None:
     with session_factory()() as db:
         user = accounts.find_user_by_email(db, email)
         if user is None or not user.is_active:
-            raise click.ClickException(f"no active account with e-mail {accounts.normalise_email(email)}")
+            raise click.ClickException(f"no active account with e-mail {normalise_email(email)}")
         recovery.request_password_reset(db, services, user.email, remote_addr="cli")
         click.echo(f"A password reset link is queued for {user.email}.")

@@ -114,7 +114,7 @@ class InviteForm(PortalForm):
         choices=[],
         validators=[DataRequired("Select the agency they will answer notices for")],
         widget=GovSelect(),
-        invalid_choice_message="Choose an agency from the list",
+        invalid_choice_message="Choose an agency from the list",  # type: ignore[call-arg]  # WTForms 3.3 argument
     )
     submit = SubmitField("Send invitation", widget=GovSubmitInput())
 
