@@ -14,7 +14,7 @@ from sqlalchemy import select
 from portal.commands.runtime import require_services
 from portal.domain.dates import long_datetime
 from portal.domain.models import Partnership, Role, User, normalise_email
-from portal.services import accounts, administration
+from portal.services import accounts, administration, recovery
 from portal.services.errors import RuleBrokenError
 from portal.services.runtime import PortalServices
 from portal.web.database import session_factory
@@ -107,3 +107,40 @@ def reactivate_command(email: str) -> None:
             raise click.ClickException(f"no user with e-mail {normalise_email(email)}")
         done = accounts.reactivate_user(db, services, None, user, remote_addr="cli")
         click.echo(f"{user.email} {'is active again' if done else 'was already active'}.")
+
+
+@group.command("invite")
+@click.argument("email")
+@click.option("--partnership", "partnership_slug", required=True, help="Partnership slug, e.g. rochdale.")
+@click.option("--agency", "agency_name", required=True, help="The agency's name as the directory holds it.")
+@with_appcontext
+def invite_command(email: str, partnership_slug: str, agency_name: str) -> None:
+    """E-mail EMAIL an invitation to set up an account as a SPOC of the agency (single use; it expires)."""
+    services = _services()
+    with session_factory()() as db:
+        try:
+            issued = administration.invite(
+                db,
+                services,
+                partnership_slug=partnership_slug,
+                agency_name=agency_name,
+                email=email,
+                remote_addr="cli",
+            )
+        except RuleBrokenError as problem:
+            raise click.ClickException(problem.message) from None
+        click.echo(f"Invitation {issued.invitation.id} queued for {issued.invitation.email}.")
+
+
+@group.command("send-password-reset")
+@click.argument("email")
+@with_appcontext
+def send_password_reset_command(email: str) -> None:
+    """E-mail EMAIL a single-use link to choose a new password (their authenticator is still asked for)."""
+    services = _services()
+    with session_factory()() as db:
+        user = accounts.find_user_by_email(db, email)
+        if user is None or not user.is_active:
+            raise click.ClickException(f"no active account with e-mail {normalise_email(email)}")
+        recovery.request_password_reset(db, services, user.email, remote_addr="cli")
+        click.echo(f"A password reset link is queued for {user.email}.")

@@ -22,8 +22,10 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from portal.domain.dates import LONDON
-from portal.domain.models import Agency, AuditEvent, DataKey, Notice, Partnership, Role, User, utcnow
-from portal.services import accounts, audit, keys
+from portal.domain.models import Agency, AuditEvent, DataKey, Invitation, Notice, Partnership, Role, User, utcnow
+from portal.infrastructure.mail import queue_mail
+from portal.partnerships.directory_data import EMAIL_RE
+from portal.services import accounts, audit, invitations, keys, recovery
 from portal.services.errors import NotPermittedError, RuleBrokenError, UserNotFoundError
 from portal.services.runtime import PortalServices
 
@@ -110,6 +112,8 @@ class Page(Generic[T]):
     total: int
     page: int
     page_size: int = PAGE_SIZE
+    # True when there are more than ``total`` (an audit count stops at COUNT_CAP: narrow the filters).
+    more: bool = False
 
     @property
     def pages(self) -> int:
@@ -122,6 +126,19 @@ class Page(Generic[T]):
     @property
     def last(self) -> int:
         return min(self.total, self.page * self.page_size)
+
+
+# An audit list counts at most this many entries: past it the page says "more than" and offers no later pages,
+# so a long trail never makes the page count every entry (narrow it by date, user or action instead).
+COUNT_CAP = 10_000
+
+
+def _capped_count(db: Session, condition: ColumnElement[bool] | list[ColumnElement[bool]]) -> tuple[int, bool]:
+    conditions = condition if isinstance(condition, list) else [condition]
+    found = db.execute(
+        select(func.count()).select_from(select(AuditEvent.seq).where(*conditions).limit(COUNT_CAP + 1).subquery())
+    ).scalar_one()
+    return min(found, COUNT_CAP), found > COUNT_CAP
 
 
 def _page_number(page: int, total: int) -> int:
@@ -237,10 +254,15 @@ ACTION_LABELS = {
     "admin.user_reactivated": "Account reactivated",
     "admin.user_role_changed": "Role changed",
     "admin.user_agency_changed": "Agency changed",
+    "admin.password_reset_sent": "Password reset link sent",
+    "invitation.issued": "Invitation sent",
+    "invitation.revoked": "Invitation revoked",
+    "account.reset_requested": "Password reset asked for",
     "directory.contact_added": "Directory contact added",
     "directory.contact_changed": "Directory contact changed",
     "directory.contact_deactivated": "Directory contact deactivated",
     "directory.contact_reactivated": "Directory contact reactivated",
+    "directory.contact_reviewed": "Directory contact reviewed",
     "directory.imported": "Directory imported",
     "directory.exported": "Directory exported",
     "audit.exported": "Audit trail exported",
@@ -354,7 +376,7 @@ def user_history(db: Session, actor: User, user: User, *, page: int = 1) -> Page
         AuditEvent.actor_id == user.id,
         and_(AuditEvent.object_type == "staff_user", AuditEvent.object_id == str(user.id)),
     )
-    total = db.execute(select(func.count()).select_from(AuditEvent).where(condition)).scalar_one()
+    total, more = _capped_count(db, condition)
     page = _page_number(page, total)
     events = db.execute(
         select(AuditEvent)
@@ -363,7 +385,7 @@ def user_history(db: Session, actor: User, user: User, *, page: int = 1) -> Page
         .limit(PAGE_SIZE)
         .offset((page - 1) * PAGE_SIZE)
     ).scalars()
-    return Page(_audit_rows(db, events, actor.partnership_id), total, page)
+    return Page(_audit_rows(db, events, actor.partnership_id), total, page, more=more)
 
 
 # -- changes to a user ------------------------------------------------------------------------------------
@@ -449,6 +471,68 @@ def reactivate_user(db: Session, services: PortalServices, actor: User, user_id:
     return accounts.reactivate_user(db, services, actor.id, user, remote_addr=remote_addr)
 
 
+def send_password_reset(
+    db: Session, services: PortalServices, actor: User, user_id: int, *, remote_addr: str = ""
+) -> None:
+    """E-mail the user a single-use link to choose a new password (portal.services.recovery: the same link,
+    expiry and throttle as when they ask for it themselves; their authenticator is still asked for). Audited
+    with the administrator as actor. Commits."""
+    user = get_user(db, actor, user_id)
+    if not user.is_active:
+        raise RuleBrokenError("user", "Reactivate the account before you send a password reset")
+    _record(db, services, actor, "admin.password_reset_sent", user, remote_addr)
+    recovery.request_password_reset(db, services, user.email, remote_addr=remote_addr)
+
+
+def pending_invitations(db: Session, actor: User) -> list[Invitation]:
+    """The partnership's invitations not yet accepted, revoked or expired, newest first."""
+    require_admin(actor)
+    return invitations.pending(db, actor.partnership_id)
+
+
+def invite(
+    db: Session,
+    services: PortalServices,
+    *,
+    partnership_slug: str,
+    agency_name: str,
+    email: str,
+    invited_by_id: int | None = None,
+    remote_addr: str = "",
+) -> invitations.Issued:
+    """Invite someone to set up an account as a SPOC of an agency (as a notice's e-mail would): the invitation
+    is bound to the address, partnership and agency and e-mailed now. invited_by_id None: the CLI operator.
+    Audited (invitation.issued); commits."""
+    if not EMAIL_RE.fullmatch(email.strip()):
+        raise RuleBrokenError("email", "Enter an email address in the correct format, like name@example.com")
+    if accounts.find_user_by_email(db, email) is not None:
+        raise RuleBrokenError("email", "An account already exists at this address")
+    agency = db.execute(
+        select(Agency)
+        .join(Partnership)
+        .where(Partnership.slug == partnership_slug, func.lower(Agency.name) == agency_name.strip().lower())
+    ).scalar_one_or_none()
+    if agency is None:
+        raise RuleBrokenError("agency", f"no agency {agency_name!r} in partnership {partnership_slug!r}")
+    issued = invitations.issue(
+        db,
+        services,
+        email=email,
+        partnership_id=agency.partnership_id,
+        agency_id=agency.id,
+        invited_by_id=invited_by_id,
+        remote_addr=remote_addr,
+    )
+    queue_mail(
+        db,
+        to=issued.invitation.email,
+        subject=invitations.INVITATION_SUBJECT,
+        body=invitations.invitation_body(issued, services),
+    )
+    db.commit()
+    return issued
+
+
 def reset_two_factor(db: Session, services: PortalServices, actor: User, user_id: int, *, remote_addr: str = "") -> int:
     """Clear a user's authenticator: they set up a new one at their next sign-in; their sessions end. Commits."""
     user = get_user(db, actor, user_id)
@@ -501,7 +585,7 @@ def audit_entries(db: Session, actor: User, filters: AuditFilters) -> Page[Audit
     conditions = _audit_conditions(db, actor, filters)
     if conditions is None:
         return Page([], 0, 1)
-    total = db.execute(select(func.count()).select_from(AuditEvent).where(*conditions)).scalar_one()
+    total, more = _capped_count(db, conditions)
     page = _page_number(filters.page, total)
     events = db.execute(
         select(AuditEvent)
@@ -510,7 +594,7 @@ def audit_entries(db: Session, actor: User, filters: AuditFilters) -> Page[Audit
         .limit(PAGE_SIZE)
         .offset((page - 1) * PAGE_SIZE)
     ).scalars()
-    return Page(_audit_rows(db, events, actor.partnership_id), total, page)
+    return Page(_audit_rows(db, events, actor.partnership_id), total, page, more=more)
 
 
 def audit_actions(db: Session) -> list[tuple[str, str]]:

@@ -284,6 +284,19 @@ def edit_contact(
     return True
 
 
+def mark_reviewed(
+    db: Session, services: PortalServices, actor: User, contact_id: int, today: date, *, remote_addr: str = ""
+) -> date:
+    """Record that someone checked the entry is still right: its next review is a year from today. Audited;
+    commits; returns the new review-by date."""
+    contact = get_contact(db, actor, contact_id)
+    contact.review_by = today + REVIEW_INTERVAL
+    _mark_managed(db, actor.partnership_id)
+    _record(db, services, actor, "directory.contact_reviewed", "directory_contact", str(contact.id), remote_addr)
+    db.commit()
+    return contact.review_by
+
+
 def set_contact_active(
     db: Session, services: PortalServices, actor: User, contact_id: int, active: bool, *, remote_addr: str = ""
 ) -> bool:

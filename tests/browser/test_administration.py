@@ -17,7 +17,7 @@ from sqlalchemy import select
 from portal.domain.models import Agency, DirectoryContact, Partnership, Role, User, WebSession
 from portal.web.database import session_factory
 from tests.browser.test_journey import assert_accessible, sign_in
-from tests.helpers import Accounts
+from tests.helpers import Accounts, appendix1_answers, contact_id, raise_notice
 from tests.helpers import sign_in as sign_in_client
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -46,6 +46,10 @@ def test_an_administrator_deactivates_a_user_and_resets_a_2fa(
     # The leaver is signed in somewhere: deactivating them must end that session.
     theirs = app.test_client()
     sign_in_client(theirs, app, leaver)
+    # A notice to a contact with no account: its invitation waits on the users page.
+    raiser = app.test_client()
+    sign_in_client(raiser, app, accounts.make(Role.PRACTITIONER, agency="Rochdale Early Help and Safeguarding Hub"))
+    raise_notice(raiser, appendix1_answers(contact_id(app, "Rochdale Children's Social Care")))
 
     page = _new_page(browser)
     sign_in(page, app, live_server, admin)
@@ -54,7 +58,13 @@ def test_an_administrator_deactivates_a_user_and_resets_a_2fa(
 
     page.get_by_role("link", name="Users", exact=True).first.click()
     expect(page.get_by_role("heading", name=re.compile("^Users"))).to_be_visible()
-    assert_accessible(page, "users list")
+    expect(page.locator("#invitation-list")).to_be_visible()
+    assert_accessible(page, "users list, with an invitation waiting")
+    page.get_by_role("link", name="Invite someone").click()
+    assert_accessible(page, "invite someone")
+    page.get_by_role("button", name="Send invitation").click()
+    _expect_errors(page, "invite someone, with errors")
+    page.goto(f"{live_server}/admin/users")
     page.get_by_label("Name or email address").fill("nobody-matches")
     page.get_by_role("button", name="Apply filters").click()
     expect(page.locator("#result-count")).to_have_text("No users match")

@@ -10,7 +10,16 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import select
 
-from portal.domain.models import Agency, AuditEvent, DirectoryContact, Partnership, Role, User
+from portal.domain.models import (
+    Agency,
+    AuditEvent,
+    DirectoryContact,
+    Invitation,
+    OutboxMessage,
+    Partnership,
+    Role,
+    User,
+)
 from portal.web.database import session_factory
 from tests.helpers import Accounts
 
@@ -103,3 +112,41 @@ def test_directory_export_then_import_previews_and_applies(app: Flask, tmp_path:
     applied = runner.invoke(args=["directory", "import", str(edited), "--partnership", "rochdale", "--apply"])
     assert applied.exit_code == 0 and "Applied: 0 to add, 0 to change, 1 to deactivate" in applied.output
     assert _active_rochdale(app) == before - {(gone["agency"], gone["role"])}
+
+
+def test_accounts_invite_and_send_password_reset_queue_their_mail(app: Flask, accounts: Accounts) -> None:
+    accounts.make(Role.PRACTITIONER, email="known@rochdale.test")
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=[
+            "accounts",
+            "invite",
+            "New.Spoc@rochdale.test",
+            "--partnership",
+            "rochdale",
+            "--agency",
+            "greater manchester police",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    refused = runner.invoke(
+        args=[
+            "accounts",
+            "invite",
+            "known@rochdale.test",
+            "--partnership",
+            "rochdale",
+            "--agency",
+            "Greater Manchester Police",
+        ]
+    )
+    assert refused.exit_code != 0 and "An account already exists" in refused.output
+    result = runner.invoke(args=["accounts", "send-password-reset", "known@rochdale.test"])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(args=["accounts", "send-password-reset", "nobody@rochdale.test"]).exit_code != 0
+    with session_factory(app)() as db:
+        invitation = db.execute(select(Invitation)).scalar_one()
+        assert (invitation.email, invitation.agency.name) == ("new.spoc@rochdale.test", "Greater Manchester Police")
+        bodies = {m.to_address: m.body_text for m in db.execute(select(OutboxMessage)).scalars()}
+    assert "/invitation/" in bodies["new.spoc@rochdale.test"]
+    assert "/sign-in/reset/" in bodies["known@rochdale.test"]

@@ -8,13 +8,14 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from portal import partnerships
 from portal.domain.models import DirectoryContact, Role, User
 from portal.partnerships.directory_data import COLUMNS
-from portal.services import directory_admin
+from portal.services import directory_admin, routing
 from portal.services.errors import NotPermittedError, RuleBrokenError
 from portal.web.database import session_factory
 from portal.web.runtime import portal_services
-from tests.helpers import Accounts
+from tests.helpers import Accounts, contact_id
 
 HEADER = ",".join(COLUMNS)
 TODAY = date(2026, 11, 23)
@@ -84,3 +85,18 @@ def test_a_cell_a_spreadsheet_would_run_is_refused() -> None:
     text = f'{HEADER}\nHealth,,,=HYPERLINK("http://evil.test"),,a@health.test,,,,false,List\n'
     _contacts, _agencies, errors = directory_admin.parse_import(text)
     assert [e.message for e in errors] == ["role must not start with =, + or @"]
+
+
+def test_a_deactivated_contact_is_neither_offered_nor_accepted_by_routing(app: Flask, accounts: Accounts) -> None:
+    bm = accounts.make(Role.BUSINESS_MANAGER)
+    target = contact_id(app, "Greater Manchester Police")
+    with session_factory(app)() as db:
+        actor = db.get(User, bm.id)
+        assert (str(target), db.get(DirectoryContact, target).label) in routing.contact_choices(
+            db, actor.partnership_id
+        )
+        assert directory_admin.set_contact_active(db, portal_services(app), actor, target, False) is True
+        assert str(target) not in dict(routing.contact_choices(db, actor.partnership_id))
+        definition = partnerships.NOTICES[actor.partnership.form_code]
+        with pytest.raises(RuleBrokenError):
+            routing.form_recipients(db, actor.partnership_id, definition, {"sent_to_1": str(target)})

@@ -23,7 +23,7 @@ from flask import Flask, url_for
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from portal.domain.models import AuditEvent, LearningItem, Notice, NoticeAttachment, Role, User
+from portal.domain.models import AuditEvent, Invitation, LearningItem, Notice, NoticeAttachment, Role, User
 from portal.web.database import session_factory
 from tests.helpers import (
     CANARY_NAME,
@@ -291,6 +291,47 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
         bm2=DENIED,
         admin="302 /admin/users/{user}",
     ),
+    ("admin.send_password_reset", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
+    ("admin.send_password_reset", "POST"): row(
+        anon=SIGN_IN,
+        raiser=DENIED,
+        prac2=DENIED,
+        spoc=DENIED,
+        spoc2=DENIED,
+        bm=DENIED,
+        bm2=DENIED,
+        admin="302 /admin/users/{user}",
+    ),
+    ("admin.invite", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
+    # An empty form is asked again with its errors; nobody is invited.
+    ("admin.invite", "POST"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
+    # Resend (a fresh link, the old one revoked) and revoke the notice recipient's invitation.
+    ("admin.resend_invitation", "POST"): row(
+        anon=SIGN_IN,
+        raiser=DENIED,
+        prac2=DENIED,
+        spoc=DENIED,
+        spoc2=DENIED,
+        bm=DENIED,
+        bm2=DENIED,
+        admin="302 /admin/users",
+    ),
+    ("admin.revoke_invitation", "POST"): row(
+        anon=SIGN_IN,
+        raiser=DENIED,
+        prac2=DENIED,
+        spoc=DENIED,
+        spoc2=DENIED,
+        bm=DENIED,
+        bm2=DENIED,
+        admin="302 /admin/users",
+    ),
     ("admin.reset_2fa", "GET"): row(
         anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
     ),
@@ -353,6 +394,17 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
         anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=NOT_FOUND, admin=OK
     ),
     ("directory.reactivate", "POST"): row(
+        anon=SIGN_IN,
+        raiser=DENIED,
+        prac2=DENIED,
+        spoc=DENIED,
+        spoc2=DENIED,
+        bm="302 /directory/",
+        bm2=NOT_FOUND,
+        admin="302 /directory/",
+    ),
+    # Marking an entry as still right moves its review a year on.
+    ("directory.reviewed", "POST"): row(
         anon=SIGN_IN,
         raiser=DENIED,
         prac2=DENIED,
@@ -600,6 +652,8 @@ class World:
     # The directory contact the directory routes act on (not one the notice was sent to).
     target_contact_id: int = 0
     learning_item_id: str = ""
+    # A pending invitation (issue 9's administration resends or revokes it).
+    invitation_id: str = ""
 
 
 def _url_args(app: Flask, endpoint: str, world: World) -> dict[str, Any]:
@@ -613,6 +667,7 @@ def _url_args(app: Flask, endpoint: str, world: World) -> dict[str, Any]:
         "token": "not-a-token-that-was-issued",
         "item_id": world.learning_item_id,
         "attachment_id": world.attachment_id,
+        "invitation_id": world.invitation_id,
     }
     args: dict[str, Any] = {}
     for rule in app.url_map.iter_rules(endpoint):
@@ -678,6 +733,9 @@ def _build_world(app: Flask, accounts: Accounts) -> World:
         db.add(item)
         db.commit()
         item_id = item.id
+        # The invitation the notice's e-mail carried to its recipient contact, who has no account.
+        invitation_id = db.execute(select(Invitation.id).order_by(Invitation.created_at)).scalars().first()
+        assert invitation_id is not None, "the notice's recipient was not invited"
     return World(
         notice_id,
         reference,
@@ -689,6 +747,7 @@ def _build_world(app: Flask, accounts: Accounts) -> World:
         target_user_id=target.id,
         target_contact_id=contact_id(app, OTHER_AGENCY),
         learning_item_id=item_id,
+        invitation_id=invitation_id,
     )
 
 
@@ -807,7 +866,17 @@ def test_every_route_in_the_url_map_is_in_the_matrix(app: Flask) -> None:
     assert not missing, f"routes with no row in the authorisation matrix (add them to MATRIX): {missing}"
     for endpoint in {e for e, _ in in_map}:
         for rule in app.url_map.iter_rules(endpoint):
-            filled = {"notice_id", "draft_id", "filename", "user_id", "contact_id", "token", "item_id", "attachment_id"}
+            filled = {
+                "notice_id",
+                "draft_id",
+                "filename",
+                "user_id",
+                "contact_id",
+                "token",
+                "item_id",
+                "attachment_id",
+                "invitation_id",
+            }
             unknown = rule.arguments - filled
             assert not unknown, f"{rule.rule} takes {sorted(unknown)}: add it to the matrix"
 

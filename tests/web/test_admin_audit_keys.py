@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
 from bs4 import BeautifulSoup
 from flask import Flask
 from sqlalchemy import select, text
 
 from portal.domain.models import AuditEvent, Role
+from portal.services import administration
 from portal.web.database import session_factory
 from tests.helpers import (
     CANARY_NAME,
@@ -68,6 +70,19 @@ def test_the_audit_is_filtered_by_user_reference_action_and_date(app: Flask, acc
             db.execute(select(AuditEvent).where(AuditEvent.action == "audit.exported")).scalar_one().actor_id
             == admin.id
         )
+
+
+def test_a_long_trail_is_counted_only_up_to_a_cap(
+    app: Flask, accounts: Accounts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, _admin_account = _admin(app, accounts)
+    monkeypatch.setattr(administration, "COUNT_CAP", 1)  # the admin's own sign-in made two
+    page = client.get("/admin/audit")
+    assert "of more than 1 entries: narrow the filters" in BeautifulSoup(page.text, "html.parser").select_one(
+        "#result-count"
+    ).get_text(" ", strip=True), page.text[page.text.find("result-count") :][:300]
+    monkeypatch.setattr(administration, "COUNT_CAP", 10_000)
+    assert "more than" not in client.get("/admin/audit").text
 
 
 def test_the_chain_check_says_intact_then_names_a_broken_entry(app: Flask, accounts: Accounts) -> None:

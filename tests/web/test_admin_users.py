@@ -6,9 +6,9 @@ from bs4 import BeautifulSoup
 from flask import Flask
 from sqlalchemy import select
 
-from portal.domain.models import AuditEvent, Role, User, WebSession
+from portal.domain.models import AuditEvent, DirectoryContact, Invitation, OutboxMessage, Role, User, WebSession
 from portal.web.database import session_factory
-from tests.helpers import Accounts, csrf_from, errors_on, sign_in
+from tests.helpers import Accounts, appendix1_answers, contact_id, csrf_from, errors_on, raise_notice, sign_in
 
 
 def _admin_client(app: Flask, accounts: Accounts, partnership: str = "rochdale"):  # type: ignore[no-untyped-def]
@@ -152,3 +152,83 @@ def test_resetting_two_factor_clears_the_secret_and_ends_sessions(app: Flask, ac
         assert user.totp_secret_ct is None and user.totp_confirmed_at is None
     assert theirs.get("/").status_code == 302
     assert "Two-factor authentication reset" in client.get(f"/admin/users/{target.id}").text
+
+
+def test_sending_a_password_reset_mails_a_link_and_is_audited(app: Flask, accounts: Accounts) -> None:
+    client, admin = _admin_client(app, accounts)
+    target = accounts.make(Role.PRACTITIONER, email="forgetful@rochdale.test")
+    page = client.get(f"/admin/users/{target.id}/send-password-reset")
+    assert "Send Test Practitioner a password reset link?" in page.text
+    response = client.post(f"/admin/users/{target.id}/send-password-reset", data={"csrf_token": csrf_from(page.text)})
+    assert response.status_code == 302
+    with session_factory(app)() as db:
+        mails = db.execute(select(OutboxMessage).where(OutboxMessage.to_address == "forgetful@rochdale.test")).scalars()
+        assert any("/sign-in/reset/" in m.body_text for m in mails)
+        sent = db.execute(select(AuditEvent).where(AuditEvent.action == "admin.password_reset_sent")).scalar_one()
+        assert (sent.actor_id, sent.object_id) == (admin.id, str(target.id))
+    assert "Password reset link sent" in client.get(f"/admin/users/{target.id}").text
+
+
+def test_pending_invitations_are_listed_resent_and_revoked(app: Flask, accounts: Accounts) -> None:
+    # A notice to a contact with no account carries an invitation to the contact's address.
+    raiser = app.test_client()
+    sign_in(raiser, app, accounts.make(Role.PRACTITIONER, agency="Rochdale Early Help and Safeguarding Hub"))
+    target = contact_id(app, "Rochdale Children's Social Care")
+    raise_notice(raiser, appendix1_answers(target))
+    client, admin = _admin_client(app, accounts)
+    with session_factory(app)() as db:
+        address = db.get(DirectoryContact, target).email.lower()
+        first = db.execute(select(Invitation).where(Invitation.email == address)).scalar_one()
+    page = client.get("/admin/users")
+    listed = BeautifulSoup(page.text, "html.parser").select_one("#invitation-list")
+    assert address in listed.get_text()
+
+    client.post(f"/admin/invitations/{first.id}/resend", data={"csrf_token": csrf_from(page.text)})
+    with session_factory(app)() as db:
+        found = db.execute(
+            select(Invitation).where(Invitation.email == address).order_by(Invitation.created_at)
+        ).scalars()
+        old, new = list(found)
+        assert old.revoked_at is not None and new.revoked_at is None and new.invited_by_id == admin.id
+    assert "A new invitation is on its way" in client.get("/admin/users").text
+
+    page = client.get("/admin/users")
+    client.post(f"/admin/invitations/{new.id}/revoke", data={"csrf_token": csrf_from(page.text)})
+    soup = BeautifulSoup(client.get("/admin/users").text, "html.parser")
+    assert soup.select_one("#invitation-list") is None
+    # Another partnership's administrator is told there is no such invitation.
+    other = app.test_client()
+    sign_in(other, app, accounts.make(Role.ADMIN, partnership="bolton"))
+    token = csrf_from(other.get("/admin/users").text)
+    assert other.post(f"/admin/invitations/{new.id}/resend", data={"csrf_token": token}).status_code == 404
+
+
+def test_inviting_someone_sends_a_bound_invitation(app: Flask, accounts: Accounts) -> None:
+    client, admin = _admin_client(app, accounts)
+    accounts.make(Role.PRACTITIONER, email="taken@rochdale.test")
+    page = client.get("/admin/users/invite")
+    options = {o.get_text(): o["value"] for o in BeautifulSoup(page.text, "html.parser").select("#agency option")}
+    gmp = options["Greater Manchester Police"]
+    refused = client.post("/admin/users/invite", data={"csrf_token": csrf_from(page.text), "email": "", "agency": ""})
+    assert errors_on(refused.text) == [
+        "Enter the email address to send the invitation to",
+        "Select the agency they will answer notices for",
+    ]
+    refused = client.post(
+        "/admin/users/invite", data={"csrf_token": csrf_from(page.text), "email": "taken@rochdale.test", "agency": gmp}
+    )
+    assert errors_on(refused.text) == ["An account already exists at this address"]
+    done = client.post(
+        "/admin/users/invite", data={"csrf_token": csrf_from(page.text), "email": "new@gmp.example", "agency": gmp}
+    )
+    assert done.status_code == 302
+    with session_factory(app)() as db:
+        invitation = db.execute(select(Invitation)).scalar_one()
+        assert (invitation.email, str(invitation.agency_id), invitation.invited_by_id) == (
+            "new@gmp.example",
+            gmp,
+            admin.id,
+        )
+        mail = db.execute(select(OutboxMessage).where(OutboxMessage.to_address == "new@gmp.example")).scalar_one()
+        assert "/invitation/" in mail.body_text
+    assert "new@gmp.example" in client.get("/admin/users").text

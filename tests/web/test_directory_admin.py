@@ -103,6 +103,14 @@ def test_an_overdue_review_is_listed_and_flagged_to_senders(app: Flask, accounts
     check = sender.get(f"{draft_url}/check")
     assert "due for review on 31 January 2020" in check.text
 
+    # Checked with the agency and still right: the next review is a year away, and senders are no longer told.
+    page = client.get("/directory/")
+    client.post(f"/directory/contacts/{target}/reviewed", data={"csrf_token": csrf_from(page.text)})
+    with session_factory(app)() as db:
+        assert db.get(DirectoryContact, target).review_by == date(2027, 11, 23)
+    assert BeautifulSoup(client.get("/directory/").text, "html.parser").select_one("#overdue-list") is None
+    assert "due for review" not in sender.get(f"{draft_url}/check").text
+
 
 def test_adding_editing_and_deactivating_a_contact(app: Flask, accounts: Accounts) -> None:
     client = _keeper(app, accounts, Role.ADMIN)

@@ -81,6 +81,7 @@ from portal.web.database import get_session, session_factory
 from portal.web.forms import auth as auth_forms
 from portal.web.forms import notice_form as form_class_for
 from portal.web.forms.actions import CloseForm, DueDateForm, EscalateForm, RespondForm
+from portal.web.forms.admin import ApplyImportForm, ContactForm, InviteForm, RoleForm
 from portal.web.forms.base import PortalForm, answers_from
 from portal.web.forms.fields import GovukDateField
 from portal.web.forms.notice import answers_as_formdata, build_notice_form
@@ -313,7 +314,15 @@ NHS_NUMBERS = [n for n in (_nhs_number(f"{k * 7_919_113 % 10**9:09d}") for k in 
 NHS_FORMATS = ("{}{}{}", "{} {} {}", "{}-{}-{}", " {}  {} {} ")
 LOCAL_IDENTIFIERS = ["P778899", "p1", "7", "RN 12/34-5", "P-12/" + "9" * 25, "A" * 30]
 # Plausible answers tried, in order, until the form's own checks pass: that is its valid baseline.
-SHORT_ANSWERS = ["Sam Jones", "sam.jones@example.org", "943 476 5919", "P778899", ""]
+# The SHA-256 hex is the fingerprint the directory import's apply form carries (portal.web.forms.admin).
+SHORT_ANSWERS = [
+    "Sam Jones",
+    "sam.jones@example.org",
+    "943 476 5919",
+    "P778899",
+    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "",
+]
 LONG_ANSWER = "Quillfeather-Oblongata: what happened at each step.\nWhat should happen next, and by when."
 BASELINE_DAYS = [date.today() - timedelta(days=40), date.today() - timedelta(days=4_000), date.today() + timedelta(5)]
 
@@ -954,6 +963,55 @@ def test_the_fuzz_run_covers_every_registered_form(app: Flask) -> None:
             assert asked == set(definition.field_order), (definition.code, asked ^ set(definition.field_order))
 
 
+ADMIN_FORMS = "administration forms"
+
+
+def admin_forms(agencies: list[tuple[str, str]]) -> dict[str, FormUnderTest]:
+    """The administration pages' forms, their agency choices filled in as their views fill them."""
+
+    def role(formdata: MultiDict[str, str] | None) -> PortalForm:
+        form = RoleForm(formdata=formdata, meta=NO_CSRF)
+        form.agency.choices = [("", "No agency"), *agencies]
+        return form
+
+    def contact(formdata: MultiDict[str, str] | None) -> PortalForm:
+        form = ContactForm(formdata=formdata, meta=NO_CSRF)
+        form.agency.choices = [("", "Select an agency"), *agencies]
+        return form
+
+    def invite(formdata: MultiDict[str, str] | None) -> PortalForm:
+        form = InviteForm(formdata=formdata, meta=NO_CSRF)
+        form.agency.choices = [("", "Select an agency"), *agencies]
+        return form
+
+    return {
+        "role": describe_form("role", role),
+        "contact": describe_form("contact", contact),
+        "invite": describe_form("invite", invite),
+        "apply-import": describe_form(
+            "apply-import", lambda formdata: ApplyImportForm(formdata=formdata, meta=NO_CSRF)
+        ),
+    }
+
+
+def test_the_administration_forms_validate_hostile_input_cleanly(app: Flask) -> None:
+    with session_factory(app)() as db:
+        rochdale = db.scalars(select(Partnership.id).where(Partnership.slug == "rochdale")).one()
+        agencies = [(str(a.id), a.name) for a in agencies_for(db, rochdale)]
+    counts: dict[str, int] = {}
+    validity: dict[str, Counter[bool]] = defaultdict(Counter)
+    with app.test_request_context(method="POST"):
+        for name, fut in admin_forms(agencies).items():
+
+            def check(data: dict[str, Any], name: str = name, fut: FormUnderTest = fut) -> None:
+                check_form(fut, data, validity[name])
+
+            counts[name] = explore(f"{name} form", answers_data(fut, http=False), check, FORM_EXAMPLES)
+    assert all(n >= FORM_EXAMPLES for n in counts.values()), counts
+    for name in ("role", "contact"):
+        assert validity[name][True] and validity[name][False], (name, validity[name])
+
+
 # Every form class of the portal, and where this module fuzzes it. A new form fails the test below until it is
 # added here (and to a run above). ButtonForm has no answers: only its CSRF token, fuzzed with every POST.
 FUZZED_FORMS = {
@@ -968,6 +1026,12 @@ FUZZED_FORMS = {
     "ChangePasswordForm": ACCOUNT_FORMS,
     "ImmediateRiskForm": ACCOUNT_FORMS,
     "SubmitNoticeForm": ACCOUNT_FORMS,
+    # Administration (issue 9).
+    "ConfirmForm": "no answers",
+    "RoleForm": ADMIN_FORMS,
+    "ContactForm": ADMIN_FORMS,
+    "ApplyImportForm": ADMIN_FORMS,
+    "InviteForm": ADMIN_FORMS,
 }
 
 

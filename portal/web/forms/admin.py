@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from govuk_frontend_wtf.wtforms_widgets import GovFileInput, GovSelect, GovSubmitInput
 from wtforms import HiddenField, SelectField, SubmitField
-from wtforms.validators import DataRequired
+from wtforms.validators import DataRequired, Regexp
 
 from portal.domain.models import Role
 from portal.web.forms.base import DirectorySelectField, PortalForm, radio_choice, short_text
@@ -90,5 +90,36 @@ class ImportForm(FlaskForm):
 
 
 class ApplyImportForm(PortalForm):
-    digest = HiddenField()
+    # The fingerprint of the previewed changes (ImportPlan.digest): what is applied must be what was shown.
+    digest = HiddenField(
+        validators=[
+            DataRequired("Upload the file again to preview it"),
+            Regexp(r"[0-9a-f]{64}\Z", message="Upload the file again to preview it"),
+        ]
+    )
     submit = SubmitField("Apply these changes", widget=GovSubmitInput())
+
+
+class InviteForm(PortalForm):
+    """Invite someone to set up an account as a SPOC of an agency."""
+
+    email = short_text(
+        "Email address",
+        required="Enter the email address to send the invitation to",
+        max_length=254,
+        hint="Their secure work address. The invitation works once and expires.",
+    )
+    agency = DirectorySelectField(
+        "Agency",
+        choices=[],
+        validators=[DataRequired("Select the agency they will answer notices for")],
+        widget=GovSelect(),
+        invalid_choice_message="Choose an agency from the list",  # type: ignore[call-arg]  # WTForms 3.3 argument
+    )
+    submit = SubmitField("Send invitation", widget=GovSubmitInput())
+
+    FIELD_ORDER = ("email", "agency")
+
+    def add_error(self, name: str, message: str) -> None:
+        field = self[name] if name in self else self.email
+        field.errors = [*field.errors, message]

@@ -15,11 +15,11 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal.domain.models import Role
-from portal.services import administration, directory, keys
+from portal.services import administration, directory, invitations, keys
 from portal.services.errors import RuleBrokenError
 from portal.web.access import rule
 from portal.web.database import get_session
-from portal.web.forms.admin import ConfirmForm, RoleForm
+from portal.web.forms.admin import ConfirmForm, InviteForm, RoleForm
 from portal.web.runtime import portal_services
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -62,6 +62,7 @@ def users() -> str:
     return render_template(
         "admin/users.html",
         page=page,
+        invitations=administration.pending_invitations(get_session(), current_user),
         filters=filters,
         agencies=_agency_choices(),
         roles=[(r.value, r.label) for r in Role],
@@ -139,6 +140,13 @@ _ACTIONS: dict[str, tuple[str, str, Any, str]] = {
         administration.reset_two_factor,
         "{name}'s two-factor authentication is reset: they will set up their authenticator app when they next sign in",
     ),
+    "send-password-reset": (
+        "Send {name} a password reset link?",
+        "We will e-mail them a link to choose a new password. It works once and soon expires; they will still "
+        "need their authenticator app to sign in, and every session they have ends when they use it.",
+        administration.send_password_reset,
+        "A password reset link is on its way to {name}",
+    ),
 }
 
 
@@ -186,10 +194,71 @@ def reset_2fa(user_id: int) -> str | Response:
     return _confirm(user_id, "reset-2fa")
 
 
-# -- invitations and password resets ------------------------------------------------------------------
-# Issue 9's invitations and password-reset e-mails are built in portal.services.invitations (another branch).
-# Their buttons belong on admin/user.html (block "invitation_actions") and their routes here, each as
-# thin as the ones above: "Send a password reset" and "Invite a user" / "Resend" / "Revoke".
+@bp.route("/users/<int:user_id>/send-password-reset", methods=["GET", "POST"])
+@rule("admin")
+def send_password_reset(user_id: int) -> str | Response:
+    return _confirm(user_id, "send-password-reset")
+
+
+# -- invitations ------------------------------------------------------------------------------------
+# Invitations are issued from notice e-mails (portal.services.invitations); the users page lists those still
+# waiting, and an administrator resends (a fresh link; the old one stops working) or revokes one.
+
+
+@bp.route("/users/invite", methods=["GET", "POST"])
+@rule("admin")
+def invite() -> str | Response:
+    form = InviteForm()
+    agencies = directory.agencies_for(get_session(), current_user.partnership_id)
+    form.agency.choices = [("", "Select an agency"), *[(str(a.id), a.name) for a in agencies]]
+    if form.validate_on_submit():
+        names = {str(a.id): a.name for a in agencies}
+        try:
+            issued = administration.invite(
+                get_session(),
+                portal_services(),
+                partnership_slug=current_user.partnership.slug,
+                agency_name=names.get(form.agency.data or "", ""),
+                email=form.email.data or "",
+                invited_by_id=current_user.id,
+                remote_addr=_addr(),
+            )
+        except RuleBrokenError as problem:
+            get_session().rollback()
+            form.add_error(problem.field, problem.message)
+        else:
+            flash(f"An invitation is on its way to {issued.invitation.email}")
+            return redirect(url_for("admin.users"))
+    return render_template(
+        "admin/invite.html",
+        form=form,
+        errors=form.error_list(InviteForm.FIELD_ORDER) if request.method == "POST" else [],
+    )
+
+
+@bp.post("/invitations/<invitation_id>/resend")
+@rule("admin")
+def resend_invitation(invitation_id: str) -> Response:
+    if ConfirmForm().validate_on_submit():
+        try:
+            issued = invitations.resend(
+                get_session(), portal_services(), current_user.id, invitation_id, remote_addr=_addr()
+            )
+        except RuleBrokenError as refused:
+            get_session().rollback()
+            flash(refused.message)
+        else:
+            flash(f"A new invitation is on its way to {issued.invitation.email}; the old link no longer works")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/invitations/<invitation_id>/revoke")
+@rule("admin")
+def revoke_invitation(invitation_id: str) -> Response:
+    if ConfirmForm().validate_on_submit():
+        invitations.revoke(get_session(), portal_services(), current_user.id, invitation_id, remote_addr=_addr())
+        flash("The invitation is revoked: its link no longer works")
+    return redirect(url_for("admin.users"))
 
 
 # -- the audit trail ------------------------------------------------------------------------------------

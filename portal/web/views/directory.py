@@ -12,6 +12,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from portal.domain.dates import long_date
 from portal.services import directory, directory_admin
 from portal.services.errors import RuleBrokenError
 from portal.web.access import rule
@@ -123,6 +124,19 @@ def edit(contact_id: int) -> str | Response:
             )
         )
     return _contact_page(form, "Change a contact", url_for("directory.edit", contact_id=contact_id), contact)
+
+
+@bp.post("/contacts/<int:contact_id>/reviewed")
+@rule("directory")
+def reviewed(contact_id: int) -> Response:
+    if ConfirmForm().validate_on_submit():
+        db = get_session()
+        label = directory_admin.get_contact(db, current_user, contact_id).label
+        until = directory_admin.mark_reviewed(
+            db, portal_services(), current_user, contact_id, _today(), remote_addr=_addr()
+        )
+        flash(f"{label} is marked as reviewed: next review by {long_date(until)}")
+    return redirect(url_for("directory.index"))
 
 
 def _set_active(contact_id: int, active: bool) -> str | Response:
