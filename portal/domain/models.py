@@ -119,6 +119,9 @@ class Partnership(Base):
     front_door: Mapped[str] = mapped_column(Text, default="")
     # Who keeps the directory current (from the seed, e.g. "RBSB.admin@rochdale.gov.uk").
     directory_owner: Mapped[str] = mapped_column(String(200), default="")
+    # Set the first time the partnership changes its directory in the portal: from then on the seed import
+    # (`init`, run on every deployment) leaves this partnership's directory as the partnership keeps it.
+    directory_managed_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     agencies: Mapped[list[Agency]] = relationship(back_populates="partnership", order_by="Agency.position")
 
@@ -157,6 +160,11 @@ class DirectoryContact(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # False for a contact added by hand (`directory add-contact`): a seed import never deactivates it.
     from_seed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # When this entry is next checked (per contact: an agency's contacts are confirmed one by one). A sender
+    # choosing a contact past this date is told the entry may be out of date.
+    review_by: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # Where the entry came from: the published document, or who entered it in the portal.
+    source: Mapped[str] = mapped_column(String(300), default="", server_default="")
 
     agency: Mapped[Agency] = relationship(back_populates="contacts")
 
@@ -278,6 +286,11 @@ class Notice(Base):
     """A formal notice raised under a partnership's procedure."""
 
     __tablename__ = "notice"
+    # Lists read a page at a time in (submitted_at, id) order within a partnership or a raiser (migration 0010).
+    __table_args__ = (
+        Index("ix_notice_partnership_submitted", "partnership_id", "submitted_at", "id"),
+        Index("ix_notice_raised_by_submitted", "raised_by_id", "submitted_at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     reference: Mapped[str] = mapped_column(String(30), unique=True)
@@ -420,6 +433,8 @@ class NoticeRecipient(Base):
     """A directory contact the notice was sent to ("Notification has been sent to: 1. 2.")."""
 
     __tablename__ = "notice_recipient"
+    # A SPOC's home page: the notices sent to one agency (migration 0010).
+    __table_args__ = (Index("ix_notice_recipient_agency_notice", "agency_id", "notice_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), index=True)
@@ -457,6 +472,8 @@ class NoticeEvent(Base):
     """A step on a notice's timeline. Details never hold child identifiers or narrative."""
 
     __tablename__ = "notice_event"
+    # The register counts chases per notice in one GROUP BY (migration 0010).
+    __table_args__ = (Index("ix_notice_event_kind_notice", "kind", "notice_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), index=True)
@@ -508,7 +525,11 @@ class AuditEvent(Base):
 
     __tablename__ = "audit_event"
     # The sign-in throttle counts recent failures by action.
-    __table_args__ = (Index("ix_audit_event_action_at", "action", "at"),)
+    __table_args__ = (
+        Index("ix_audit_event_action_at", "action", "at"),
+        # A user's history and last sign-in (the administration pages).
+        Index("ix_audit_event_actor_action_at", "actor_id", "action", "at"),
+    )
 
     # Assigned under a lock as last seq + 1, so the chain has no gaps and no forks.
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)

@@ -140,11 +140,11 @@ def load_keys(key_dir: Path) -> Keys:
         raise KeyringError("the active key-encryption key is missing from the keyring")
     if keys.blind_index_keys.get(keys.active_blind_index_version) != keys.blind_index_key:
         raise KeyringError("the active blind-index key is missing from the keyring")
-    index_keys = list(keys.blind_index_keys.values())
-    if any(len(k) != 32 for k in [*keys.keks.values(), keys.audit_key, *index_keys]):
+    index_key_values = list(keys.blind_index_keys.values())
+    if any(len(k) != 32 for k in [*keys.keks.values(), keys.audit_key, *index_key_values]):
         raise KeyringError("every key in the keyring must be 32 bytes")
     # Index keys must differ from the encryption keys (docs/threats.md#property-8) and from each other.
-    if len({*keys.keks.values(), keys.audit_key, *index_keys}) != len(keys.keks) + 1 + len(index_keys):
+    if len({*keys.keks.values(), keys.audit_key, *index_key_values}) != len(keys.keks) + 1 + len(index_key_values):
         raise KeyringError("the keyring reuses one key for two purposes")
     return keys
 
@@ -188,7 +188,8 @@ def keyring_lock(key_dir: Path) -> Iterator[None]:
 
 def _read_document(key_dir: Path) -> dict[str, Any]:
     load_keys(key_dir)  # refuse to rewrite a keyring that does not load
-    return json.loads((key_dir / KEYRING_FILE).read_text())
+    document: dict[str, Any] = json.loads((key_dir / KEYRING_FILE).read_text())
+    return document
 
 
 def add_kek(key_dir: Path) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -130,7 +130,7 @@ def export_register(
     return f"{user.partnership.code}-notices-{today.isoformat()}.csv", ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-def _row(notice: Notice, chase_count: int, today: object) -> list[object]:
+def _row(notice: Notice, chase_count: int, today: date) -> list[object]:
     procedure = record.procedure_of(notice)
     current = notice.current_stage
     open_now = notice.is_open and current is not None and current.ended_at is None
@@ -150,8 +150,8 @@ def _row(notice: Notice, chase_count: int, today: object) -> list[object]:
         "Yes" if any(s.skipped_from for s in notice.stages) else "No",
         NoticeStatus(notice.status).label,
         due.isoformat() if due else "",
-        "Yes" if due is not None and due < today else "No",  # type: ignore[operator]
+        "Yes" if due is not None and due < today else "No",
         chase_count,
         notice.closed_at.astimezone(LONDON).date().isoformat() if notice.closed_at else "",
-        ENGLAND_AND_WALES_CALENDAR.working_days_between(raised_on, ended),  # type: ignore[arg-type]
+        ENGLAND_AND_WALES_CALENDAR.working_days_between(raised_on, ended),
     ]

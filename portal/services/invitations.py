@@ -233,7 +233,7 @@ def accept(
     session.commit()  # end the reads; the use below is one short write transaction
     begin_write(session)
     # Compare-and-set: only the request that moves used_at from NULL goes on to create the account.
-    claimed = session.execute(
+    result = session.execute(
         update(Invitation)
         .where(
             Invitation.id == invitation_id,
@@ -243,7 +243,8 @@ def accept(
         )
         .values(used_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    claimed = int(getattr(result, "rowcount", 0) or 0)
     if claimed != 1:
         session.rollback()
         fresh = session.get(Invitation, invitation_id)

@@ -123,9 +123,10 @@ def get_draft(
         if not draft.answers_ct:
             return {}
         dek = vault.data_key(session, services.keyring, draft.data_key_id)
-        return json.loads(
+        answers: dict[str, str] = json.loads(
             vault.open_text(dek, draft.answers_ct, table="notice_draft", field=DRAFT_FIELD, row_id=draft.id)
         )
+        return answers
 
     # A data-key rotation may commit between loading the draft and decrypting it: read again once.
     return draft, vault.open_with_retry(session, read)

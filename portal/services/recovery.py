@@ -147,12 +147,13 @@ def reset_password(
     reset_id, user_id = found.id, found.user_id
     db.commit()
     begin_write(db)
-    claimed = db.execute(
+    result = db.execute(
         update(PasswordReset)
         .where(PasswordReset.id == reset_id, PasswordReset.used_at.is_(None), PasswordReset.expires_at > now)
         .values(used_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    claimed = int(getattr(result, "rowcount", 0) or 0)
     user = db.get(User, user_id)
     if claimed != 1 or user is None or not user.is_active:
         db.rollback()

@@ -9,10 +9,12 @@ offered or routed to; a notice already routed keeps the recipients it was sent t
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from portal.domain.dates import long_date
 from portal.domain.models import Agency, DirectoryContact, Notice, Role, User
 from portal.domain.notice_definition import NoticeDefinition
 from portal.domain.policy import directory_id
@@ -166,12 +168,45 @@ def agency_choices(session: Session, partnership_id: int) -> list[tuple[str, str
     return [(str(a.id), a.name) for a in agencies_for(session, partnership_id)]
 
 
-def sender_notes(session: Session, contact_ids: list[str]) -> list[tuple[str, str]]:
-    """Directory notes for the chosen recipients' agencies that the sender must act on."""
+def sender_notes(session: Session, contact_ids: list[str], *, today: date | None = None) -> list[tuple[str, str]]:
+    """Directory notes for the chosen recipients' agencies that the sender must act on; with ``today``, also a
+    warning for each chosen contact whose directory entry is overdue for review."""
     wanted = [i for i in map(directory_id, contact_ids) if i is not None]
     if not wanted:
         return []
     agencies = session.execute(
         select(Agency).join(DirectoryContact).where(DirectoryContact.id.in_(wanted)).distinct()
     ).scalars()
-    return [(a.name, a.sender_note) for a in agencies if a.sender_note]
+    notes = [(a.name, a.sender_note) for a in agencies if a.sender_note]
+    if today is not None:
+        overdue = session.execute(
+            select(DirectoryContact)
+            .where(DirectoryContact.id.in_(wanted), DirectoryContact.review_by < today)
+            .options(selectinload(DirectoryContact.agency))
+        ).scalars()
+        notes += [(c.agency.name, overdue_note(c)) for c in overdue]
+    return notes
+
+
+def overdue_note(contact: DirectoryContact) -> str:
+    return (
+        f"the directory entry for {contact.role_title} was due for review on {long_date(contact.review_by)}: "
+        "check with your partnership's business unit that it is still right"
+    )
+
+
+def overdue_contact_notes(session: Session, partnership_id: int, today: date) -> list[tuple[str, str]]:
+    """The contacts a sender may choose whose entries are overdue for review, as (agency, note)."""
+    contacts = session.execute(
+        select(DirectoryContact)
+        .join(Agency)
+        .where(
+            Agency.partnership_id == partnership_id,
+            DirectoryContact.active.is_(True),
+            DirectoryContact.email.is_not(None),
+            DirectoryContact.review_by < today,
+        )
+        .options(selectinload(DirectoryContact.agency))
+        .order_by(Agency.position, DirectoryContact.position)
+    ).scalars()
+    return [(c.agency.name, overdue_note(c)) for c in contacts]

@@ -56,7 +56,7 @@ from portal.infrastructure.crypto import (
     load_keys,
     retire_blind_index_keys,
 )
-from portal.infrastructure.db import with_retries
+from portal.infrastructure.db import rows_matched, with_retries
 from portal.partnerships import notice_definition
 from portal.services import audit, record, vault
 from portal.services.runtime import PortalServices
@@ -501,7 +501,7 @@ def finish_index_rotation(
             raise IndexRotationError(
                 f"{left} notices are not yet indexed under version {active}; run `keys rotate-blind-index` again"
             )
-        deleted = session.execute(delete(NoticeBlindIndex).where(NoticeBlindIndex.key_version != active)).rowcount
+        deleted = rows_matched(session.execute(delete(NoticeBlindIndex).where(NoticeBlindIndex.key_version != active)))
         session.commit()
     retired = retire_blind_index_keys(key_dir)
     _record(sessions, keyring, "keys.blind_index_key_retired", "ok", active)
@@ -513,4 +513,4 @@ def delete_index_rows(session: Session, notice_ids: Iterable[str]) -> int:
     ids = list(notice_ids)
     if not ids:
         return 0
-    return session.execute(delete(NoticeBlindIndex).where(NoticeBlindIndex.notice_id.in_(ids))).rowcount or 0
+    return rows_matched(session.execute(delete(NoticeBlindIndex).where(NoticeBlindIndex.notice_id.in_(ids)))) or 0

@@ -25,7 +25,7 @@ from portal.services.runtime import build_services
 from portal.web import access, database, errors, security
 from portal.web.config import check_production_config, load_config
 from portal.web.sessions import DatabaseSessionInterface
-from portal.web.views import account, auth, business, devmail, home, invitations, notices, search
+from portal.web.views import account, admin, auth, business, devmail, directory, home, invitations, notices, search
 
 
 def create_web_app(test_config: dict[str, Any] | None = None, *, keys_required: bool = True) -> Flask:
@@ -84,9 +84,11 @@ def create_web_app(test_config: dict[str, Any] | None = None, *, keys_required: 
 
     for module in (home, auth, account, notices, business, search, invitations):
         app.register_blueprint(module.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(directory.bp)
     if app.config["ENV"] == "development":
         app.register_blueprint(devmail.bp)
-    app.view_functions["static"].access_rule = "public"  # type: ignore[attr-defined]  # read by enforce_role_rule
+    access.rule("public")(app.view_functions["static"])
     app.before_request(access.enforce_role_rule)
     return app
 

@@ -18,14 +18,16 @@ def init_app(app: Flask) -> None:
 
 def session_factory(app: Flask | None = None) -> sessionmaker[Session]:
     """Return the app's session factory (for workers and CLI commands that outlive a request)."""
-    return (app or current_app).extensions["portal.sessionmaker"]
+    factory: sessionmaker[Session] = (app or current_app).extensions["portal.sessionmaker"]
+    return factory
 
 
 def get_session() -> Session:
     """Return the session for this request, opening it on first use."""
     if "db_session" not in g:
         g.db_session = session_factory()()
-    return g.db_session
+    session: Session = g.db_session
+    return session
 
 
 def close_session(_exc: BaseException | None = None) -> None:

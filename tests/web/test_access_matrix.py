@@ -289,6 +289,136 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("auth.reset_password", "POST"): row(
         anon=GONE, raiser=GONE, prac2=GONE, spoc=GONE, spoc2=GONE, bm=GONE, bm2=GONE, admin=GONE
     ),
+    # -- administration (issue 9): the partnership's administrators only ------------------------------
+    # {user} is a Rochdale practitioner who is none of the actors, so deactivating them changes no row.
+    ("admin.users", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
+    ("admin.user", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
+    # An empty form is asked again with its errors; nothing changes.
+    ("admin.change_role", "POST"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
+    ("admin.deactivate", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
+    ("admin.deactivate", "POST"): row(
+        anon=SIGN_IN,
+        raiser=DENIED,
+        prac2=DENIED,
+        spoc=DENIED,
+        spoc2=DENIED,
+        bm=DENIED,
+        bm2=DENIED,
+        admin="302 /admin/users/{user}",
+    ),
+    ("admin.reactivate", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
+    ("admin.reactivate", "POST"): row(
+        anon=SIGN_IN,
+        raiser=DENIED,
+        prac2=DENIED,
+        spoc=DENIED,
+        spoc2=DENIED,
+        bm=DENIED,
+        bm2=DENIED,
+        admin="302 /admin/users/{user}",
+    ),
+    ("admin.reset_2fa", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
+    ("admin.reset_2fa", "POST"): row(
+        anon=SIGN_IN,
+        raiser=DENIED,
+        prac2=DENIED,
+        spoc=DENIED,
+        spoc2=DENIED,
+        bm=DENIED,
+        bm2=DENIED,
+        admin="302 /admin/users/{user}",
+    ),
+    # The audit trail (entries, the chain check, the export) and the keys' state: administrators only.
+    ("admin.audit_trail", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
+    ("admin.verify_audit", "POST"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
+    ("admin.export_audit", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
+    ("admin.key_status", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
+    # -- the SPOC directory (issue 9): each partnership's business unit and administrators --------------
+    # {contact} is a Rochdale contact the notice was not sent to; Bolton's business manager is told it is
+    # not there (404, as for any record of another partnership).
+    ("directory.index", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=OK
+    ),
+    ("directory.add", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=OK
+    ),
+    # An empty form is asked again with its errors; nothing is added.
+    ("directory.add", "POST"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=OK
+    ),
+    ("directory.edit", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=NOT_FOUND, admin=OK
+    ),
+    ("directory.edit", "POST"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=NOT_FOUND, admin=OK
+    ),
+    ("directory.deactivate", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=NOT_FOUND, admin=OK
+    ),
+    ("directory.deactivate", "POST"): row(
+        anon=SIGN_IN,
+        raiser=DENIED,
+        prac2=DENIED,
+        spoc=DENIED,
+        spoc2=DENIED,
+        bm="302 /directory/",
+        bm2=NOT_FOUND,
+        admin="302 /directory/",
+    ),
+    ("directory.reactivate", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=NOT_FOUND, admin=OK
+    ),
+    ("directory.reactivate", "POST"): row(
+        anon=SIGN_IN,
+        raiser=DENIED,
+        prac2=DENIED,
+        spoc=DENIED,
+        spoc2=DENIED,
+        bm="302 /directory/",
+        bm2=NOT_FOUND,
+        admin="302 /directory/",
+    ),
+    ("directory.export", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=OK
+    ),
+    ("directory.import_file", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=OK
+    ),
+    # No file: asked again with the error.
+    ("directory.import_file", "POST"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=OK
+    ),
+    # Nothing previewed in this session: back to the upload.
+    ("directory.apply_import", "POST"): row(
+        anon=SIGN_IN,
+        raiser=DENIED,
+        prac2=DENIED,
+        spoc=DENIED,
+        spoc2=DENIED,
+        bm="302 /directory/import",
+        bm2="302 /directory/import",
+        admin="302 /directory/import",
+    ),
 }
 
 # Requests that change what later requests see run last, in this order.
@@ -379,6 +509,10 @@ class World:
     clients: dict[str, FlaskClient]
     user_ids: dict[str, int | None]
     csrf: dict[str, str]
+    # The user the administration routes act on (none of the actors).
+    target_user_id: int = 0
+    # The directory contact the directory routes act on (not one the notice was sent to).
+    target_contact_id: int = 0
 
 
 def _url_args(app: Flask, endpoint: str, world: World) -> dict[str, Any]:
@@ -388,6 +522,8 @@ def _url_args(app: Flask, endpoint: str, world: World) -> dict[str, Any]:
         "draft_id": world.draft_id,
         "filename": "js/init.mjs",
         "token": "not-a-token-that-was-issued",
+        "user_id": world.target_user_id,
+        "contact_id": world.target_contact_id,
     }
     args: dict[str, Any] = {}
     for rule in app.url_map.iter_rules(endpoint):
@@ -433,7 +569,17 @@ def _build_world(app: Flask, accounts: Accounts) -> World:
         # Every signed-in page carries the sign-out form, and with it the session's CSRF token.
         csrf[name] = csrf_from(clients[name].get("/accessibility").text)
     user_ids: dict[str, int | None] = {"anon": None, **{name: account.id for name, account in made.items()}}
-    return World(notice_id, reference, draft_id, clients, user_ids, csrf)
+    target = accounts.make(Role.PRACTITIONER, agency=TARGET_AGENCY, name="Tally Target")
+    return World(
+        notice_id,
+        reference,
+        draft_id,
+        clients,
+        user_ids,
+        csrf,
+        target_user_id=target.id,
+        target_contact_id=contact_id(app, OTHER_AGENCY),
+    )
 
 
 def _audit_head(app: Flask) -> int:
@@ -459,7 +605,9 @@ def _check(
     args: dict[str, Any],
 ) -> list[str]:
     """Make one request and return what differs from the expected outcome."""
-    expected = Outcome.parse(expected_text, {"draft": world.draft_id, "notice": world.notice_id})
+    expected = Outcome.parse(
+        expected_text, {"draft": world.draft_id, "notice": world.notice_id, "user": str(world.target_user_id)}
+    )
     with app.test_request_context():
         url = url_for(endpoint, **args)
     before = _audit_head(app)
@@ -549,7 +697,7 @@ def test_every_route_in_the_url_map_is_in_the_matrix(app: Flask) -> None:
     assert not missing, f"routes with no row in the authorisation matrix (add them to MATRIX): {missing}"
     for endpoint in {e for e, _ in in_map}:
         for rule in app.url_map.iter_rules(endpoint):
-            unknown = rule.arguments - {"notice_id", "draft_id", "filename", "token"}
+            unknown = rule.arguments - {"notice_id", "draft_id", "filename", "user_id", "contact_id", "token"}
             assert not unknown, f"{rule.rule} takes {sorted(unknown)}: add it to the matrix"
 
 

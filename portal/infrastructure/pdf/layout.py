@@ -421,7 +421,7 @@ class _FurnitureCanvas(Canvas):
 
     def showPage(self) -> None:  # noqa: N802 - ReportLab's API name
         self._held_pages.append(dict(self.__dict__))
-        self._startPage()
+        self._startPage()  # type: ignore[attr-defined]  # ReportLab's own page reset; types-reportlab omits private names
 
     def save(self) -> None:
         """Draw furniture on every held page, then write the document."""
@@ -450,7 +450,7 @@ def render_story(story: list[Flowable], *, reference: str, title: str) -> bytes:
         title=title,
         author=AUTHOR,
         subject="",
-        keywords="",
+        keywords=[],
         creator=AUTHOR,
         producer=AUTHOR,
         lang="en-GB",

@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
-from wtforms import SelectChoice, SubmitField
+from wtforms import SubmitField
 
 from portal.domain.notice_definition import YES_NO
 from portal.domain.procedure import Stage
 from portal.web.forms.base import PortalForm, contact_choice, long_text, radio_choice
-from portal.web.forms.fields import GovukDateField
+from portal.web.forms.fields import GovukDateField, SelectChoice, add_error
 
 
 class ButtonForm(PortalForm):
@@ -81,12 +81,12 @@ class EscalateForm(PortalForm):
         self.send_to_2.choices = offered
 
     def validate(self, extra_validators: Any = None) -> bool:
-        ok = super().validate(extra_validators)
+        ok: bool = super().validate(extra_validators)
         if self.immediate_risk.data == "yes" and not (self.referral.data or "").strip():
-            self.referral.errors.append("Enter how and when the child protection referral was made")
+            add_error(self.referral, "Enter how and when the child protection referral was made")
             ok = False
         if self.send_to_1.data and self.send_to_1.data == self.send_to_2.data:
-            self.send_to_2.errors.append("Choose a different second contact, or leave it blank")
+            add_error(self.send_to_2, "Choose a different second contact, or leave it blank")
             ok = False
         return ok
 
@@ -112,9 +112,9 @@ class CloseForm(PortalForm):
     submit = SubmitField("Close notice", widget=GovSubmitInput())
 
     def validate(self, extra_validators: Any = None) -> bool:
-        ok = super().validate(extra_validators)
+        ok: bool = super().validate(extra_validators)
         if self.learning_identified.data == "yes" and not (self.learning.data or "").strip():
-            self.learning.errors.append("Enter the general issues identified for the partnership")
+            add_error(self.learning, "Enter the general issues identified for the partnership")
             ok = False
         return ok
 

@@ -17,8 +17,17 @@ bp = Blueprint("business", __name__, url_prefix="/business")
 @bp.get("/notices")
 @rule("business_manager")
 def notices() -> str:
-    rows = casework.notices_for_partnership(get_session(), portal_services(), current_user)
-    return render_template("business/notices.html", rows=rows)
+    due = request.args.get("due", "")
+    filters = casework.ListFilters(due=due if due in casework.DUE_FILTERS else "")
+    page = casework.notices_for_partnership(
+        get_session(),
+        portal_services(),
+        current_user,
+        filters,
+        after=request.args.get("after"),
+        before=request.args.get("before"),
+    )
+    return render_template("business/notices.html", page=page, filters=filters)
 
 
 @bp.get("/notices.csv")

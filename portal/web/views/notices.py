@@ -16,6 +16,7 @@ from portal.web.database import get_session
 from portal.web.forms import notice_form
 from portal.web.forms.actions import ButtonForm, CloseForm, DueDateForm, EscalateForm, RespondForm
 from portal.web.forms.base import PortalForm, answers_from, field_labels
+from portal.web.forms.fields import answer
 from portal.web.forms.notice import answers_as_formdata, build_notice_form, typed_answers
 from portal.web.forms.raise_notice import ImmediateRiskForm, SubmitNoticeForm
 from portal.web.runtime import portal_services
@@ -74,6 +75,7 @@ def draft(draft_id: str) -> str | Response:
         definition=definition,
         draft_id=draft_id,
         errors=form.error_list(definition.field_order) if request.method == "POST" else [],
+        review_notes=routing.overdue_contact_notes(db, current_user.partnership_id, services.today()),
     )
 
 
@@ -126,7 +128,7 @@ def check(draft_id: str) -> str | Response:
         answers=shown,
         draft_id=draft_id,
         labels=field_labels(notice_form(definition.code)),
-        sender_notes=routing.sender_notes(db, recipient_ids),
+        sender_notes=routing.sender_notes(db, recipient_ids, today=services.today()),
     )
 
 
@@ -210,7 +212,7 @@ def respond(notice_id: str) -> str | Response:
             portal_services(),
             current_user,
             notice_id,
-            response=form.response.data,
+            response=answer(form.response),
             agreed_actions=form.agreed_actions.data or "",
             **_seen(),
             remote_addr=_addr(),
@@ -230,7 +232,7 @@ def due_date(notice_id: str) -> str | Response:
                 portal_services(),
                 current_user,
                 notice_id,
-                agreed=form.agreed_due.data,
+                agreed=answer(form.agreed_due),
                 **_seen(),
                 remote_addr=_addr(),
             )
@@ -266,7 +268,7 @@ def escalate(notice_id: str) -> str | Response:
                 current_user,
                 notice_id,
                 to_stage=form.to_stage.data,
-                reason=form.reason.data,
+                reason=answer(form.reason),
                 immediate_risk=form.immediate_risk.data == "yes",
                 referral=form.referral.data or "",
                 skip_reason=form.skip_reason.data or "",
