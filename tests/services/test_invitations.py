@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select, update
 
+from portal.commands import setup
 from portal.domain.models import (
     Agency,
     DirectoryContact,
@@ -216,3 +217,14 @@ def test_the_command_line_invites_lists_resends_and_revokes(app: Flask) -> None:
         args=["invitations", "send", "--email", "x@example.org", "--partnership", "rochdale", "--agency", "Nowhere"]
     )
     assert wrong.exit_code == 1 and "There is no agency" in wrong.output
+
+
+def test_the_demo_leaves_an_invitation_in_the_development_mailbox(app: Flask) -> None:
+    world = World(app)
+    with app.app_context(), world.session() as db:
+        setup._create_demo_users(app, db)
+    with world.session() as db:
+        mail = db.scalars(select(OutboxMessage).where(OutboxMessage.to_address == setup.DEMO_INVITEE)).one()
+        assert "/invitation/" in mail.body_text
+        invitation = db.scalars(select(Invitation).where(Invitation.email == setup.DEMO_INVITEE)).one()
+        assert invitation.agency.name == setup.DEMO_AGENCIES["rochdale"][1]
