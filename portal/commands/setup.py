@@ -24,11 +24,14 @@ from portal.infrastructure.mail import deliver_due, run_worker, transport_from_c
 from portal.infrastructure.mail.transport import Transport
 from portal.infrastructure.pdf.signing import generate_self_signed
 from portal.partnerships.directory_data import DirectoryDataError
-from portal.services import accounts, audit, chaser, directory, sessions
+from portal.services import accounts, audit, chaser, directory, invitations, sessions
 from portal.services.directory import import_partnerships
 from portal.services.runtime import build_services
 from portal.web.database import session_factory
 from portal.web.runtime import app_itself
+
+# Who the demo invites (issue 9): no account, so following the link is how they get in.
+DEMO_INVITEE = "invited-spoc@rochdale.demo.invalid"
 
 # One demo agency per partnership for its practitioner (the raising agency) and its SPOC (the receiving one).
 DEMO_AGENCIES = {
@@ -138,6 +141,11 @@ def _create_demo_users(app: Flask, db: Session) -> None:
     click.echo("\nDemo users (shown once; add each TOTP secret to an authenticator app):")
     for account in created:
         click.echo(f"  {account.user.email:<48} password {account.password}  TOTP secret {account.totp_secret}")
+    # The demo also shows how people without an account get in: an invitation waiting in the dev mailbox.
+    issued = invitations.invite(
+        db, services, None, email=DEMO_INVITEE, partnership_slug="rochdale", agency_name=DEMO_AGENCIES["rochdale"][1]
+    )
+    click.echo(f"\nAn invitation for {issued.invitation.email} is in the development mailbox (/dev/mail).")
 
 
 def _agency_exists(db: Session, partnership_id: int, name: str | None) -> bool:

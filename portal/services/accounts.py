@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.domain.models import Agency, Partnership, Role, User, normalise_email, utcnow
 from portal.infrastructure.crypto import DecryptionError, KeyRing
-from portal.infrastructure.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Passwords
+from portal.infrastructure.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Passwords, is_common_password
 from portal.services import audit, throttle, vault
 from portal.services.runtime import PortalServices
 from portal.services.sessions import end_all_sessions
@@ -286,6 +286,12 @@ def change_password(
             "refused",
             "new_password",
             f"Your new password must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters long",
+        )
+    if is_common_password(new):
+        raise refuse(
+            "refused",
+            "new_password",
+            "This password is too common and easy to guess. Choose another, such as a few unrelated words",
         )
     if secrets.compare_digest(new.encode(), current.encode()):
         raise refuse("refused", "new_password", "Your new password must be different from your current password")

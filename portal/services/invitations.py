@@ -407,7 +407,7 @@ def made_account(session: Session, user_id: int) -> bool:
     return found is not None
 
 
-# -- administrators: resend and revoke -----------------------------------------------------------------
+# -- administrators: invite, resend and revoke -----------------------------------------------------------------
 
 
 def _for_admin(session: Session, services: PortalServices, admin_id: int | None, invitation_id: str) -> Invitation:
@@ -425,6 +425,51 @@ def _for_admin(session: Session, services: PortalServices, admin_id: int | None,
         ):
             raise NotFoundError("no such invitation")
     return invitation
+
+
+def invite(
+    session: Session,
+    services: PortalServices,
+    admin_id: int | None,
+    *,
+    email: str,
+    partnership_slug: str,
+    agency_name: str,
+    remote_addr: str = "",
+) -> Issued:
+    """Invite someone to be a SPOC of an agency (an administrator's invitation, not tied to a notice). Commits.
+
+    admin_id None means the CLI operator; otherwise it must be an administrator of that partnership.
+    """
+    partnership = session.execute(select(Partnership).where(Partnership.slug == partnership_slug)).scalar_one_or_none()
+    if partnership is None:
+        raise RuleBrokenError("partnership", f"There is no partnership {partnership_slug!r}")
+    if admin_id is not None:
+        admin = session.get(User, admin_id)
+        if admin is None or not admin.is_active or admin.role_enum is not Role.ADMIN:
+            raise NotFoundError("no such partnership")
+        if admin.partnership_id != partnership.id:
+            raise NotFoundError("no such partnership")
+    agency = next((a for a in partnership.agencies if a.name.lower() == agency_name.strip().lower()), None)
+    if agency is None:
+        raise RuleBrokenError("agency", f"There is no agency {agency_name!r} in {partnership.name}")
+    address = normalise_email(email)
+    if "@" not in address or any(ch.isspace() for ch in address) or len(address) > 254:
+        raise RuleBrokenError("email", "Enter an email address in the correct format, like name@example.com")
+    if accounts.find_user_by_email(session, address) is not None:
+        raise RuleBrokenError("email", "An account already exists at this address")
+    issued = issue(
+        session,
+        services,
+        email=address,
+        partnership_id=partnership.id,
+        agency_id=agency.id,
+        invited_by_id=admin_id,
+        remote_addr=remote_addr,
+    )
+    queue_mail(session, to=address, subject=INVITATION_SUBJECT, body=invitation_body(issued, services))
+    session.commit()
+    return issued
 
 
 def resend(

@@ -48,8 +48,15 @@ def test_one_invitation_used_twelve_times_at_once_makes_one_account(app: Flask, 
             ]
         )
     statuses = Counter(r.status for r in replies)
-    assert statuses == {303: 1, 410: AT_ONCE - 1}, statuses
-    assert all("This invitation link has already been used" in r.body for r in replies if r.status == 410)
+    assert statuses[303] == 1, statuses
+    # Every other request is told plainly: the link was used, or (read just as the winner committed) the
+    # address now has an account. Never a 500, never a second account.
+    for reply in replies:
+        if reply.status != 303:
+            assert (reply.status, "This invitation link has already been used" in reply.body) == (410, True) or (
+                reply.status,
+                "You already have an account" in reply.body,
+            ) == (200, True), reply.status
     with session_factory(app)() as db:
         invited = db.scalars(select(Invitation.email)).one()
         assert db.scalar(select(func.count()).select_from(User).where(User.email == invited)) == 1

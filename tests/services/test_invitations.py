@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select, update
 
+from portal.commands import setup
 from portal.domain.models import (
     Agency,
     DirectoryContact,
@@ -188,3 +189,42 @@ def test_a_password_reset_link_is_used_once_and_ends_every_session(app: Flask, a
         with pytest.raises(recovery.ResetLinkUnusableError):
             recovery.reset_password(db, world.services, token, "another long passphrase")
         assert db.scalars(select(PasswordReset.used_at)).one() is not None
+
+
+def test_the_command_line_invites_lists_resends_and_revokes(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    sent = runner.invoke(
+        args=["invitations", "send", "--email", "New.Spoc@Example.org", "--partnership", "rochdale", "--agency", TARGET]
+    )
+    assert sent.exit_code == 0, sent.output
+    world = World(app)
+    with world.session() as db:
+        invitation = db.scalars(select(Invitation)).one()
+        assert (invitation.email, invitation.agency.name) == ("new.spoc@example.org", TARGET)
+        assert db.scalars(select(OutboxMessage.to_address)).one() == "new.spoc@example.org"
+    listed = runner.invoke(args=["invitations", "list", "--partnership", "rochdale"])
+    assert invitation.id in listed.output and "new.spoc@example.org" in listed.output
+    resent = runner.invoke(args=["invitations", "resend", invitation.id])
+    assert resent.exit_code == 0, resent.output
+    with world.session() as db:
+        newest = invitations.pending(db, invitation.partnership_id)[0]
+    assert newest.id != invitation.id
+    revoked = runner.invoke(args=["invitations", "revoke", newest.id])
+    assert revoked.exit_code == 0 and "revoked" in revoked.output
+    with world.session() as db:
+        assert invitations.pending(db, invitation.partnership_id) == []
+    wrong = runner.invoke(
+        args=["invitations", "send", "--email", "x@example.org", "--partnership", "rochdale", "--agency", "Nowhere"]
+    )
+    assert wrong.exit_code == 1 and "There is no agency" in wrong.output
+
+
+def test_the_demo_leaves_an_invitation_in_the_development_mailbox(app: Flask) -> None:
+    world = World(app)
+    with app.app_context(), world.session() as db:
+        setup._create_demo_users(app, db)
+    with world.session() as db:
+        mail = db.scalars(select(OutboxMessage).where(OutboxMessage.to_address == setup.DEMO_INVITEE)).one()
+        assert "/invitation/" in mail.body_text
+        invitation = db.scalars(select(Invitation).where(Invitation.email == setup.DEMO_INVITEE)).one()
+        assert invitation.agency.name == setup.DEMO_AGENCIES["rochdale"][1]

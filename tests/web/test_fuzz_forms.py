@@ -71,6 +71,7 @@ from portal.domain.models import (
     User,
 )
 from portal.domain.notice_definition import NoticeDefinition
+from portal.infrastructure.passwords import password_problem
 from portal.partnerships import procedure_for
 from portal.partnerships.trafford.notice import NOTICE as TRAFFORD
 from portal.services import accounts as account_service
@@ -902,17 +903,57 @@ def test_the_account_forms_validate_hostile_input_cleanly(app: Flask, accounts: 
             validity["password", form.validate()] += 1
             assert summary_problems_in_form(form) == []
 
+        def check_invitation(data: dict[str, Any]) -> None:
+            fields = {
+                "name": data["current_password"],
+                "password": data["new_password"],
+                "confirm_password": data["confirm_password"],
+            }
+            form = auth_forms.AcceptInvitationForm(formdata=to_multidict(fields), meta=NO_CSRF)
+            valid = form.validate()
+            validity["invitation", valid] += 1
+            if valid:
+                password_problem(form.password.data)
+            assert summary_problems_in_form(form) == []
+
+        def check_reset(data: dict[str, Any]) -> None:
+            fields = {"password": data["new_password"], "confirm_password": data["confirm_password"]}
+            form = auth_forms.ResetPasswordForm(formdata=to_multidict(fields), meta=NO_CSRF)
+            valid = form.validate()
+            validity["reset", valid] += 1
+            if valid:
+                password_problem(form.password.data)
+            assert summary_problems_in_form(form) == []
+
+        def check_email_only(data: dict[str, Any]) -> None:
+            form = auth_forms.EmailOnlyForm(formdata=to_multidict({"email": data["email"]}), meta=NO_CSRF)
+            valid = form.validate()
+            validity["email", valid] += 1
+            if valid and _sendable(form.email.data):
+                throttle.sign_in_identifier(portal_services().keyring, form.email.data)
+            assert summary_problems_in_form(form) == []
+
         if group == SIGN_IN_FORMS:
             counts["sign-in"] = explore(
                 "sign-in form", sign_in_data(http=False, known_email=account.email), check_sign_in, FORM_EXAMPLES
             )
             counts["code"] = explore("security code form", code_data(http=False), check_code, FORM_EXAMPLES)
+            counts["email"] = explore(
+                "forgotten-password and lost-authenticator form",
+                sign_in_data(http=False, known_email=account.email),
+                check_email_only,
+                FORM_EXAMPLES,
+            )
         else:
             if hasattr(auth_forms, "ChangePasswordForm"):
                 counts["password"] = explore(
                     "change-password form", password_data(http=False), check_password, FORM_EXAMPLES
                 )
             counts["risk"] = explore("immediate-risk form", risk_data(http=False), check_risk, FORM_EXAMPLES)
+            counts["invitation"] = explore(
+                "invitation form", password_data(http=False), check_invitation, FORM_EXAMPLES
+            )
+            counts["reset"] = explore("password reset form", password_data(http=False), check_reset, FORM_EXAMPLES)
             counts["submit"] = explore("check-answers form", extra_fields(http=False), check_submit, FORM_EXAMPLES)
     assert counts and all(n >= FORM_EXAMPLES for n in counts.values()), counts
     # Each form was seen both accepting and refusing input, so neither branch's properties held vacuously.
@@ -1024,6 +1065,11 @@ FUZZED_FORMS = {
     "SignInForm": SIGN_IN_FORMS,
     "CodeForm": SIGN_IN_FORMS,
     "ChangePasswordForm": ACCOUNT_FORMS,
+    "AcceptInvitationForm": ACCOUNT_FORMS,
+    "ResetPasswordForm": ACCOUNT_FORMS,
+    "EmailOnlyForm": SIGN_IN_FORMS,
+    # Only its CSRF token and button, like ButtonForm.
+    "FreshLinkForm": "no answers",
     "ImmediateRiskForm": ACCOUNT_FORMS,
     "SubmitNoticeForm": ACCOUNT_FORMS,
     # Administration (issue 9).

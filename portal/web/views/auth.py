@@ -180,7 +180,7 @@ def reset_password(token: str) -> str | Response | tuple[str, int]:
         except recovery.ResetLinkUnusableError:
             return render_template("auth/reset-unusable.html"), 410
         except RuleBrokenError as error:
-            form[error.field].errors.append(error.message)
+            add_error(form[error.field], error.message)
         else:
             # Every session of the user has ended, this browser's too if it had one: sign in afresh, code and all.
             logout_user()

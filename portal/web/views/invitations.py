@@ -18,7 +18,7 @@ from portal.services.errors import RuleBrokenError
 from portal.web.access import rule
 from portal.web.database import get_session
 from portal.web.forms.auth import AcceptInvitationForm, FreshLinkForm
-from portal.web.forms.fields import answer
+from portal.web.forms.fields import add_error, answer
 from portal.web.runtime import portal_services
 
 bp = Blueprint("invitations", __name__)
@@ -67,7 +67,7 @@ def accept(token: str) -> str | Response | tuple[str, int]:
                 return render_template("invitations/has-account.html"), 200
             return _unusable(token, error.state)
         except RuleBrokenError as error:
-            form[error.field].errors.append(error.message)
+            add_error(form[error.field], error.message)
         else:
             # The password step is done: what is left of signing in is setting up the authenticator app.
             notice_id = checked.invitation.notice_id if checked.invitation else None
