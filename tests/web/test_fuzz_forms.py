@@ -81,7 +81,15 @@ from portal.web import forms as web_forms
 from portal.web.database import get_session, session_factory
 from portal.web.forms import auth as auth_forms
 from portal.web.forms import notice_form as form_class_for
-from portal.web.forms.actions import CloseForm, DueDateForm, EscalateForm, RespondForm
+from portal.web.forms.actions import (
+    CloseForm,
+    DeleteDraftForm,
+    DueDateForm,
+    EscalateForm,
+    MessageForm,
+    RespondForm,
+    WithdrawForm,
+)
 from portal.web.forms.admin import ApplyImportForm, ContactForm, InviteForm, RoleForm
 from portal.web.forms.base import PortalForm, answers_from
 from portal.web.forms.fields import GovukDateField
@@ -1053,6 +1061,38 @@ def test_the_administration_forms_validate_hostile_input_cleanly(app: Flask) -> 
         assert validity[name][True] and validity[name][False], (name, validity[name])
 
 
+MORE_FORMS = "withdraw, delete-draft and message forms"
+
+
+def more_forms() -> dict[str, FormUnderTest]:
+    """The forms of a notice's withdraw, message and draft-deletion pages (issue 13): no choices to fill in."""
+    classes = {
+        "withdraw": WithdrawForm,
+        "delete-draft": DeleteDraftForm,
+        "message": MessageForm,
+    }
+    return {
+        name: describe_form(name, lambda formdata, cls=cls: cls(formdata=formdata, meta=NO_CSRF))
+        for name, cls in classes.items()
+    }
+
+
+def test_the_withdraw_message_and_delete_forms_validate_hostile_input_cleanly(app: Flask) -> None:
+    counts: dict[str, int] = {}
+    validity: dict[str, Counter[bool]] = defaultdict(Counter)
+    with app.test_request_context(method="POST"):
+        for name, fut in more_forms().items():
+
+            def check(data: dict[str, Any], name: str = name, fut: FormUnderTest = fut) -> None:
+                check_form(fut, data, validity[name])
+
+            counts[name] = explore(f"{name} form", answers_data(fut, http=False), check, FORM_EXAMPLES)
+    assert all(n >= FORM_EXAMPLES for n in counts.values()), counts
+    # Each form both accepted and refused something: the run reached its checks.
+    for name in counts:
+        assert validity[name][True] and validity[name][False], (name, validity[name])
+
+
 # Every form class of the portal, and where this module fuzzes it. A new form fails the test below until it is
 # added here (and to a run above). ButtonForm has no answers: only its CSRF token, fuzzed with every POST.
 FUZZED_FORMS = {
@@ -1078,6 +1118,13 @@ FUZZED_FORMS = {
     "ContactForm": ADMIN_FORMS,
     "ApplyImportForm": ADMIN_FORMS,
     "InviteForm": ADMIN_FORMS,
+    # Withdraw, messages and deleting a draft (issue 13).
+    "WithdrawForm": MORE_FORMS,
+    "DeleteDraftForm": MORE_FORMS,
+    "MessageForm": MORE_FORMS,
+    # A file, read from the request's files, not its form: sent as every shape of multipart by
+    # tests/web/test_malformed_posts.py, and as real documents by tests/web/test_evidence.py.
+    "EvidenceForm": "malformed POSTs over HTTP",
 }
 
 
