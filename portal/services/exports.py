@@ -3,7 +3,8 @@
 What leaves the portal in a spreadsheet is the register a business unit reports from (docs/threats.md#property-21):
 references, agencies, stages, dates and clocks. No child identifier or narrative is in it, so it
 decrypts nothing. Every cell is neutralised against spreadsheet formula injection (ASVS 1.2.10), the file
-is marked OFFICIAL-SENSITIVE in its first line, each export is audited with its row count, and a user may
+is marked OFFICIAL-SENSITIVE in its name and its last line (the first is the header, so it imports as it
+is), each export is audited with its row count, and a user may
 export only a few times an hour (the NCSC's bulk-data measures).
 """
 
@@ -16,8 +17,9 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from portal.domain.categories import COMMON_LABELS, NOT_RECORDED_LABEL, THEME_PREFIX, label_of, outcome_label
 from portal.domain.dates import LONDON
-from portal.domain.models import Notice, NoticeEvent, NoticeRecipient, NoticeStatus, User, utcnow
+from portal.domain.models import Notice, NoticeCategory, NoticeEvent, NoticeRecipient, NoticeStatus, User, utcnow
 from portal.domain.working_days import ENGLAND_AND_WALES_CALENDAR
 from portal.services import audit, limits, record
 from portal.services.errors import LimitReachedError
@@ -42,6 +44,12 @@ COLUMNS = (
     "Chases",
     "Closed on",
     "Working days open",
+    # Codes that reports count (docs/categories.md); "Not recorded" for notices from before they were asked.
+    "Categories",
+    "Common themes",
+    "Outcome",
+    "Debrief taken place",
+    "General issues flagged for learning",
 )
 # A cell starting with one of these is read as a formula (or a DDE command) by spreadsheet programs.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
@@ -110,10 +118,17 @@ def export_register(
     today = services.today()
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([MARKING])
+    coded: dict[str, list[NoticeCategory]] = {}
+    for category in session.execute(
+        select(NoticeCategory).where(NoticeCategory.notice_id.in_([n.id for n in notices])).order_by(NoticeCategory.id)
+    ).scalars():
+        coded.setdefault(category.notice_id, []).append(category)
+    # The header is the first row, so the file imports as it is; the marking is in the file name and the last row.
     writer.writerow(COLUMNS)
     for notice in notices:
-        writer.writerow([neutralise(cell) for cell in _row(notice, chases.get(notice.id, 0), today)])
+        cells = _row(notice, chases.get(notice.id, 0), today) + _codes(notice, coded.get(notice.id, []))
+        writer.writerow([neutralise(cell) for cell in cells])
+    writer.writerow([MARKING] + [""] * (len(COLUMNS) - 1))
     limits.finish(session, attempt, limits.OK)
     audit.record(
         session,
@@ -127,7 +142,8 @@ def export_register(
     )
     session.commit()
     # The byte-order mark makes spreadsheet programs read the UTF-8 (agency names with accents) correctly.
-    return f"{user.partnership.code}-notices-{today.isoformat()}.csv", ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    filename = f"{user.partnership.code}-notices-{today.isoformat()}-OFFICIAL-SENSITIVE.csv"
+    return filename, ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
 def _row(notice: Notice, chase_count: int, today: object) -> list[object]:
@@ -154,4 +170,27 @@ def _row(notice: Notice, chase_count: int, today: object) -> list[object]:
         chase_count,
         notice.closed_at.astimezone(LONDON).date().isoformat() if notice.closed_at else "",
         ENGLAND_AND_WALES_CALENDAR.working_days_between(raised_on, ended),  # type: ignore[arg-type]
+    ]
+
+
+def _codes(notice: Notice, categories: list[NoticeCategory]) -> list[object]:
+    """The notice's category codes, common themes, outcome, debrief and learning flag, as labels."""
+    lists = {code_list.field: code_list for code_list in record.definition_of(notice).code_lists}
+    own = [
+        f"{lists[c.list_field].title}: {label_of(lists[c.list_field], c.code)}"
+        for c in categories
+        if c.list_field in lists
+    ]
+    themes = [COMMON_LABELS.get(c.code, c.code) for c in categories if c.list_field.startswith(THEME_PREFIX)]
+    closed = notice.closed_at is not None
+
+    def yes_no(value: bool | None) -> str:
+        return "" if not closed else NOT_RECORDED_LABEL if value is None else ("Yes" if value else "No")
+
+    return [
+        "; ".join(own) or (NOT_RECORDED_LABEL if lists else ""),
+        "; ".join(themes),
+        outcome_label(notice.outcome_code) if closed else "",
+        yes_no(notice.debrief_held),
+        yes_no(notice.learning_flagged),
     ]

@@ -51,9 +51,11 @@ def test_exports_are_minimal_safe_and_restricted(app: Flask, accounts: Accounts)
     assert "no-store" in response.headers["Cache-Control"]
     text = response.data.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0][0].startswith("OFFICIAL-SENSITIVE")
-    assert rows[1] == list(exports.COLUMNS)
-    [row] = rows[2:]
+    # The header first, so a plain import works; the marking in the file name and the last row.
+    assert rows[0] == list(exports.COLUMNS)
+    assert rows[-1][0].startswith("OFFICIAL-SENSITIVE") and len(rows[-1]) == len(exports.COLUMNS)
+    assert response.headers["Content-Disposition"].endswith('-OFFICIAL-SENSITIVE.csv"')
+    [row] = rows[1:-1]
     assert row[0] == reference and row[5] == "'" + HOSTILE_AGENCY
     assert row[8] == "Stage 3" and row[10] == "Open"
     for secret in (CANARY_NAME, CANARY_NHS, CANARY_NHS.replace(" ", ""), CANARY_NARRATIVE, "29/02/2016", "2016-02-29"):

@@ -111,3 +111,22 @@ def test_the_learning_log_assigns_an_item_and_the_report_counts_it(app: Flask, a
     sign_in(other, app, accounts.make(Role.BUSINESS_MANAGER, partnership="bolton"))
     assert other.get(item_url).status_code == 404
     assert "Trafford" not in other.get("/business/learning").text.split("<main")[1]
+
+
+def test_the_register_carries_the_codes_outcome_debrief_and_learning(app: Flask, accounts: Accounts) -> None:
+    seeded = seed_trafford(app, accounts)
+    client = app.test_client()
+    sign_in(client, app, seeded.bm)
+    response = client.get("/business/notices.csv")
+    rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
+    marking = rows.pop()
+    assert marking["Reference"].startswith("OFFICIAL-SENSITIVE")
+    by_reference = {row["Reference"]: row for row in rows}
+    first, second = by_reference["TRA-2026-0001"], by_reference["TRA-2026-0002"]
+    # N0 stands for the notices from before codes were recorded.
+    assert (first["Categories"], first["Outcome"], first["Debrief taken place"]) == ("Not recorded",) * 3
+    assert second["Categories"].startswith("Level of need: Children supported under a Child in Need Plan")
+    assert "Example of concern: Not attending Core Groups or TAC meetings" in second["Categories"]
+    assert second["Common themes"] == "Plan progress or drift; Attendance and engagement of professionals"
+    assert (second["Outcome"], second["Debrief taken place"]) == ("Resolved by agreement", "Yes")
+    assert second["General issues flagged for learning"] == "Yes"
