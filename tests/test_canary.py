@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import logging
 from pathlib import Path
 
@@ -19,11 +20,19 @@ from tests.helpers import (
     CANARY_NHS,
     appendix1_answers,
     contact_id,
+    csrf_from,
     database_bytes,
     raise_notice,
     sign_in,
     smtp_transport,
 )
+
+# A message between the parties naming the child: sealed like the narrative.
+CANARY_MESSAGE = "Vellichor-Quandary message about the child"
+
+# Evidence: its file name, and a line of its content.
+CANARY_FILE = "Brindlewick case conference"
+CANARY_ATTACHMENT = b"%PDF-1.7\n% Thistlemere-Oakapple evidence content\n"
 
 NEEDLES = {
     "name": CANARY_NAME,
@@ -34,6 +43,9 @@ NEEDLES = {
     "dob long": "29 February 2016",
     "narrative": CANARY_NARRATIVE,
     "p number": "P778899",
+    "message": CANARY_MESSAGE,
+    "attachment name": CANARY_FILE,
+    "attachment content": "Thistlemere-Oakapple evidence content",
 }
 
 
@@ -62,10 +74,34 @@ def test_canary_is_nowhere_in_plaintext(app: Flask, client: FlaskClient, account
     sign_in(spoc, app, accounts.make(Role.SPOC, agency="Rochdale Children's Social Care"))
     assert CANARY_NAME in spoc.get(f"/notices/{notice_id}").text
     assert spoc.get(f"/notices/{notice_id}/pdf").status_code == 200
+    # The SPOC writes to the raiser about the child on the notice: the raiser is told by e-mail.
+    page = spoc.get(f"/notices/{notice_id}/message")
+    sent = spoc.post(
+        f"/notices/{notice_id}/message",
+        data={"text": f"{CANARY_MESSAGE}: {CANARY_NAME}", "csrf_token": csrf_from(page.text)},
+    )
+    assert sent.status_code == 302
+    assert CANARY_MESSAGE in client.get(f"/notices/{notice_id}").text
+    # Evidence named after the child, holding the narrative: its name and content are sealed, never e-mailed.
+    page = client.get(f"/notices/{notice_id}/evidence")
+    attached = client.post(
+        f"/notices/{notice_id}/evidence",
+        data={
+            "file": (io.BytesIO(CANARY_ATTACHMENT), f"{CANARY_NAME} {CANARY_FILE}.pdf"),
+            "csrf_token": csrf_from(page.text),
+        },
+        content_type="multipart/form-data",
+    )
+    assert attached.status_code == 302
+    shown = spoc.get(f"/notices/{notice_id}").text
+    assert CANARY_FILE in shown
+    link = shown.split(f'href="/notices/{notice_id}/evidence/')[1].split('"')[0]
+    assert spoc.get(f"/notices/{notice_id}/evidence/{link}").data == CANARY_ATTACHMENT
     # Error pages too.
     assert client.get("/notices/not-a-notice").status_code == 404
     transport = smtp_transport(smtp.port)
-    assert deliver_due(session_factory(app), transport, worker_id="canary").sent == 2
+    # Two recipients and the raiser when it was sent; the raiser and the business unit's mailbox of the message.
+    assert deliver_due(session_factory(app), transport, worker_id="canary").sent == 5
 
     dumped = database_bytes(app)
     assert reference.encode() in dumped  # the dump is real

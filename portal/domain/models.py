@@ -96,10 +96,13 @@ class NoticeStatus(enum.StrEnum):
 
     OPEN = "open"
     CLOSED = "closed"
+    # Withdrawn by whoever raised it (or the business unit) before it was resolved; kept and shredded like a
+    # closed notice.
+    WITHDRAWN = "withdrawn"
 
     @property
     def label(self) -> str:
-        return {"open": "Open", "closed": "Closed"}[self.value]
+        return {"open": "Open", "closed": "Closed", "withdrawn": "Withdrawn"}[self.value]
 
 
 class Partnership(Base):
@@ -119,6 +122,12 @@ class Partnership(Base):
     front_door: Mapped[str] = mapped_column(Text, default="")
     # Who keeps the directory current (from the seed, e.g. "RBSB.admin@rochdale.gov.uk").
     directory_owner: Mapped[str] = mapped_column(String(200), default="")
+    # Set the first time the partnership changes its directory in the portal: from then on the seed import
+    # (`init`, run on every deployment) leaves this partnership's directory as the partnership keeps it.
+    directory_managed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Moves on with every change to the partnership's agencies or contacts (database triggers, migration
+    # 0010): workers cache the form's directory choices against it (portal.services.routing.form_choices).
+    directory_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     agencies: Mapped[list[Agency]] = relationship(back_populates="partnership", order_by="Agency.position")
 
@@ -157,6 +166,11 @@ class DirectoryContact(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # False for a contact added by hand (`directory add-contact`): a seed import never deactivates it.
     from_seed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # When this entry is next checked (per contact: an agency's contacts are confirmed one by one). A sender
+    # choosing a contact past this date is told the entry may be out of date.
+    review_by: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # Where the entry came from: the published document, or who entered it in the portal.
+    source: Mapped[str] = mapped_column(String(300), default="", server_default="")
 
     agency: Mapped[Agency] = relationship(back_populates="contacts")
 
@@ -278,8 +292,11 @@ class Notice(Base):
     """A formal notice raised under a partnership's procedure."""
 
     __tablename__ = "notice"
-    # Reports read one partnership's notices raised, or closed, over a range of days (portal.services.reports).
+    # Lists read a page at a time in (submitted_at, id) order within a partnership or a raiser (migration 0010);
+    # reports read one partnership's notices raised, or closed, over a range of days (portal.services.reports).
     __table_args__ = (
+        Index("ix_notice_partnership_submitted", "partnership_id", "submitted_at", "id"),
+        Index("ix_notice_raised_by_submitted", "raised_by_id", "submitted_at", "id"),
         Index("ix_notice_partnership_opened", "partnership_id", "opened_on"),
         Index("ix_notice_partnership_closed", "partnership_id", "closed_on"),
     )
@@ -436,6 +453,8 @@ class NoticeRecipient(Base):
     """A directory contact the notice was sent to ("Notification has been sent to: 1. 2.")."""
 
     __tablename__ = "notice_recipient"
+    # A SPOC's home page: the notices sent to one agency (migration 0010).
+    __table_args__ = (Index("ix_notice_recipient_agency_notice", "agency_id", "notice_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), index=True)
@@ -473,6 +492,8 @@ class NoticeEvent(Base):
     """A step on a notice's timeline. Details never hold child identifiers or narrative."""
 
     __tablename__ = "notice_event"
+    # The register counts chases per notice in one GROUP BY (migration 0010).
+    __table_args__ = (Index("ix_notice_event_kind_notice", "kind", "notice_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), index=True)
@@ -524,7 +545,11 @@ class AuditEvent(Base):
 
     __tablename__ = "audit_event"
     # The sign-in throttle counts recent failures by action.
-    __table_args__ = (Index("ix_audit_event_action_at", "action", "at"),)
+    __table_args__ = (
+        Index("ix_audit_event_action_at", "action", "at"),
+        # A user's history and last sign-in (the administration pages).
+        Index("ix_audit_event_actor_action_at", "actor_id", "action", "at"),
+    )
 
     # Assigned under a lock as last seq + 1, so the chain has no gaps and no forks.
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
@@ -579,3 +604,67 @@ class LearningItem(Base):
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), nullable=True)
 
     notice: Mapped[Notice] = relationship()
+
+
+class Invitation(Base):
+    """An invitation to a directory contact who has no account, sent in a notice's e-mail (issue 9).
+
+    Only the SHA-256 of the token is stored; the token itself exists only in the e-mail. It is bound to the
+    address, partnership and agency (and tier where the procedure routes by tier), expires, and is used once:
+    ``used_at`` is set by a conditional UPDATE, so two requests with one token cannot both create an account.
+    """
+
+    __tablename__ = "invitation"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnership.id"))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("directory_contact.id"), nullable=True)
+    tier: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    # The notice whose e-mail carried it: where the new user lands once signed in.
+    notice_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Who issued it (None: a notice's e-mail) and the account it became.
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), nullable=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), nullable=True)
+
+    partnership: Mapped[Partnership] = relationship()
+    agency: Mapped[Agency] = relationship()
+
+
+class PasswordReset(Base):
+    """A self-service password reset link: the token's SHA-256 only, single use, expiring (issue 9)."""
+
+    __tablename__ = "password_reset"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class NoticeAttachment(Base):
+    """A piece of evidence attached to a notice: its name and content sealed under the notice's data key, bound to
+    the notice and this attachment; its size, checked type and SHA-256 kept plain, to list and verify it."""
+
+    __tablename__ = "notice_attachment"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), index=True)
+    # The stage it was attached at (the procedure's code), or "closure".
+    stage: Mapped[str] = mapped_column(String(40))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), nullable=True)
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The type found by reading the content (portal.domain.file_types), never the name's extension.
+    kind: Mapped[str] = mapped_column(String(20))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    name_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    content_ct: Mapped[bytes] = mapped_column(LargeBinary)

@@ -71,6 +71,8 @@ class NoticeDefinition:
     # The partnership's own code lists among its choice fields, stored as plain codes for reports
     # (portal.domain.categories, docs/categories.md).
     code_lists: Sequence[CodeList] = field(default_factory=tuple)
+    # What the partnership's procedure calls the form ("Appendix 1", "Appendix A"): the form page's caption.
+    caption: str = "Notice"
 
     def entry_for(self, answers: dict[str, str]) -> Entry:
         """Return the stage a notice with these answers is raised at."""

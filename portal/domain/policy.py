@@ -28,6 +28,11 @@ NOTICE_RULES: dict[str, frozenset[str]] = {
     "escalate": _PARTIES,
     "close": _PARTIES,
     "chase": frozenset({"partnership_business_manager"}),
+    # The parties write to each other on the notice while it is open, and attach evidence.
+    "message": _PARTIES,
+    "attach": _PARTIES,
+    # The raiser takes their notice back; the business unit may do it for them.
+    "withdraw": frozenset({"raised_it", "partnership_business_manager"}),
 }
 
 
@@ -95,10 +100,15 @@ class Actions:
     escalate: bool = False
     close: bool = False
     chase: bool = False
+    withdraw: bool = False
+    message: bool = False
+    attach: bool = False
 
     @property
     def any(self) -> bool:
-        return any((self.acknowledge, self.respond, self.agree_due, self.escalate, self.close, self.chase))
+        return any(
+            (self.acknowledge, self.respond, self.agree_due, self.escalate, self.close, self.chase, self.withdraw)
+        )
 
     def allows(self, action: str) -> bool:
         return bool(getattr(self, action, False))
@@ -146,4 +156,7 @@ def allowed_actions(user: User, notice: Notice, procedure: Procedure) -> Actions
         escalate=may_escalate and not stage.final,
         close=bool(held & (parties | {"business_unit"})),
         chase="business_unit" in held and current.due_on is not None,
+        withdraw=bool(held & {"raiser", "business_unit"}),
+        message=bool(held & (parties | {"business_unit"})),
+        attach=bool(held & (parties | {"business_unit"})),
     )

@@ -368,3 +368,26 @@ def disable_user(
     return _end_sessions_and_record(
         db, services, user, "admin.user_disabled", actor_id=admin_actor_id, remote_addr=remote_addr
     )
+
+
+def reactivate_user(
+    db: Session, services: PortalServices, admin_actor_id: int | None, user: User, *, remote_addr: str = ""
+) -> bool:
+    """Let a deactivated user sign in again (with the password and authenticator they had). admin_actor_id
+    None: the CLI. Audited; commits; False, recording nothing, if the account was active already."""
+    _require_admin(db, services, admin_actor_id, user, "admin.user_reactivated", remote_addr)
+    if user.is_active:
+        return False
+    user.is_active = True
+    audit.record(
+        db,
+        services.keyring.audit_key,
+        action="admin.user_reactivated",
+        outcome="ok",
+        actor_id=admin_actor_id,
+        object_type="staff_user",
+        object_id=str(user.id),
+        remote_addr=remote_addr,
+    )
+    db.commit()
+    return True

@@ -13,20 +13,37 @@ from dataclasses import replace
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal.domain.dates import LONDON, local_day, long_date
-from portal.domain.models import Agency, DirectoryContact, Notice, NoticeDocument, NoticeEvent
+from portal.domain import file_types
+from portal.domain.dates import LONDON, local_day, long_date, long_datetime
+from portal.domain.models import (
+    Agency,
+    DirectoryContact,
+    Notice,
+    NoticeAttachment,
+    NoticeDocument,
+    NoticeEvent,
+    NoticeStatus,
+    User,
+)
 from portal.domain.nhs_number import format_nhs_number
 from portal.domain.notice_definition import NoticeDefinition
 from portal.domain.policy import directory_id
 from portal.infrastructure import pdf
-from portal.infrastructure.pdf import CLOSURE_KEYS, WITHHELD, NoticeContext, NoticeLayout, StageRecord
+from portal.infrastructure.pdf import (
+    CLOSURE_KEYS,
+    WITHHELD,
+    AttachmentRecord,
+    NoticeContext,
+    NoticeLayout,
+    StageRecord,
+)
 from portal.partnerships import part
 from portal.services import record, vault
 from portal.services.runtime import PortalServices
 
 FULL_COPY = "full"
 BUSINESS_UNIT_COPY = "business-unit"
-_STATUS = {None: "Open", "escalated": "Escalated", "resolved": "Resolved"}
+_STATUS = {None: "Open", "escalated": "Escalated", "resolved": "Resolved", "withdrawn": "Withdrawn"}
 
 
 def directory_labels(session: Session, definition: NoticeDefinition, answers: dict[str, str]) -> dict[str, str]:
@@ -95,11 +112,44 @@ def stage_records(session: Session, notice: Notice, answers: dict[str, str]) -> 
     return tuple(records)
 
 
+def attachment_records(session: Session, notice: Notice, dek: bytes) -> list[AttachmentRecord]:
+    """The notice's evidence as listed on it and in its PDF, names opened (never the content)."""
+    rows = session.execute(
+        select(NoticeAttachment)
+        .where(NoticeAttachment.notice_id == notice.id)
+        .order_by(NoticeAttachment.uploaded_at, NoticeAttachment.id)
+    ).scalars()
+    found = []
+    procedure = record.procedure_of(notice)
+    for row in rows:
+        bound = f"{notice.id}/{row.id}"
+        name = vault.open_text(dek, row.name_ct, table="notice_attachment", field="name", row_id=bound)
+        author = session.get(User, row.uploaded_by_id) if row.uploaded_by_id else None
+        try:
+            stage_name = procedure.stage(row.stage).name
+        except LookupError:
+            stage_name = row.stage
+        found.append(
+            AttachmentRecord(
+                id=row.id,
+                name=name,
+                kind=file_types.KINDS[row.kind].label,
+                size=row.size,
+                sha256=row.sha256,
+                stage=stage_name,
+                added=long_datetime(row.uploaded_at),
+                added_by=author.name if author else "",
+            )
+        )
+    return found
+
+
 def closure_record(notice: Notice, answers: dict[str, str]) -> dict[str, str]:
     found = {key: answers.get(record.closure_field(key), "") for key in CLOSURE_KEYS if key != "closed_on"}
     if found.get("debrief"):
         found["debrief"] = {"yes": "Yes", "no": "No"}.get(found["debrief"], found["debrief"])
-    found["closed_on"] = local_day(notice.closed_at)
+    # A withdrawn notice ended without an agreed outcome: it has no closure record.
+    found["closed_on"] = local_day(notice.closed_at) if notice.status == NoticeStatus.CLOSED else ""
     return {k: v for k, v in found.items() if v}
 
 
@@ -129,6 +179,7 @@ def issue_version(
         fields=shown_answers(session, definition, notice, answers),
         stages=stage_records(session, notice, answers),
         closure=closure_record(notice, answers),
+        attachments=tuple(attachment_records(session, notice, dek)),
     )
     copies = [(FULL_COPY, context)]
     if definition.pseudonymous_copy:

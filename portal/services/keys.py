@@ -36,10 +36,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import LargeBinary, MetaData, Table, bindparam, func, insert, select, update
+from sqlalchemy import LargeBinary, MetaData, Row, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from portal.domain.models import Base, DataKey, Notice, NoticeAnswer, NoticeDocument, NoticeDraft, User, new_id, utcnow
+from portal.domain.models import (
+    Base,
+    DataKey,
+    Notice,
+    NoticeAnswer,
+    NoticeAttachment,
+    NoticeDocument,
+    NoticeDraft,
+    User,
+    new_id,
+    utcnow,
+)
 from portal.infrastructure.crypto import (
     DecryptionError,
     FieldBinding,
@@ -59,12 +70,23 @@ PURPOSES = ("notice", "user")
 
 Progress = Callable[[str], None]
 
-_dk: Table = DataKey.__table__  # type: ignore[assignment]
-_notice: Table = Notice.__table__  # type: ignore[assignment]
-_draft: Table = NoticeDraft.__table__  # type: ignore[assignment]
-_answer: Table = NoticeAnswer.__table__  # type: ignore[assignment]
-_document: Table = NoticeDocument.__table__  # type: ignore[assignment]
-_user: Table = User.__table__  # type: ignore[assignment]
+
+def _table_of(model: type[Base]) -> Table:
+    """A model's Table. Declarative types ``__table__`` as any FromClause (a class may map a join); every
+    portal model maps one table."""
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} does not map a single table")
+    return table
+
+
+_dk = _table_of(DataKey)
+_notice = _table_of(Notice)
+_draft = _table_of(NoticeDraft)
+_answer = _table_of(NoticeAnswer)
+_document = _table_of(NoticeDocument)
+_user = _table_of(User)
+_attachment = _table_of(NoticeAttachment)
 
 # Every ciphertext column the rotation re-encrypts, and every table whose rows own a data key. A schema
 # with a ciphertext column or key owner not listed here makes DEK rotation refuse to run: destroying the
@@ -73,6 +95,8 @@ _ROTATED_CIPHERTEXTS = frozenset(
     {
         ("notice_answer", "value_ct"),
         ("notice_document", "pdf_ct"),
+        ("notice_attachment", "name_ct"),
+        ("notice_attachment", "content_ct"),
         ("notice_draft", "answers_ct"),
         ("staff_user", "totp_secret_ct"),
     }
@@ -392,7 +416,7 @@ class _Kind:
     collect: Callable[[Session, list[Any]], list[_Unit]]
 
 
-def _lock(session: Session, table: Table, ids: Iterable[Any], *columns: Any) -> list[Any]:
+def _lock(session: Session, table: Table, ids: Iterable[Any], *columns: Any) -> Sequence[Row[*tuple[Any, ...]]]:
     return session.execute(
         select(table.c.id, table.c.data_key_id, *columns)
         .where(table.c.id.in_(sorted(ids)))
@@ -439,6 +463,20 @@ def _notice_units(session: Session, ids: list[Any]) -> list[_Unit]:
         ):
             binding = FieldBinding("notice_document", document_field(row.version, row.copy), row.notice_id)
             by_notice[row.notice_id].sealed.append((_document, row.id, "pdf_ct", binding, row.pdf_ct))
+        for row in session.execute(
+            select(_attachment.c.id, _attachment.c.notice_id, _attachment.c.name_ct, _attachment.c.content_ct).where(
+                _attachment.c.notice_id.in_(notice_ids)
+            )
+        ):
+            # Bound to the notice and the attachment (portal.services.evidence).
+            bound = f"{row.notice_id}/{row.id}"
+            unit = by_notice[row.notice_id]
+            unit.sealed.append(
+                (_attachment, row.id, "name_ct", FieldBinding("notice_attachment", "name", bound), row.name_ct)
+            )
+            unit.sealed.append(
+                (_attachment, row.id, "content_ct", FieldBinding("notice_attachment", "content", bound), row.content_ct)
+            )
     return list(units.values())
 
 

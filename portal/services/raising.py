@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from portal.domain.categories import THEME_PREFIX
 from portal.domain.models import (
+    DataKey,
     Notice,
     NoticeCategory,
     NoticeDraft,
@@ -28,13 +29,24 @@ from portal.domain.notice_definition import Entry, NoticeDefinition
 from portal.domain.policy import printable_id, responder, well_formed_id
 from portal.infrastructure.db import begin_write
 from portal.partnerships import notice_definition, procedure_for
-from portal.services import audit, record, routing, search, transitions, vault
+from portal.services import audit, messages, record, routing, search, transitions, vault
 from portal.services.documents import issue_version
 from portal.services.errors import DraftNotFoundError, DraftSubmittedError, FormNotAvailableError
 from portal.services.references import next_reference
 from portal.services.runtime import PortalServices
 
 DRAFT_FIELD = "answers"
+# The raiser's own label for a draft and its notice, so someone with several can tell them apart in lists. It is
+# stored sealed like the narrative (in the draft's answers, then as the notice's answer of this name): the page
+# asks for no child's details in it, but a label is free text and may hold them anyway.
+LABEL_FIELD = "notice_label"
+LABEL_MAX = 60
+
+
+def clean_label(value: str | None) -> str:
+    """A label as stored: one line of printable characters, at most LABEL_MAX long."""
+    text = " ".join("".join(ch for ch in (value or "") if ch.isprintable()).split())
+    return text[:LABEL_MAX]
 
 
 class NoticeError(Exception):
@@ -133,9 +145,10 @@ def get_draft(
         if not draft.answers_ct:
             return {}
         dek = vault.data_key(session, services.keyring, draft.data_key_id)
-        return json.loads(
+        answers: dict[str, str] = json.loads(
             vault.open_text(dek, draft.answers_ct, table="notice_draft", field=DRAFT_FIELD, row_id=draft.id)
         )
+        return answers
 
     # A data-key rotation may commit between loading the draft and decrypting it: read again once.
     return draft, vault.open_with_retry(session, read)
@@ -149,11 +162,20 @@ def submitted_notice(session: Session, user: User, draft_id: str) -> str | None:
     return draft_id if raised_by == user.id else None
 
 
-def save_draft(session: Session, services: PortalServices, user: User, draft_id: str, answers: dict[str, str]) -> None:
-    """Replace a draft's answers (encrypted)."""
-    draft, _ = get_draft(session, services, user, draft_id)
+def save_draft(
+    session: Session,
+    services: PortalServices,
+    user: User,
+    draft_id: str,
+    answers: dict[str, str],
+    *,
+    label: str | None = None,
+) -> None:
+    """Replace a draft's answers (encrypted), and its label when one is given."""
+    draft, stored = get_draft(session, services, user, draft_id)
+    kept = clean_label(label if label is not None else stored.get(LABEL_FIELD))
     dek = vault.data_key(session, services.keyring, draft.data_key_id)
-    _seal_draft(draft, dek, answers)
+    _seal_draft(draft, dek, {**answers, LABEL_FIELD: kept} if kept else answers)
     session.commit()
 
 
@@ -172,8 +194,34 @@ def autosave_draft(
     for name in definition.field_order:
         if name in typed:
             answers[name] = typed[name]
+    if LABEL_FIELD in typed:
+        answers[LABEL_FIELD] = clean_label(typed[LABEL_FIELD])
     dek = vault.data_key(session, services.keyring, draft.data_key_id)
     _seal_draft(draft, dek, answers)
+    session.commit()
+
+
+def delete_draft(
+    session: Session, services: PortalServices, user: User, draft_id: str, *, remote_addr: str = ""
+) -> None:
+    """Delete one of the user's unsent drafts, leaving nothing behind: the row and its sealed answers go, and its
+    data key is destroyed (its wrapped copy erased), so no backup taken later can open what was typed either."""
+    draft, _ = get_draft(session, services, user, draft_id, lock=True)
+    key = session.execute(select(DataKey).where(DataKey.id == draft.data_key_id).with_for_update()).scalar_one()
+    session.delete(draft)
+    session.flush()
+    key.wrapped = None
+    key.destroyed_at = utcnow()
+    audit.record(
+        session,
+        services.keyring.audit_key,
+        action="draft.delete",
+        outcome="ok",
+        actor_id=user.id,
+        object_type="notice_draft",
+        object_id=draft_id,
+        remote_addr=remote_addr,
+    )
     session.commit()
 
 
@@ -184,6 +232,17 @@ def drafts_of(session: Session, user: User) -> list[NoticeDraft]:
             select(NoticeDraft).where(NoticeDraft.user_id == user.id).order_by(NoticeDraft.updated_at.desc())
         ).scalars()
     )
+
+
+def draft_labels(session: Session, services: PortalServices, drafts: list[NoticeDraft]) -> dict[str, str]:
+    """The raiser's label of each of their drafts (decrypted for the raiser's own home page only)."""
+    found = {}
+    for draft in drafts:
+        if draft.answers_ct:
+            dek = vault.data_key(session, services.keyring, draft.data_key_id)
+            text = vault.open_text(dek, draft.answers_ct, table="notice_draft", field=DRAFT_FIELD, row_id=draft.id)
+            found[draft.id] = clean_label(json.loads(text).get(LABEL_FIELD))
+    return found
 
 
 def _seal_draft(draft: NoticeDraft, dek: bytes, answers: dict[str, str]) -> None:
@@ -213,7 +272,7 @@ def submit_notice(
     ``answers`` are the draft's answers as the form has just checked them; a recipient who has left the
     directory since is refused (RuleBrokenError on that field) and nothing is saved.
     """
-    draft, _stored = get_draft(session, services, user, draft_id)
+    draft, stored = get_draft(session, services, user, draft_id)
     definition = definition_for(user.partnership)
     partnership = user.partnership
     procedure = procedure_for(partnership.slug, partnership.procedure_version)
@@ -257,6 +316,8 @@ def submit_notice(
             if value:
                 record.seal_answer(session, notice, dek, name, value)
         session.add_all(categories_of(notice, definition, answers))
+        if label := clean_label(stored.get(LABEL_FIELD)):
+            record.seal_answer(session, notice, dek, LABEL_FIELD, label)
         # Blind indexes of the child's NHS number and surname with date of birth, for search (no plaintext kept).
         search.index_notice(session, services.keyring, notice, answers)
         agency_ids = routing.involved_agency_ids(notice, answers, definition.agency_fields)
@@ -280,6 +341,16 @@ def submit_notice(
             session, services, notice, dek=dek, answers={k: v for k, v in answers.items() if v} | _entry_answers(entry)
         )
 
+    # The raiser learns by e-mail that the notice went, and to whom (agencies only, never the child).
+    agencies = ", ".join(dict.fromkeys(c.agency.name for c in recipients)) or f"the {partnership.name} business unit"
+    messages.send(
+        session,
+        services,
+        notice,
+        [user.email],
+        f"OFFICIAL-SENSITIVE: escalation notice {notice.reference}: sent",
+        f"Your notice has been sent under the {partnership.name} procedure to {agencies}. It is at {stage.name}.",
+    )
     check = session.get(SafetyCheck, draft.safety_check_id)
     if check is not None:
         check.notice_id = notice.id

@@ -44,6 +44,10 @@ def stage_field(stage: str, name: str) -> str:
     return f"s.{stage}.{name}"
 
 
+# The reason a notice was withdrawn, encrypted like the narrative.
+WITHDRAWAL_FIELD = "withdraw.reason"
+
+
 def closure_field(name: str) -> str:
     """Return the notice_answer name of a closure answer."""
     return f"close.{name}"

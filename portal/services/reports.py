@@ -259,7 +259,7 @@ def _tally(session: Session, scope: ColumnElement[bool], period: Period) -> _Tal
     keys += [flags.c.learning_flagged, flags.c.o, flags.c.c, flags.c.e, flags.c.learning]
     tally = _Tally()
     for row in session.execute(select(*keys, func.count()).group_by(*keys)):
-        stage, raiser, outcome, debrief, flagged, o, c, e, learning, n = tuple(row)  # type: ignore[misc]
+        stage, raiser, outcome, debrief, flagged, o, c, e, learning, n = tuple(row)
         if o:
             tally.opened += n
             tally.stages[stage] += n
@@ -296,7 +296,7 @@ def _tally(session: Session, scope: ColumnElement[bool], period: Period) -> _Tal
     for row in session.execute(
         select(*keys, func.sum(columns.c.chased), func.sum(columns.c.skipped), func.count()).group_by(*keys)
     ):
-        stage, started, ended, limited, kept, chased, skipped, n = tuple(row)  # type: ignore[misc]
+        stage, started, ended, limited, kept, chased, skipped, n = tuple(row)
         tally.chases[stage] += int(chased or 0)
         # A notice skips on entering a stage: one stage row per notice that skipped.
         tally.skipped += int(skipped or 0)

@@ -34,6 +34,7 @@ from portal.domain.models import (
     DataKey,
     Notice,
     NoticeAnswer,
+    NoticeAttachment,
     NoticeDocument,
     NoticeEvent,
     NoticeStatus,
@@ -113,7 +114,7 @@ def review(session: Session, keyring: KeyRing, today: date, report: ShredReport)
         select(Notice)
         .join(Partnership)
         .where(
-            Notice.status == NoticeStatus.CLOSED,
+            Notice.status.in_((NoticeStatus.CLOSED, NoticeStatus.WITHDRAWN)),
             Notice.shredded_at.is_(None),
             # closed_at is set on closing; a notice closed before that column existed falls back to updated_at.
             (Notice.closed_at < closed_by) | (Notice.closed_at.is_(None) & (Notice.updated_at < closed_by)),
@@ -150,6 +151,7 @@ def shred_notice(session: Session, keyring: KeyRing, notice_id: str, *, today: d
     # The ciphertexts are unreadable without the key; deleting them too leaves nothing for a later key leak.
     session.execute(delete(NoticeAnswer).where(NoticeAnswer.notice_id == notice.id))
     session.execute(delete(NoticeDocument).where(NoticeDocument.notice_id == notice.id))
+    session.execute(delete(NoticeAttachment).where(NoticeAttachment.notice_id == notice.id))
     search.delete_index_rows(session, [notice.id])
     notice.shredded_at = now
     session.add(

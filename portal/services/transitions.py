@@ -30,13 +30,14 @@ from portal.domain.models import (
     User,
     utcnow,
 )
-from portal.domain.procedure import DayWindow, DeadlineRuleError, Stage, When
+from portal.domain.procedure import AudienceKind, DayWindow, DeadlineRuleError, Stage, When
 from portal.services import documents, messages, record, routing
 from portal.services.errors import RuleBrokenError
 from portal.services.runtime import PortalServices
 
 OUTCOME_ESCALATED = "escalated"
 OUTCOME_RESOLVED = "resolved"
+OUTCOME_WITHDRAWN = "withdrawn"
 
 
 @dataclass(frozen=True)
@@ -291,6 +292,17 @@ def escalation_targets(notice: Notice) -> list[tuple[Stage, bool]]:
     return targets
 
 
+def default_recipients(session: Session, notice: Notice, target: Stage) -> list[str]:
+    """Who ``target`` goes to if the person escalating chooses no contact: directory labels, then the business
+    unit where the stage names it, so the page says where the notice will go before it goes there."""
+    answers_agencies = routing.involved_agency_ids(notice, {}, ())
+    contacts = routing.stage_recipients(session, notice, target, chosen=[], agency_ids=answers_agencies)
+    labels = [c.label for c in contacts]
+    if any(n.when is When.ON_ENTER and n.audience.kind is AudienceKind.BUSINESS_UNIT for n in target.notify):
+        labels.append(f"{notice.partnership.name} business unit")
+    return labels
+
+
 def escalate(
     session: Session,
     services: PortalServices,
@@ -444,6 +456,60 @@ def close(
     record.touch(notice)
     new_version(session, services, notice, dek)
     record.audit_action(session, services, user, notice, "close", remote_addr)
+    session.commit()
+    return notice
+
+
+def withdraw(
+    session: Session,
+    services: PortalServices,
+    user: User,
+    notice_id: str,
+    *,
+    reason: str,
+    seen_version: int | None = None,
+    seen_stage: str | None = None,
+    remote_addr: str = "",
+) -> Notice:
+    """Withdraw an open notice with a reason: its stage ends unresolved, both sides and the business unit are told
+    by a link-only e-mail, and a last signed version records it. Decided under the notice's row lock."""
+    notice, current, stage = record.load_current(
+        session,
+        services,
+        user,
+        notice_id,
+        "withdraw",
+        remote_addr=remote_addr,
+        seen_version=seen_version,
+        seen_stage=seen_stage,
+    )
+    if not reason.strip():
+        raise RuleBrokenError("reason", "Enter why the notice is being withdrawn")
+    dek = record.data_key(session, services, notice)
+    record.seal_answer(session, notice, dek, record.WITHDRAWAL_FIELD, reason.strip())
+    now = utcnow()
+    current.ended_at = now
+    current.outcome = OUTCOME_WITHDRAWN
+    notice.status = NoticeStatus.WITHDRAWN
+    notice.closed_at = now
+    by = "the business unit" if user.id != notice.raised_by_id else "the practitioner who raised it"
+    record.add_event(
+        session, notice, user, "withdrawn", f"Withdrawn at {stage.name} by {by}, with a reason", stage=stage.code
+    )
+    addresses = [r.email for r in notice.recipients] + [notice.raised_by.email]
+    addresses += routing.business_unit_addresses(session, notice)
+    messages.send(
+        session,
+        services,
+        notice,
+        addresses,
+        f"OFFICIAL-SENSITIVE: escalation notice {notice.reference}: withdrawn",
+        f"This notice has been withdrawn at {stage.name} by {by} ({notice.partnership.name}). "
+        "The reason is recorded on the notice.",
+    )
+    record.touch(notice)
+    new_version(session, services, notice, dek)
+    record.audit_action(session, services, user, notice, "withdraw", remote_addr)
     session.commit()
     return notice
 

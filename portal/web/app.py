@@ -13,10 +13,12 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from portal.domain import file_types
 from portal.domain.dates import london_today, long_date, long_datetime
 from portal.domain.models import User
 from portal.infrastructure.crypto import KeyringError
@@ -25,12 +27,15 @@ from portal.services.runtime import build_services
 from portal.web import access, database, errors, security
 from portal.web.config import check_production_config, load_config
 from portal.web.sessions import DatabaseSessionInterface
-from portal.web.views import account, auth, business, devmail, home, notices, search
+from portal.web.views import account, admin, auth, business, devmail, directory, home, invitations, notices, search
 from portal.web.views import reports as report_views
 
 
-def create_web_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the portal's web app (portal.create_app adds the command line)."""
+def create_web_app(test_config: dict[str, Any] | None = None, *, keys_required: bool = True) -> Flask:
+    """Build the portal's web app (portal.create_app adds the command line).
+
+    keys_required=False lets a production app start without its keys (for the commands that create them).
+    """
     # Named for the package, not this module: templates, static files and instance/ are found from "portal".
     app = Flask("portal", instance_relative_config=True)
     load_config(app, test_config)
@@ -47,7 +52,7 @@ def create_web_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]  # Flask's documented way
     database.init_app(app)
     try:
-        _init_services(app)
+        _init_services(app, keys_required=keys_required)
         if app.config["ENV"] == "production":
             _refuse_demo_users(app)
     except ConfigurationError:
@@ -71,20 +76,25 @@ def create_web_app(test_config: dict[str, Any] | None = None) -> Flask:
     WTFormsHelpers(app)
     app.jinja_env.filters["long_date"] = long_date
     app.jinja_env.filters["long_datetime"] = long_datetime
+    app.jinja_env.filters["lines"] = preserve_lines
     # Clocks on pages compare with today in England, whatever the server's time zone.
     app.context_processor(lambda: {"today": _today(app)})
 
     app.session_interface = DatabaseSessionInterface(app)
+    # Before the CSRF check reads the body: only the evidence upload may send more than MAX_CONTENT_LENGTH.
+    app.before_request(_upload_limit)
     CSRFProtect(app)
     _init_login(app)
     security.init_app(app)
     errors.init_app(app)
 
-    for module in (home, auth, account, notices, business, search, report_views):
+    for module in (home, auth, account, notices, business, search, report_views, invitations):
         app.register_blueprint(module.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(directory.bp)
     if app.config["ENV"] == "development":
         app.register_blueprint(devmail.bp)
-    app.view_functions["static"].access_rule = "public"  # type: ignore[attr-defined]  # read by enforce_role_rule
+    access.rule("public")(app.view_functions["static"])
     app.before_request(access.enforce_role_rule)
     return app
 
@@ -94,12 +104,12 @@ def _today(app: Flask) -> date:
     return services.today() if services is not None else london_today()
 
 
-def _init_services(app: Flask) -> None:
+def _init_services(app: Flask, *, keys_required: bool) -> None:
     """Load keys and the signing certificate; in development they may not exist until `init` runs."""
     try:
         app.extensions["portal.services"] = build_services(app.config)
     except (KeyringError, FileNotFoundError) as exc:
-        if app.config["ENV"] == "production":
+        if app.config["ENV"] == "production" and keys_required:
             raise ConfigurationError(str(exc)) from exc
         app.logger.warning("keys not loaded (%s); run `flask --app portal init`", exc.__class__.__name__)
         app.extensions["portal.services"] = None
@@ -148,3 +158,22 @@ def _configure_logging(app: Flask) -> None:
         handler = logging.FileHandler(log_file)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         app.logger.addHandler(handler)
+
+
+def preserve_lines(value: object) -> Markup:
+    """Free text in an element of its own that keeps the writer's line breaks.
+
+    The class goes on this element, not on the summary list's <dd>: the macro puts a newline and indent before
+    the text, which ``white-space: pre-line`` would show as an empty first line.
+    """
+    return (
+        Markup('<span class="app-preserve-lines">')
+        + escape(str(value if value is not None else ""))
+        + Markup("</span>")
+    )
+
+
+def _upload_limit() -> None:
+    """Let the evidence upload carry one file of up to its stated limit (and the form around it)."""
+    if request.endpoint == "notices.evidence_upload" and request.method == "POST":
+        request.max_content_length = file_types.MAX_BYTES + 256 * 1024

@@ -127,14 +127,14 @@ def test_walking_skeleton_journey(app: Flask, live_server: str, browser: Browser
     assert_accessible(page, "confirmation")
     context.close()
 
-    # 3. The mail worker delivers one e-mail per recipient: a reference and a link, nothing else.
+    # 3. The mail worker delivers one e-mail per recipient, and one to the raiser that it went: a reference and a
+    # link, nothing else.
     transport = smtp_transport(smtp.port)
-    assert deliver_due(session_factory(app), transport, worker_id="browser-test").sent == 2
-    messages = smtp.wait_for(2)
-    assert sorted(m["To"].lower() for m in messages) == [
-        "rochdale.publicprotection@gmp.pnn.police.uk",
-        "tracy.chatterton@rochdale.gov.uk",
-    ]
+    assert deliver_due(session_factory(app), transport, worker_id="browser-test").sent == 3
+    messages = sorted(smtp.wait_for(3), key=lambda m: m["To"].lower())
+    assert [m["To"].lower() for m in messages] == sorted(
+        ["rochdale.publicprotection@gmp.pnn.police.uk", "tracy.chatterton@rochdale.gov.uk", practitioner.email.lower()]
+    )
     body = messages[0].get_content()
     assert reference in messages[0]["Subject"] and CANARY_NAME not in body
     link = re.search(r"http://127\.0\.0\.1:\d+/notices/[0-9a-f-]{36}", body).group(0)

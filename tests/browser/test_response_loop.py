@@ -43,6 +43,14 @@ def signed_in_page(
     return context, page
 
 
+def expect_banner(page: Page, text: str) -> None:
+    """The GOV.UK success banner confirms what the last action did, once: it is gone on the next page."""
+    banner = page.locator(".govuk-notification-banner--success")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text(text)
+    expect(banner).to_have_attribute("role", "alert")
+
+
 def submit_with_errors(page: Page, button: str, state: str, *messages: str) -> None:
     """Submit the form, expect the error summary (focused, "Error: " title) and axe-clean error state."""
     page.get_by_role("button", name=button).click()
@@ -76,6 +84,7 @@ def test_acknowledge_respond_escalate_close(
     expect(page).to_have_url(notice_url)
     expect(page.locator(summary_list)).to_contain_text("Acknowledged")
     expect(page.get_by_role("button", name="Acknowledge receipt")).to_have_count(0)
+    expect_banner(page, "Receipt acknowledged")
     assert_accessible(page, "SPOC: acknowledged notice")
 
     page.get_by_role("link", name="Record your response").click()
@@ -96,6 +105,7 @@ def test_acknowledge_respond_escalate_close(
     # Only the challenging agency may escalate at Rochdale.
     expect(page.get_by_role("link", name="Escalate", exact=True)).to_have_count(0)
     expect(page.get_by_role("link", name=re.compile(f"Download version 2 of {reference}"))).to_be_visible()
+    expect_banner(page, "Response recorded")
     assert_accessible(page, "SPOC: responded notice")
     context.close()
 
@@ -106,20 +116,30 @@ def test_acknowledge_respond_escalate_close(
     page.get_by_role("link", name="Escalate", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Escalate the notice")
     expect(page.get_by_role("group", name="Is the child at immediate risk of significant harm?")).to_be_visible()
+    # The referral box opens only under "Yes"; Stage 4 is the only way on, so it is stated, not a lone radio;
+    # nothing is skipped, so no skip reason is asked; the page says who Stage 4 goes to by default.
+    referral_box = page.get_by_label(re.compile("how and when was the child protection referral made"))
+    expect(referral_box).to_be_hidden()
+    expect(page.get_by_role("group", name="Escalate to")).to_have_count(0)
+    expect(page.get_by_label(re.compile("Why must the notice go straight"))).to_have_count(0)
+    expect(page.locator("main")).to_contain_text("business unit")
     assert_accessible(page, "escalate")
     submit_with_errors(
         page,
         "Escalate notice",
         "escalate",
         "Select yes if the child is at immediate risk of significant harm",
-        "Select the stage to escalate to",
         "Enter what remains unresolved and why it needs the next stage",
     )
     # Each summary link takes the user to its field (the first radio of a group).
-    page.locator(".govuk-error-summary").get_by_role("link", name="Select the stage to escalate to").click()
-    expect(page.locator("#to_stage")).to_be_focused()
+    page.locator(".govuk-error-summary").get_by_role(
+        "link", name="Select yes if the child is at immediate risk of significant harm"
+    ).click()
+    expect(page.locator("#immediate_risk")).to_be_focused()
     risk = page.get_by_role("group", name="Is the child at immediate risk of significant harm?")
     risk.get_by_label("Yes", exact=True).check()
+    expect(referral_box).to_be_visible()
+    assert_accessible(page, "escalate with the referral box open")
     submit_with_errors(
         page, "Escalate notice", "escalate (referral missing)", "Enter how and when the child protection referral"
     )
@@ -128,7 +148,6 @@ def test_acknowledge_respond_escalate_close(
     referral = page.get_by_label(re.compile("how and when was the child protection referral made"))
     expect(referral).to_have_attribute("aria-describedby", re.compile("referral-error"))
     referral.fill(REFERRAL)
-    page.get_by_role("group", name="Escalate to").get_by_label(re.compile("Stage 4")).check()
     page.get_by_label(re.compile("What remains unresolved")).fill(REASON)
     page.get_by_role("button", name="Escalate notice").click()
     expect(page).to_have_url(re.compile(rf"{re.escape(notice_url)}(\?.*)?$"))
@@ -142,6 +161,7 @@ def test_acknowledge_respond_escalate_close(
     versions = page.get_by_role("link", name=re.compile(rf"Download version \d+ of {reference}"))
     expect(versions).to_have_count(3)
     expect(versions.first).to_contain_text(f"Download version 3 of {reference}")
+    expect_banner(page, "Notice escalated to Stage 4")
     assert_accessible(page, "practitioner: escalated notice")
     with page.expect_download() as download_info:
         versions.first.click()
@@ -196,5 +216,6 @@ def test_acknowledge_respond_escalate_close(
     expect(page.get_by_role("heading", name="What you can do")).to_have_count(0)
     expect(page.get_by_role("link", name="Close with an agreed outcome")).to_have_count(0)
     expect(page.get_by_role("link", name=re.compile(rf"Download version \d+ of {reference}"))).to_have_count(4)
+    expect_banner(page, "Notice closed")
     assert_accessible(page, "business manager: closed notice")
     context.close()

@@ -65,7 +65,8 @@ def test_bolton_rpde_from_formal_to_partnership_resolution(
     assert (formal.stage, formal.started_on, formal.due_on) == ("formal-resolution", SENT, DUE)
     # Sent to Agency B's Resolution SPOC and the BSCP.
     sent = life.new_mail()
-    assert addresses(sent) == {*life.recipients("formal-resolution"), bm.account.email}
+    # ... and the raiser is told it went.
+    assert addresses(sent) == {*life.recipients("formal-resolution"), bm.account.email, raiser.account.email}
     assert_no_case_details(sent, CANARY_NAME, CANARY_NHS, CANARY_NARRATIVE)
     page = life.page("raiser")
     assert "Due by" in page and "6 January 2026" in page

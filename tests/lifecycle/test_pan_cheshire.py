@@ -71,7 +71,7 @@ def test_pan_cheshire_appendix_a_from_step_3_to_the_statutory_partners(
     # Step 3 starts by Day 9 (Thu 11 Dec) and concludes by Day 14 (Thu 18 Dec), in working days.
     assert (step3.stage, step3.start_by, step3.due_on) == ("step-3", date(2025, 12, 11), date(2025, 12, 18))
     sent = life.new_mail()
-    assert addresses(sent) == {"csc.rep@cheshire.test"}
+    assert addresses(sent) == {"csc.rep@cheshire.test", life.parties["raiser"].account.email}
     assert_no_case_details(sent, CANARY_NAME, CANARY_NHS, CANARY_NARRATIVE)
 
     life.respond("spoc", "Our representation: threshold not met on current information")

@@ -32,7 +32,8 @@ def test_rochdale_notice_from_stage_3_to_closure(app: Flask, accounts: Accounts)
     stages = life.stages()
     assert [s.stage for s in stages] == ["stage-3"] and stages[0].due_on is None  # Rochdale sets no timescale
     sent = life.new_mail()
-    assert addresses(sent) == set(life.recipients("stage-3")) and len(sent) == 1
+    # ... and the raiser is told it went.
+    assert addresses(sent) == {*life.recipients("stage-3"), life.parties["raiser"].account.email} and len(sent) == 2
     assert_no_case_details(sent, CANARY_NAME, CANARY_NHS, CANARY_NARRATIVE)
     v1 = life.pdf_text("spoc", 1)
     assert CANARY_NAME in v1 and "Stage 3 Stage 4" in v1.replace(
@@ -55,7 +56,9 @@ def test_rochdale_notice_from_stage_3_to_closure(app: Flask, accounts: Accounts)
     assert life.recipients("stage-4") == life.recipients("stage-3")
     assert addresses(life.new_mail()) == {*life.recipients("stage-3"), bm.account.email}
     v3 = life.pdf_text("raiser", 3)
-    assert "Escalated: Still no strategy discussion after the review" in v3
+    assert "Escalated because: Still no strategy discussion after the review" in v3
+    # Stage 3 was escalated, not resolved: its "Date Outcome Resolved" stays blank.
+    assert "Stage 3 Not resolved: escalated on " in v3
     assert "Response: We do not agree the threshold is met" in v3
 
     # Stage 4 is the partnership's: its business unit records the resolution; nobody may escalate further.

@@ -74,7 +74,7 @@ def test_trafford_notice_with_agreed_dates_and_a_pseudonymous_partnership_copy(
     # Until a date is agreed the cap is the due date: the stage "should not exceed" 10 working days.
     assert (stage3.stage, stage3.due_on) == ("stage-3", CAP)
     sent = life.new_mail()
-    assert addresses(sent) == {"csc.spoc@trafford.test", bm.account.email}
+    assert addresses(sent) == {"csc.spoc@trafford.test", bm.account.email, raiser.account.email}
     assert_no_case_details(sent, CANARY_NAME, CANARY_NHS, CANARY_NARRATIVE)
     assert "Inform the lead professional/ chair." in life.page("raiser")
 

@@ -19,6 +19,7 @@ from portal.domain.models import (
     OutboxMessage,
     Role,
     SafetyCheck,
+    User,
 )
 from portal.services import raising, record
 from portal.services.errors import DraftNotFoundError, DraftSubmittedError, RuleBrokenError
@@ -50,7 +51,9 @@ def test_submit_stores_a_sealed_signed_notice_and_queues_its_mail(app: Flask, ac
         assert document.version == 1
         mail = db.execute(select(OutboxMessage).where(OutboxMessage.notice_id == notice.id)).scalars().all()
         target = db.get(DirectoryContact, contact_id(app, TARGET))
-        assert target is not None and [m.to_address for m in mail] == [target.email]
+        # The recipient, then the raiser told that it went.
+        raiser = db.get(User, notice.raised_by_id)
+        assert target is not None and [m.to_address for m in mail] == [target.email, raiser.email]
         assert notice.reference in mail[0].body_text
         assert all(secret not in mail[0].body_text + mail[0].subject for secret in (CANARY_NAME, CANARY_NHS))
         assert db.execute(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from bs4 import BeautifulSoup
@@ -11,7 +12,16 @@ from flask.testing import FlaskClient
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from portal.domain.models import AuditEvent, Notice, NoticeEvent, NoticeRecipient, OutboxMessage, Role, SafetyCheck
+from portal.domain.models import (
+    AuditEvent,
+    Notice,
+    NoticeEvent,
+    NoticeRecipient,
+    OutboxMessage,
+    Role,
+    SafetyCheck,
+    User,
+)
 from portal.infrastructure.mail import deliver_due
 from portal.infrastructure.pdf.signing import verify_signed_pdf
 from portal.web.database import session_factory
@@ -175,7 +185,9 @@ def test_submit_routes_to_the_chosen_spocs_and_queues_link_only_mail(
         recipients = db.execute(select(NoticeRecipient).order_by(NoticeRecipient.position)).scalars().all()
         assert [r.contact_id for r in recipients] == [csc, gmp]
         mails = db.execute(select(OutboxMessage)).scalars().all()
-        assert sorted(m.to_address for m in mails) == sorted(r.email for r in recipients)
+        # Each recipient, and the raiser told that the notice went.
+        raiser = db.get(User, notice.raised_by_id).email
+        assert sorted(m.to_address for m in mails) == sorted([*(r.email for r in recipients), raiser])
         events = db.execute(select(NoticeEvent)).scalars().all()
         # Raised, stage 3 entered, and GMP's telephone-call prompt shown.
         assert [e.kind for e in events] == ["raised", "stage-entered", "prompt"]
@@ -189,12 +201,14 @@ def test_submit_routes_to_the_chosen_spocs_and_queues_link_only_mail(
         smtp_transport(smtp.port),
         worker_id="t",
     )
-    assert report.sent == 2
-    received = smtp.wait_for(2)
+    assert report.sent == 3
+    received = smtp.wait_for(3)
     for message in received:
         body = message.get_content()
         assert notice.reference in message["Subject"] and notice.reference in body
-        assert f"http://portal.test/notices/{notice.id}" in body
+        # The contacts have no account yet, so each gets an invitation link (tests/web/test_invitations.py);
+        # an address with an account gets the notice's link.
+        assert re.search(r"http://portal\.test/invitation/[A-Za-z0-9_-]{43}\n", body), body
         assert CANARY_NAME not in body + message["Subject"]
         assert "2016" not in body and "999" not in body
 

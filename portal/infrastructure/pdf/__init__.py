@@ -13,11 +13,12 @@ from types import ModuleType
 
 from reportlab.platypus import Flowable
 
-from portal.infrastructure.pdf.context import CLOSURE_KEYS, WITHHELD, NoticeContext, StageRecord
-from portal.infrastructure.pdf.layout import render_story
+from portal.infrastructure.pdf.context import CLOSURE_KEYS, WITHHELD, AttachmentRecord, NoticeContext, StageRecord
+from portal.infrastructure.pdf.layout import evidence_section, render_story
 
 __all__ = [
     "CLOSURE_KEYS",
+    "AttachmentRecord",
     "WITHHELD",
     "NoticeContext",
     "NoticeLayout",
@@ -49,7 +50,8 @@ def render(layout: NoticeLayout, context: NoticeContext) -> bytes:
     context = replace(context, field_keys=layout.field_keys)
     # The /Info title is visible to anyone holding the file, so it carries no child data.
     return render_story(
-        layout.build_story(context),
+        [*layout.build_story(context), *evidence_section(context.attachments)],
         reference=context.reference,
         title=f"{context.form_title} {context.reference}",
+        issued_at=context.issued_at,
     )

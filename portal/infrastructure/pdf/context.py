@@ -58,6 +58,29 @@ class StageRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class AttachmentRecord:
+    """A piece of evidence attached to the notice, as listed on it: never its content."""
+
+    id: str
+    name: str
+    kind: str
+    size: int
+    sha256: str
+    stage: str
+    added: str
+    added_by: str = ""
+
+    @property
+    def size_label(self) -> str:
+        """812 bytes, 120 KB, 3.4 MB."""
+        if self.size < 1024:
+            return f"{self.size} bytes"
+        if self.size < 1024 * 1024:
+            return f"{self.size / 1024:.0f} KB"
+        return f"{self.size / 1024 / 1024:.1f} MB"
+
+
+@dataclass(frozen=True, slots=True)
 class NoticeContext:
     """Hold the display data for one rendered version of a notice."""
 
@@ -73,6 +96,8 @@ class NoticeContext:
     field_keys: frozenset[str] | None = None
     # The business unit's pseudonymous copy (identifiers replaced by WITHHELD) or the parties' full copy.
     copy: str = "full"
+    # Evidence attached so far, listed by name, size and SHA-256 after the form.
+    attachments: tuple[AttachmentRecord, ...] = ()
 
     def __post_init__(self) -> None:
         if self.issued_at.tzinfo is None or self.issued_at.utcoffset() is None:
@@ -90,6 +115,7 @@ class NoticeContext:
         object.__setattr__(self, "fields", MappingProxyType(dict(self.fields)))
         object.__setattr__(self, "closure", MappingProxyType(dict(self.closure)))
         object.__setattr__(self, "stages", tuple(self.stages))
+        object.__setattr__(self, "attachments", tuple(self.attachments))
 
     def value(self, key: str) -> str:
         """Return the display string for ``key``, or "" when absent."""

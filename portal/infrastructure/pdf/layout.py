@@ -10,6 +10,7 @@ import io
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Final
 from xml.sax.saxutils import escape
 
@@ -18,6 +19,7 @@ from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.lib.utils import TimeStamp
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
@@ -366,6 +368,31 @@ def grid_table(header: Sequence[str], rows: Sequence[tuple[str, Sequence[str]]],
     return grid.build(repeat_rows=1)
 
 
+def _groups(text: str, size: int) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def evidence_section(attachments: Sequence[Any]) -> list[Flowable]:
+    """The evidence attached to the notice, after every partnership's form: name, type, size and SHA-256 of each
+    (the documents themselves are never in the PDF; the hash lets a reader check a copy they hold)."""
+    if not attachments:
+        return []
+    rows = [
+        (
+            str(number),
+            # In groups of 16, so the 64 hex digits wrap inside their column.
+            [a.name, f"{a.kind}, {a.size_label}", f"{a.stage}, {a.added}", " ".join(_groups(a.sha256, 16))],
+        )
+        for number, a in enumerate(attachments, start=1)
+    ]
+    return [
+        Spacer(1, 12),
+        section_heading("Evidence attached"),
+        Spacer(1, 4),
+        grid_table(["No.", "Name", "Type and size", "Attached", "SHA-256"], rows, (0.06, 0.26, 0.18, 0.2, 0.3)),
+    ]
+
+
 def notice_heading(
     title: str,
     *,
@@ -414,14 +441,19 @@ class _FurnitureCanvas(Canvas):
     instead of two, which keeps "Page X of Y" cheap.
     """
 
-    def __init__(self, *args: Any, reference: str, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, reference: str, issued_at: datetime | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._reference = reference
         self._held_pages: list[dict[str, Any]] = []
+        if issued_at is not None:
+            # /CreationDate and /ModDate are the version's issue time (UTC), not ReportLab's invariant 1 Jan 2000;
+            # the file identifier stays derived from the invariant stamp, so the same input still gives the same
+            # bytes.
+            self._doc._timeStamp = _timestamp(issued_at)  # type: ignore[attr-defined]  # private, not in the stubs
 
     def showPage(self) -> None:  # noqa: N802 - ReportLab's API name
         self._held_pages.append(dict(self.__dict__))
-        self._startPage()
+        self._startPage()  # type: ignore[attr-defined]  # ReportLab's own page reset; types-reportlab omits private names
 
     def save(self) -> None:
         """Draw furniture on every held page, then write the document."""
@@ -433,7 +465,18 @@ class _FurnitureCanvas(Canvas):
         super().save()
 
 
-def render_story(story: list[Flowable], *, reference: str, title: str) -> bytes:
+def _timestamp(at: datetime) -> TimeStamp:
+    """A ReportLab time stamp of ``at`` in UTC, for the document information dates."""
+    stamp = TimeStamp(invariant=1)
+    utc = at.astimezone(UTC)
+    stamp.t = utc.timestamp()
+    stamp.lt = utc.timetuple()
+    stamp.YMDhms = tuple(utc.timetuple())[:6]
+    stamp.dhh = stamp.dmm = 0
+    return stamp
+
+
+def render_story(story: list[Flowable], *, reference: str, title: str, issued_at: datetime | None = None) -> bytes:
     """Lay out ``story`` on A4 with the portal's furniture and return PDF bytes.
 
     ``title`` goes into the PDF /Info dictionary, so it must never contain child
@@ -450,7 +493,7 @@ def render_story(story: list[Flowable], *, reference: str, title: str) -> bytes:
         title=title,
         author=AUTHOR,
         subject="",
-        keywords="",
+        keywords=[],
         creator=AUTHOR,
         producer=AUTHOR,
         lang="en-GB",
@@ -471,7 +514,7 @@ def render_story(story: list[Flowable], *, reference: str, title: str) -> bytes:
     doc.addPageTemplates([PageTemplate(id="notice", frames=[frame])])
 
     def canvas_maker(*args: Any, **kwargs: Any) -> _FurnitureCanvas:
-        return _FurnitureCanvas(*args, reference=reference, **kwargs)
+        return _FurnitureCanvas(*args, reference=reference, issued_at=issued_at, **kwargs)
 
     doc.build(story, canvasmaker=canvas_maker)
     return buffer.getvalue()

@@ -13,7 +13,7 @@ from portal.web.forms.base import (
     radio_choice,
     short_text,
 )
-from portal.web.forms.fields import GovukDateField
+from portal.web.forms.fields import CHILD_MAX_AGE, GovukDateField
 from portal.web.forms.validators import LocalIdentifier
 
 
@@ -26,7 +26,11 @@ class BoltonRpdeForm(SubmitMixin, PortalForm):
     )
     child_name = short_text("Child's name", required="Enter the child's name")
     child_dob = GovukDateField(
-        "Child's date of birth", subject="Date of birth", not_future=True, description="For example, 27 3 2016"
+        "Child's date of birth",
+        subject="Date of birth",
+        not_future=True,
+        max_age_years=CHILD_MAX_AGE,
+        description="For example, 27 3 2016",
     )
     nhs_number = nhs_number_field()
     local_identifier = short_text(

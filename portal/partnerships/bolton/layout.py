@@ -13,7 +13,7 @@ from typing import Final
 from reportlab.platypus import Flowable, Spacer
 
 from portal.domain.notice_definition import YES_NO
-from portal.infrastructure.pdf.context import NoticeContext
+from portal.infrastructure.pdf.context import NoticeContext, StageRecord
 from portal.infrastructure.pdf.layout import (
     STYLES,
     Row,
@@ -187,10 +187,18 @@ def _part_c(context: NoticeContext) -> list[Flowable]:
         [
             Row(REQUESTED_ON, partnership.started if partnership else ""),
             Row(WHY_REQUESTED, formal.escalation_reason if formal and partnership else ""),
-            Row(PANEL_RESOLUTION, partnership.response if partnership else ""),
+            Row(PANEL_RESOLUTION, _panel(partnership)),
         ]
     )
     return [section_heading(PART_C), Spacer(1, 4), para(FINAL, STYLES.hint), Spacer(1, 4), table, Spacer(1, 12)]
+
+
+def _panel(record: StageRecord | None) -> str:
+    """The panel's resolution and the actions it agreed."""
+    if record is None:
+        return ""
+    actions = f"Actions agreed: {record.agreed_actions}" if record.agreed_actions else ""
+    return "\n".join(part for part in (record.response, actions) if part)
 
 
 def _outcome(context: NoticeContext) -> list[Flowable]:

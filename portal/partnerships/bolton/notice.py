@@ -131,6 +131,7 @@ NOTICE = NoticeDefinition(
         "lead_professional_informed": dict(YES_NO),
     },
     code_lists=(REASON_LIST, FRAMEWORK_LIST),
+    caption="RPDE form",
 )
 
 # The seed does not reproduce the RPDE form: every question on it is a proposal.

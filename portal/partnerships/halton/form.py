@@ -13,7 +13,7 @@ from portal.web.forms.base import (
     radio_choice,
     short_text,
 )
-from portal.web.forms.fields import GovukDateField
+from portal.web.forms.fields import CHILD_MAX_AGE, GovukDateField
 
 
 class HaltonRecordForm(CompletedByMixin, SubmitMixin, PortalForm):
@@ -22,7 +22,11 @@ class HaltonRecordForm(CompletedByMixin, SubmitMixin, PortalForm):
     )
     child_name = short_text("Name of child or young person", required="Enter the child or young person's name")
     child_dob = GovukDateField(
-        "Date of birth", subject="Date of birth", not_future=True, description="For example, 27 3 2016"
+        "Date of birth",
+        subject="Date of birth",
+        not_future=True,
+        max_age_years=CHILD_MAX_AGE,
+        description="For example, 27 3 2016",
     )
     nhs_number = nhs_number_field()
     other_agency = agency_choice(

@@ -90,4 +90,5 @@ NOTICE = NoticeDefinition(
     proposed_fields=(*RAISED, *CHILD, *RAISED_BY, *DISAGREEMENT),
     choice_labels={"disagreement_area": dict(DISAGREEMENT_AREAS)},
     code_lists=(AREA_LIST,),
+    caption="Escalation record",
 )

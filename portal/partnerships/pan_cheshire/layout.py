@@ -91,6 +91,9 @@ AGREED_OUTCOME: Final = "Agreed outcome"
 FEEDBACK: Final = "Written confirmation of the outcome, fed back to the practitioner who raised the concern"
 CONCLUDED: Final = "Date concluded"
 LEARNING: Final = "Learning for the Safeguarding Partnership"
+# PROPOSAL (✱, docs/procedures.md#rule-17): the closure's impact on the child and the debrief, recorded by the portal.
+IMPACT: Final = "How the resolution improved the outcome for the child or family"
+DEBRIEF: Final = "Has a debrief taken place?"
 
 
 def _joined(*parts: str) -> str:
@@ -171,6 +174,8 @@ def build_story(context: NoticeContext) -> list[Flowable]:
             Row(STEP_4_DUE, step4.due if step4 else ""),
             Row(RECOMMENDATION, _joined(step4.response, step4.agreed_actions) if step4 else ""),
             Row(AGREED_OUTCOME, context.closed("agreed_outcome")),
+            Row(IMPACT, context.closed("impact_on_child")),
+            Row(DEBRIEF, context.closed("debrief")),
             # PROPOSAL: the written confirmation of the outcome is what the portal sends the practitioner on close.
             Row(FEEDBACK, context.closed("written_confirmation")),
             Row(CONCLUDED, context.closed("closed_on")),

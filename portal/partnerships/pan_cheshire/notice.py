@@ -72,4 +72,5 @@ NOTICE = NoticeDefinition(
     concern_date_field="step1_date",
     proposed_fields=(*SUBMITTED_BY, *REPRESENTATIVES, *CHILD, *PROBLEM, *STEPS, *RISK, *MEETING),
     choice_labels={name: dict(YES_NO) for name in (*RISK, *MEETING)},
+    caption="Appendix A",
 )

@@ -13,7 +13,7 @@ from portal.web.forms.base import (
     nhs_number_field,
     short_text,
 )
-from portal.web.forms.fields import GovukDateField
+from portal.web.forms.fields import CHILD_MAX_AGE, GovukDateField, add_error
 from portal.web.forms.validators import LocalIdentifier
 
 
@@ -22,7 +22,13 @@ class RochdaleAppendix1Form(CompletedByMixin, SubmitMixin, PortalForm):
         "Date of Notification", subject="Date of notification", not_future=True, description="For example, 27 3 2026"
     )
     child_name = short_text("Name of Child/Young Person", required="Enter the child or young person's name")
-    child_dob = GovukDateField("D.O.B", subject="Date of birth", not_future=True, description="For example, 27 3 2016")
+    child_dob = GovukDateField(
+        "D.O.B",
+        subject="Date of birth",
+        not_future=True,
+        max_age_years=CHILD_MAX_AGE,
+        description="For example, 27 3 2016",
+    )
     nhs_number = nhs_number_field("NHS Number")
     p_number = short_text(
         "P Number",
@@ -49,9 +55,9 @@ class RochdaleAppendix1Form(CompletedByMixin, SubmitMixin, PortalForm):
     )
 
     def validate(self, extra_validators: Any = None) -> bool:
-        ok = super().validate(extra_validators)
+        ok: bool = super().validate(extra_validators)
         if self.sent_to_1.data and self.sent_to_1.data == self.sent_to_2.data:
-            self.sent_to_2.errors.append("Choose a different second recipient, or leave it blank")
+            add_error(self.sent_to_2, "Choose a different second recipient, or leave it blank")
             ok = False
         return ok
 

@@ -58,6 +58,12 @@ STAGE: Final = "Stage"
 DATE_RESOLVED: Final = "Date Outcome Resolved"
 SUPPORTING_EVIDENCE: Final = "Supporting Evidence"
 SUPPORTING_EVIDENCE_HINT: Final = "Embed written confirmation between parties about the agreed outcome"
+# PROPOSAL (✱, docs/procedures.md#rule-17): the closure record the seed asks to be kept [000:15], printed below the
+# stage rows in the portal's words.
+CLOSURE: Final = "Closure"
+IMPACT: Final = "How the resolution improved the outcome for the child or family"
+DEBRIEF: Final = "Has a debrief taken place?"
+LEARNING: Final = "General issues identified for the partnership, to inform learning and improvement"
 
 
 def _identifier_lines(context: NoticeContext) -> str:
@@ -79,18 +85,25 @@ def _stage_row(context: NoticeContext, code: str) -> list[str]:
     """Return (Date Outcome Resolved, Supporting Evidence) for a stage row, filled as the stage resolves.
 
     A stage resolved by agreement (the notice closed there) prints the closure date and the written
-    confirmation between the parties; a stage that ended by escalation prints its end date, the
-    response given and what was left unresolved; an open stage prints blank, as on paper.
+    confirmation between the parties; a stage that ended by escalation was not resolved, so its "Date
+    Outcome Resolved" stays blank and the evidence column says when and why it was escalated, with the
+    response and actions agreed there; an open stage prints blank, as on paper.
     """
     record: StageRecord | None = context.stage(code)
     if record is None or not record.ended:
         return ["", ""]
+    actions = f"Actions agreed: {record.agreed_actions}" if record.agreed_actions else ""
     if record.status == "Escalated":
-        parts = [f"Response: {record.response}" if record.response else "", f"Escalated: {record.escalation_reason}"]
-        return [record.ended, "\n".join(p for p in parts if p)]
+        parts = [
+            f"Not resolved: escalated on {record.ended}.",
+            f"Response: {record.response}" if record.response else "",
+            actions,
+            f"Escalated because: {record.escalation_reason}",
+        ]
+        return ["", "\n".join(p for p in parts if p)]
     evidence = context.closed("written_confirmation") or record.response
     outcome = context.closed("agreed_outcome")
-    parts = [f"Agreed outcome: {outcome}" if outcome else "", evidence]
+    parts = [f"Agreed outcome: {outcome}" if outcome else "", evidence, actions]
     return [record.ended, "\n".join(p for p in parts if p)]
 
 
@@ -132,4 +145,22 @@ def build_story(context: NoticeContext) -> list[Flowable]:
         *free_text_section(INFORMAL_EVIDENCE, context.value("informal_challenge_evidence")),
         *free_text_section(DESIRED_OUTCOME, context.value("desired_outcome")),
         stages,
+        *_closure(context),
+    ]
+
+
+def _closure(context: NoticeContext) -> list[Flowable]:
+    """The rest of the closure record, once the notice is closed: impact, debrief and learning."""
+    if not context.closed("closed_on"):
+        return []
+    return [
+        Spacer(1, 12),
+        label_value_table(
+            [
+                Row(CLOSURE, None),
+                Row(IMPACT, context.closed("impact_on_child")),
+                Row(DEBRIEF, context.closed("debrief")),
+                Row(LEARNING, context.closed("learning")),
+            ]
+        ),
     ]

@@ -56,4 +56,5 @@ NOTICE = NoticeDefinition(
     identifier_fields=("child_name", "child_dob", "nhs_number", "p_number"),
     prefill=prefill,
     proposed_fields=("nhs_number", "p_number", "sent_to_1", "sent_to_2"),
+    caption="Appendix 1",
 )

@@ -24,7 +24,7 @@ from portal.web.forms.base import (
     radio_choice,
     short_text,
 )
-from portal.web.forms.fields import GovukDateField
+from portal.web.forms.fields import CHILD_MAX_AGE, GovukDateField, add_error
 
 STRAIGHT_TO = "Go straight to stage 3-4 if resolution requires this level of response."  # [002:29]
 STRAIGHT_TO_REASON_MESSAGE = "Enter why resolution requires going straight to this stage"
@@ -58,11 +58,13 @@ class TraffordResolutionNoticeForm(SubmitMixin, PortalForm):
         subject="Date of birth",
         required=False,
         not_future=True,
+        max_age_years=CHILD_MAX_AGE,
         description="Optional. For example, 27 3 2016",
     )
     nhs_number = nhs_number_field(hint="Optional. 10 digits, for example 943 476 5919.")
+    # The seed's "(please check box)" is an instruction for its paper boxes; here a radio button is chosen.
     level_of_need = radio_choice(
-        "Disagreement and / or lack of progress in respect to children at different level of needs (please check box)",
+        "Disagreement and / or lack of progress in respect to children at different level of needs",
         LEVELS_OF_NEED,
         required="Select the level of need the disagreement is about",
     )
@@ -109,15 +111,15 @@ class TraffordResolutionNoticeForm(SubmitMixin, PortalForm):
             raise ValidationError("Enter an email address in the correct format, like name@example.com")
 
     def validate(self, extra_validators: Any = None) -> bool:
-        ok = super().validate(extra_validators)
+        ok: bool = super().validate(extra_validators)
         held, stage = self.informal_stages_held.data, self.raise_at_stage.data
         if held != "none" and not self.informal_challenge_evidence.data:
-            self.informal_challenge_evidence.errors.append(INFORMAL_EVIDENCE_MESSAGE)
+            add_error(self.informal_challenge_evidence, INFORMAL_EVIDENCE_MESSAGE)
             ok = False
         if held in dict(INFORMAL_STAGES) and stage in dict(RAISE_AT_STAGES):
             if skips_a_stage(held, stage):
                 if not self.straight_to_reason.data:
-                    self.straight_to_reason.errors.append(STRAIGHT_TO_REASON_MESSAGE)
+                    add_error(self.straight_to_reason, STRAIGHT_TO_REASON_MESSAGE)
                     ok = False
             else:
                 # A reason for a skip that is not happening would print on the notice as if it were.

@@ -166,4 +166,5 @@ NOTICE = NoticeDefinition(
         "raise_at_stage": dict(RAISE_AT_STAGES),
     },
     code_lists=(LEVEL_OF_NEED_LIST, CONCERN_LIST),
+    caption="Appendix 1",
 )

@@ -9,14 +9,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
-from wtforms import SelectChoice, SubmitField
+from flask import request
+from govuk_frontend_wtf.wtforms_widgets import GovFileInput, GovSubmitInput
+from werkzeug.datastructures import FileStorage
+from wtforms import FileField, SubmitField
 
 from portal.domain.categories import NO_LEARNING, OUTCOMES
 from portal.domain.notice_definition import YES_NO
 from portal.domain.procedure import Stage
 from portal.web.forms.base import PortalForm, contact_choice, long_text, radio_choice
-from portal.web.forms.fields import GovukDateField
+from portal.web.forms.fields import GovukDateField, SelectChoice, add_error
 
 
 class ButtonForm(PortalForm):
@@ -63,10 +65,9 @@ class EscalateForm(PortalForm):
     skip_reason = long_text(
         "Why must the notice go straight to this stage?",
         required=None,
-        hint="Only needed when the notice skips a stage.",
     )
     send_to_1 = contact_choice(
-        "Send to", required=None, hint="Leave blank to send it to the same contacts as the current stage."
+        "Send to", required=None, hint="Leave blank to send it to the contacts named above for the stage."
     )
     send_to_2 = contact_choice("Also send to", required=None, hint="Optional: a second contact.")
     submit = SubmitField("Escalate notice", widget=GovSubmitInput())
@@ -82,12 +83,12 @@ class EscalateForm(PortalForm):
         self.send_to_2.choices = offered
 
     def validate(self, extra_validators: Any = None) -> bool:
-        ok = super().validate(extra_validators)
+        ok: bool = super().validate(extra_validators)
         if self.immediate_risk.data == "yes" and not (self.referral.data or "").strip():
-            self.referral.errors.append("Enter how and when the child protection referral was made")
+            add_error(self.referral, "Enter how and when the child protection referral was made")
             ok = False
         if self.send_to_1.data and self.send_to_1.data == self.send_to_2.data:
-            self.send_to_2.errors.append("Choose a different second contact, or leave it blank")
+            add_error(self.send_to_2, "Choose a different second contact, or leave it blank")
             ok = False
         return ok
 
@@ -119,9 +120,9 @@ class CloseForm(PortalForm):
     submit = SubmitField("Close notice", widget=GovSubmitInput())
 
     def validate(self, extra_validators: Any = None) -> bool:
-        ok = super().validate(extra_validators)
+        ok: bool = super().validate(extra_validators)
         if self.learning_identified.data == "yes" and not (self.learning.data or "").strip():
-            self.learning.errors.append("Enter the general issues identified for the partnership")
+            add_error(self.learning, "Enter the general issues identified for the partnership")
             ok = False
         return ok
 
@@ -135,3 +136,52 @@ class CloseForm(PortalForm):
             "debrief": self.debrief.data or "",
             "learning": learning or NO_LEARNING,
         }
+
+
+class WithdrawForm(PortalForm):
+    reason = long_text(
+        "Why are you withdrawing the notice?",
+        required="Enter why the notice is being withdrawn",
+        hint="Both sides and the partnership business unit will be told it was withdrawn; the reason stays on the "
+        "notice.",
+        max_length=2000,
+    )
+    submit = SubmitField("Withdraw notice", widget=GovSubmitInput())
+
+
+class DeleteDraftForm(PortalForm):
+    confirm = radio_choice(
+        "Are you sure you want to delete this unfinished notice?",
+        (("yes", "Yes, delete it"), ("no", "No, keep it")),
+        required="Select yes to delete the unfinished notice",
+    )
+    submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
+class MessageForm(PortalForm):
+    text = long_text(
+        "Your message",
+        required="Enter your message",
+        hint="Everyone on the notice can read it: the raising practitioner, the agencies it was sent to and the "
+        "business unit. They are told by e-mail that there is a message, not what it says.",
+        max_length=5000,
+    )
+    submit = SubmitField("Send message", widget=GovSubmitInput())
+
+
+class EvidenceForm(PortalForm):
+    file = FileField("Upload a file", widget=GovFileInput())
+    submit = SubmitField("Attach file", widget=GovSubmitInput())
+
+    @property
+    def upload(self) -> FileStorage | None:
+        """The uploaded file (PortalForm keeps files out of the answers, so it is read from the request)."""
+        found = request.files.get(self.file.name)
+        return found if found is not None and found.filename else None
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = bool(super().validate(extra_validators))
+        if self.upload is None:
+            self.file.errors = [*self.file.errors, "Select a file"]
+            ok = False
+        return ok

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -24,9 +24,18 @@ def index() -> str | Response:
     if role is Role.ADMIN:
         return render_template("home/admin.html")
     db = get_session()
-    rows = casework.notices_for_user(db, portal_services(), current_user)
+    services = portal_services()
+    page = casework.notices_for_user(
+        db, services, current_user, after=request.args.get("after"), before=request.args.get("before")
+    )
     drafts = raising.drafts_of(db, current_user) if role is Role.PRACTITIONER else []
-    return render_template("home/index.html", rows=rows, drafts=drafts)
+    return render_template(
+        "home/index.html",
+        page=page,
+        drafts=drafts,
+        labels=casework.labels_for(db, services, page.rows),
+        draft_labels=raising.draft_labels(db, services, drafts),
+    )
 
 
 @bp.get("/health")

@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from portal.domain import file_types
+from portal.domain.dates import long_date
 from portal.domain.notice_definition import NoticeDefinition
-from portal.services import casework, chaser, documents, raising, record, routing, transitions
+from portal.services import casework, chaser, conversation, documents, evidence, raising, record, routing, transitions
 from portal.services.errors import RuleBrokenError
 from portal.web.access import rule
 from portal.web.database import get_session
 from portal.web.forms import notice_form
-from portal.web.forms.actions import ButtonForm, CloseForm, DueDateForm, EscalateForm, RespondForm
+from portal.web.forms.actions import (
+    ButtonForm,
+    CloseForm,
+    DeleteDraftForm,
+    DueDateForm,
+    EscalateForm,
+    EvidenceForm,
+    MessageForm,
+    RespondForm,
+    WithdrawForm,
+)
 from portal.web.forms.base import PortalForm, answers_from, field_labels
+from portal.web.forms.fields import answer
 from portal.web.forms.notice import answers_as_formdata, build_notice_form, typed_answers
 from portal.web.forms.raise_notice import ImmediateRiskForm, SubmitNoticeForm
 from portal.web.runtime import portal_services
@@ -63,17 +77,21 @@ def draft(draft_id: str) -> str | Response:
     contacts, agencies = _directory(definition)
     if request.method == "POST":
         form = build_notice_form(definition, contacts, agencies, formdata=request.form)
+        label = raising.clean_label(request.form.get(raising.LABEL_FIELD))
         if form.validate():
-            raising.save_draft(db, services, current_user, draft_id, answers_from(form))
+            raising.save_draft(db, services, current_user, draft_id, answers_from(form), label=label)
             return redirect(url_for("notices.check", draft_id=draft_id))
     else:
         form = build_notice_form(definition, contacts, agencies, formdata=answers_as_formdata(definition, answers))
+        label = answers.get(raising.LABEL_FIELD, "")
     return render_template(
         "notices/form.html",
         form=form,
         definition=definition,
         draft_id=draft_id,
+        label=label,
         errors=form.error_list(definition.field_order) if request.method == "POST" else [],
+        review_notes=routing.overdue_contact_notes(db, current_user.partnership_id, services.today()),
     )
 
 
@@ -83,6 +101,8 @@ def autosave(draft_id: str) -> tuple[str, int]:
     # The page's script posts the form every few seconds while the writer types; CSRF-checked like any POST.
     definition = raising.definition_for(current_user.partnership)
     typed = typed_answers(definition, request.form)
+    if raising.LABEL_FIELD in request.form:
+        typed[raising.LABEL_FIELD] = request.form[raising.LABEL_FIELD]
     raising.autosave_draft(get_session(), portal_services(), current_user, draft_id, typed)
     return "", 204
 
@@ -115,6 +135,7 @@ def check(draft_id: str) -> str | Response:
             form=answered,
             definition=definition,
             draft_id=draft_id,
+            label=answers.get(raising.LABEL_FIELD, ""),
             errors=answered.error_list(definition.field_order),
         )
     recipient_ids = [answers.get(n, "") for n in definition.recipient_fields]
@@ -126,7 +147,7 @@ def check(draft_id: str) -> str | Response:
         answers=shown,
         draft_id=draft_id,
         labels=field_labels(notice_form(definition.code)),
-        sender_notes=routing.sender_notes(db, recipient_ids),
+        sender_notes=routing.sender_notes(db, recipient_ids, today=services.today()),
     )
 
 
@@ -147,9 +168,9 @@ def show(notice_id: str) -> str:
 
 def _directory(definition: NoticeDefinition) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """The partnership's active contacts, and its agencies when the form routes by agency."""
-    db, partnership_id = get_session(), current_user.partnership_id
-    agencies = routing.agency_choices(db, partnership_id) if definition.agency_fields else []
-    return routing.contact_choices(db, partnership_id), agencies
+    return routing.form_choices(
+        get_session(), portal_services(), current_user.partnership_id, with_agencies=bool(definition.agency_fields)
+    )
 
 
 # -- the response loop: each view loads the notice through the engine (audited 404 if not allowed now) --
@@ -186,6 +207,7 @@ def acknowledge(notice_id: str) -> Response:
         transitions.acknowledge(
             get_session(), portal_services(), current_user, notice_id, **_seen(), remote_addr=_addr()
         )
+        flash("Receipt acknowledged", "success")
     return redirect(url_for("notices.show", notice_id=notice_id))
 
 
@@ -210,11 +232,12 @@ def respond(notice_id: str) -> str | Response:
             portal_services(),
             current_user,
             notice_id,
-            response=form.response.data,
+            response=answer(form.response),
             agreed_actions=form.agreed_actions.data or "",
             **_seen(),
             remote_addr=_addr(),
         )
+        flash("Response recorded: the other side has been told by e-mail", "success")
         return redirect(url_for("notices.show", notice_id=notice_id))
     return _action_page(notice_id, "respond", form, "Record your response")
 
@@ -230,10 +253,11 @@ def due_date(notice_id: str) -> str | Response:
                 portal_services(),
                 current_user,
                 notice_id,
-                agreed=form.agreed_due.data,
+                agreed=answer(form.agreed_due),
                 **_seen(),
                 remote_addr=_addr(),
             )
+            flash(f"Date agreed: this stage is now due by {long_date(form.agreed_due.data)}", "success")
             return redirect(url_for("notices.show", notice_id=notice_id))
         except RuleBrokenError as problem:
             _rule_error(form, problem)
@@ -266,7 +290,7 @@ def escalate(notice_id: str) -> str | Response:
                 current_user,
                 notice_id,
                 to_stage=form.to_stage.data,
-                reason=form.reason.data,
+                reason=answer(form.reason),
                 immediate_risk=form.immediate_risk.data == "yes",
                 referral=form.referral.data or "",
                 skip_reason=form.skip_reason.data or "",
@@ -274,6 +298,8 @@ def escalate(notice_id: str) -> str | Response:
                 **_seen(),
                 remote_addr=_addr(),
             )
+            stage_name = record.procedure_of(notice).stage(entered.stage_row.stage).name
+            flash(f"Notice escalated to {stage_name}: the people it now goes to have been told by e-mail", "success")
             return redirect(url_for("notices.show", notice_id=notice_id, escalated=1 if entered.prompts else None))
         except RuleBrokenError as problem:
             _rule_error(form, problem)
@@ -285,6 +311,7 @@ def escalate(notice_id: str) -> str | Response:
         front_door=notice.partnership.front_door,
         immediate_risk_advice=record.procedure_of(notice).immediate_risk,
         targets=targets,
+        defaults={stage.code: transitions.default_recipients(db, notice, stage) for stage, _ in targets},
     )
 
 
@@ -304,10 +331,128 @@ def close(notice_id: str) -> str | Response:
                 **_seen(),
                 remote_addr=_addr(),
             )
+            flash("Notice closed: everyone it was sent to has been told by e-mail", "success")
             return redirect(url_for("notices.show", notice_id=notice_id))
         except RuleBrokenError as problem:
             _rule_error(form, problem)
     return _action_page(notice_id, "close", form, "Close the notice with an agreed outcome")
+
+
+@bp.route("/<notice_id>/withdraw", methods=["GET", "POST"])
+@rule("notice")
+def withdraw(notice_id: str) -> str | Response:
+    form = WithdrawForm()
+    if form.validate_on_submit():
+        try:
+            transitions.withdraw(
+                get_session(),
+                portal_services(),
+                current_user,
+                notice_id,
+                reason=form.reason.data or "",
+                **_seen(),
+                remote_addr=_addr(),
+            )
+            flash("Notice withdrawn: both sides and the business unit have been told by e-mail", "success")
+            return redirect(url_for("notices.show", notice_id=notice_id))
+        except RuleBrokenError as problem:
+            _rule_error(form, problem)
+    return _action_page(notice_id, "withdraw", form, "Withdraw the notice")
+
+
+@bp.route("/<notice_id>/message", methods=["GET", "POST"])
+@rule("notice")
+def message(notice_id: str) -> str | Response:
+    form = MessageForm()
+    if form.validate_on_submit():
+        try:
+            conversation.post(
+                get_session(),
+                portal_services(),
+                current_user,
+                notice_id,
+                text=form.text.data or "",
+                **_seen(),
+                remote_addr=_addr(),
+            )
+            flash("Message sent: the other sides have been told by e-mail", "success")
+            return redirect(url_for("notices.show", notice_id=notice_id, _anchor="messages"))
+        except RuleBrokenError as problem:
+            _rule_error(form, problem)
+    return _action_page(notice_id, "message", form, "Send a message")
+
+
+@bp.route("/<notice_id>/evidence", methods=["GET", "POST"])
+@rule("notice")
+def evidence_upload(notice_id: str) -> str | Response:
+    form = EvidenceForm()
+    if form.validate_on_submit():
+        upload = form.upload
+        try:
+            if upload is None:  # validate() has already asked for one
+                raise RuleBrokenError("file", "Select a file")
+            evidence.attach(
+                get_session(),
+                portal_services(),
+                current_user,
+                notice_id,
+                filename=upload.filename or "",
+                data=upload.read(file_types.MAX_BYTES + 1),
+                **_seen(),
+                remote_addr=_addr(),
+            )
+            flash("File attached: it is listed on the notice and in a new signed version", "success")
+            return redirect(url_for("notices.show", notice_id=notice_id, _anchor="evidence"))
+        except RuleBrokenError as problem:
+            _rule_error(form, problem)
+    notice = record.load_for_action(
+        get_session(), portal_services(), current_user, notice_id, "attach", remote_addr=_addr(), lock=False
+    )
+    return render_template(
+        "notices/evidence.html",
+        notice=notice,
+        form=form,
+        limits=file_types,
+        errors=form.error_list() if request.method == "POST" else [],
+    )
+
+
+@bp.get("/<notice_id>/evidence/<attachment_id>")
+@rule("notice")
+def evidence_download(notice_id: str, attachment_id: str) -> Response:
+    name, mimetype, data = evidence.download(
+        get_session(), portal_services(), current_user, notice_id, attachment_id, remote_addr=_addr()
+    )
+    response = Response(data, mimetype=mimetype)
+    # Always a download, never shown inline: the content is whatever the other party uploaded.
+    response.headers["Content-Disposition"] = content_disposition(name)
+    return response
+
+
+def content_disposition(name: str) -> str:
+    """An attachment header that carries any name safely (RFC 6266: an ASCII fallback and the UTF-8 name)."""
+    fallback = "".join(ch if ch.isascii() and ch.isprintable() and ch not in '"\\' else "_" for ch in name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
+
+
+@bp.route("/drafts/<draft_id>/delete", methods=["GET", "POST"])
+@rule("practitioner")
+def delete_draft(draft_id: str) -> str | Response:
+    db, services = get_session(), portal_services()
+    draft, _answers = raising.get_draft(db, services, current_user, draft_id)
+    form = DeleteDraftForm()
+    if form.validate_on_submit():
+        if form.confirm.data == "yes":
+            raising.delete_draft(db, services, current_user, draft_id, remote_addr=_addr())
+            flash("Unfinished notice deleted", "success")
+            return redirect(url_for("home.index"))
+        return redirect(url_for("notices.draft", draft_id=draft_id))
+    return render_template(
+        "notices/delete-draft.html",
+        form=form,
+        draft=draft,
+        errors=form.error_list() if request.method == "POST" else [],
+    )
 
 
 @bp.get("/<notice_id>/pdf")

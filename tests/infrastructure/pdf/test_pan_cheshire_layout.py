@@ -76,6 +76,8 @@ LABELS = (
     "To conclude by (Day 21)",
     "Recommendation of the Statutory Partners",
     "Agreed outcome",
+    "How the resolution improved the outcome for the child or family",
+    "Has a debrief taken place?",
     "Written confirmation of the outcome, fed back to the practitioner who raised the concern",
     "Date concluded",
     "Learning for the Safeguarding Partnership",
@@ -204,7 +206,8 @@ def test_the_partnership_part_fills_from_step_4_and_the_closure() -> None:
     )
     assert between(text, "To conclude by (Day 21)", "Recommendation") == "1 December 2026"
     assert between(text, "Recommendation of the Statutory Partners", "Agreed outcome") == STEP_4.response
-    assert between(text, "Agreed outcome", "Written confirmation of the outcome") == "AgreedOutcomeText"
+    assert between(text, "Agreed outcome", "How the resolution improved") == "AgreedOutcomeText"
+    assert between(text, "Has a debrief taken place?", "Written confirmation of the outcome") == "Yes"
     assert between(text, "fed back to the practitioner who raised the concern", "Date concluded") == "FeedbackGivenText"
     assert between(text, "Date concluded", "Learning for the") == "27 November 2026"
     assert text.endswith("Learning for the Safeguarding Partnership LearningText")

@@ -25,7 +25,8 @@ SEED_LABELS = (
     "Email",
     "Date of notification",
     "Escalation with which team/agency",
-    "Disagreement and / or lack of progress in respect to children at different level of needs (please check box)",
+    # The seed's "(please check box)" is dropped: on the page the answer is a radio button.
+    "Disagreement and / or lack of progress in respect to children at different level of needs",
     "Explicitly identify the problem and clarify the nature of the disagreement",
     "Evidence of the informal challenge that has taken place at stages 1-2 and the outcome of this challenge",
     "Desired outcome for the child and / or family. Please include details of what it is you are requesting "

@@ -1,7 +1,7 @@
 """Codes that reports count, the days they count by, and the learning log
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0010
 
 - notice_category: one row per notice and partnership code list (a level of need, a reason, an area) with the
   common theme it maps to. Plain: a category is neither a child identifier nor narrative (docs/categories.md).
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0007"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
