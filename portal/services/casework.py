@@ -28,7 +28,7 @@ from portal.domain.policy import Actions
 from portal.domain.procedure import Procedure
 from portal.infrastructure.pdf import WITHHELD, AttachmentRecord, StageRecord
 from portal.partnerships import procedure_for
-from portal.services import audit, conversation, documents, raising, record, routing, vault
+from portal.services import audit, conversation, documents, raising, record, repeats, routing, vault
 from portal.services.errors import NotFoundError, PageCursorError
 from portal.services.runtime import PortalServices
 
@@ -75,6 +75,8 @@ class NoticeView:
     thread: tuple[conversation.Message, ...] = ()
     # Evidence attached, oldest first (names and hashes; the content is downloaded on its own, audited).
     attachments: tuple[AttachmentRecord, ...] = ()
+    # Repeat escalations, for the business unit only (portal.services.repeats).
+    repeats: tuple[str, ...] = ()
 
     @property
     def outcome(self) -> str:
@@ -380,7 +382,9 @@ def read_notice(
         remote_addr=remote_addr,
     )
     db.commit()
+    repeated = tuple(repeats.repeat_flags(db, services, user, notice, answers))
     return NoticeView(
+        repeats=repeated,
         notice=notice,
         definition=definition,
         procedure=record.procedure_of(notice),
