@@ -6,11 +6,16 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from datetime import date
+from pathlib import Path
 
 from flask import Flask
+from sqlalchemy import select
 
-from portal.domain.models import Role
+from portal.domain.models import AuditEvent, Role
+from portal.infrastructure.pdf.signing import verify_signed_pdf
+from portal.web.database import session_factory
 from tests.helpers import Accounts, csrf_from, errors_on, sign_in
 from tests.services.report_seed import seed_trafford
 
@@ -130,3 +135,24 @@ def test_the_register_carries_the_codes_outcome_debrief_and_learning(app: Flask,
     assert second["Common themes"] == "Plan progress or drift; Attendance and engagement of professionals"
     assert (second["Outcome"], second["Debrief taken place"]) == ("Resolved by agreement", "Yes")
     assert second["General issues flagged for learning"] == "Yes"
+
+
+def test_the_signed_pdfs_of_a_period_download_as_one_zip(app: Flask, accounts: Accounts) -> None:
+    seeded = seed_trafford(app, accounts)
+    client = app.test_client()
+    sign_in(client, app, seeded.bm)
+    page = client.get(Q4).text
+    assert "Download the signed PDFs of the 4 notices raised in the period" in page
+    response = client.get("/business/reports/notices.zip?choose=quarter&quarter=2026-1")
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    assert response.headers["Content-Disposition"].endswith(
+        'TRA-notices-2026-01-01-to-2026-03-31-OFFICIAL-SENSITIVE.zip"'
+    )
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    names = archive.namelist()
+    assert [n.split("-v")[0] for n in names] == [f"TRA-2026-000{i}" for i in range(1, 5)]
+    cert = (Path(app.config["KEY_DIR"]) / "signing-cert.pem").read_bytes()
+    assert all(verify_signed_pdf(archive.read(name), cert) for name in names)
+    with session_factory(app)() as db:
+        [entry] = db.execute(select(AuditEvent).where(AuditEvent.action == "notice.bulk_download")).scalars()
+    assert entry.object_id == "20260101-20260331 n=4" and entry.actor_id == seeded.bm.id
