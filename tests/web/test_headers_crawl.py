@@ -202,6 +202,8 @@ def test_every_response_carries_the_security_headers(app: Flask, accounts: Accou
             "filename": "js/init.mjs",
             # No learning item exists: its route is fetched all the same, for its 404's headers.
             "item_id": "00000000-0000-4000-8000-000000000000",
+            # Nor does an evidence attachment: its route's 404 is crawled for its headers likewise.
+            "attachment_id": "00000000-0000-4000-8000-000000000001",
             "token": "not-a-token-that-was-issued",
             # The administration pages (issue 9): a user and a directory contact of the admin's partnership.
             "user_id": str(practitioner.id),
