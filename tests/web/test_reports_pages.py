@@ -13,7 +13,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import select
 
-from portal.domain.models import AuditEvent, Role
+from portal.domain.models import Agency, AuditEvent, Role
 from portal.infrastructure.pdf.signing import verify_signed_pdf
 from portal.web.database import session_factory
 from tests.helpers import Accounts, csrf_from, errors_on, sign_in
@@ -156,3 +156,32 @@ def test_the_signed_pdfs_of_a_period_download_as_one_zip(app: Flask, accounts: A
     with session_factory(app)() as db:
         [entry] = db.execute(select(AuditEvent).where(AuditEvent.action == "notice.bulk_download")).scalars()
     assert entry.object_id == "20260101-20260331 n=4" and entry.actor_id == seeded.bm.id
+
+
+def test_the_list_finds_notices_by_every_filter(app: Flask, accounts: Accounts) -> None:
+    seeded = seed_trafford(app, accounts)
+    seeded.world.services.clock.fixed = date(2026, 4, 9)
+    client = app.test_client()
+    sign_in(client, app, seeded.bm)
+    with session_factory(app)() as db:
+        ids = dict(db.execute(select(Agency.name, Agency.id)).all())
+
+    def found(**args: str) -> list[str]:
+        page = client.get("/business/notices", query_string=args).text
+        assert "Narrative that must never reach a report" not in page
+        return sorted(re.findall(r">(TRA-2026-\d{4})</a>", page))
+
+    assert len(found()) == 5
+    assert found(status="closed") == ["TRA-2026-0001", "TRA-2026-0002", "TRA-2026-0003"]
+    assert found(stage="stage-4") == ["TRA-2026-0003", "TRA-2026-0004"]
+    assert found(raising=str(ids["Education"])) == ["TRA-2026-0004"]
+    assert len(found(receiving=str(ids["Local authority children's social care"]))) == 5
+    assert found(receiving=str(ids["Police"])) == []
+    assert found(category="thresholds") == ["TRA-2026-0004"]
+    assert found(**{"from": "2026-03-16", "to": "2026-03-31"}) == ["TRA-2026-0003", "TRA-2026-0004"]
+    assert found(reference="tra-2026-0005") == ["TRA-2026-0005"]
+    # Filters combine, and a value that is not a choice is ignored rather than refused.
+    assert found(status="open", raising=str(ids["Health"])) == ["TRA-2026-0005"]
+    assert len(found(status="nonsense", stage="<script>")) == 5
+    page = client.get("/business/notices", query_string={"status": "closed"}).text
+    assert "Notices (3)" in page
