@@ -83,4 +83,13 @@ def test_the_business_manager_builds_traffords_quarterly_report(
     archive = zipfile.ZipFile(zip_info.value.path())
     assert len(archive.namelist()) == 4
     assert all(verify_signed_pdf(archive.read(name), cert) for name in archive.namelist())
+
+    # The list finds the notices at stage 4 through its filters.
+    page.get_by_role("link", name="All notices", exact=True).first.click()
+    page.get_by_text("Find notices: filter by status").click()
+    page.get_by_label("Stage now").select_option("stage-4")
+    assert_accessible(page, "list, filters open")
+    page.get_by_role("button", name="Find notices").click()
+    expect(page.get_by_role("table").locator("caption")).to_contain_text("Notices (2)")
+    assert_accessible(page, "list, filtered")
     context.close()
