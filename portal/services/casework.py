@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, case, exists, func, literal, select, tuple_
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from portal.domain.categories import COMMON_THEMES, THEME_PREFIX, outcome_label
@@ -20,7 +20,6 @@ from portal.domain.models import (
     NoticeRecipient,
     NoticeStage,
     NoticeStatus,
-    Partnership,
     Role,
     User,
 )
@@ -88,9 +87,6 @@ class NoticeView:
     def current(self) -> StageRecord | None:
         return self.stages[-1] if self.stages else None
 
-
-# A row of any width (the list query's columns).
-AnyRow = Row[*tuple[Any, ...]]
 
 # Rows a list page shows: a page is a screenful a person reads, and no request's work grows with the table.
 PAGE_SIZE = 50
@@ -198,24 +194,25 @@ def _page(
     scope: list[ColumnElement[bool]],
     filters: ListFilters,
     *,
+    slug: str,
     today: date,
     after: str | None = None,
     before: str | None = None,
     per_page: int = PAGE_SIZE,
 ) -> NoticePage:
-    """A constant number of statements whatever the size of the list: the counts, the page, its recipients."""
+    """A constant number of statements whatever the size of the list: the counts, the page, its recipients.
+    Every notice in ``scope`` is of one partnership, whose ``slug`` names its procedures."""
     overdue_if, due_if = _clock_conditions(today)
-    counted = db.execute(
-        select(
-            func.count(),
-            func.count(case((overdue_if, 1))),
-            func.count(case((due_if, 1))),
-        )
-        .select_from(Notice)
-        .outerjoin(NoticeStage, _CURRENT_STAGE)
-        .where(*scope)
+    # The whole list's size from the scope's own index; the clocks from the open stages due by Sunday (the
+    # chaser's index), so neither count reads a notice's stage unless that stage is on a clock this week.
+    total = int(db.execute(select(func.count()).select_from(Notice).where(*scope)).scalar_one())
+    clocks = db.execute(
+        select(func.count(case((overdue_if, 1))), func.count(case((due_if, 1))))
+        .select_from(NoticeStage)
+        .join(Notice, _CURRENT_STAGE)
+        .where(NoticeStage.ended_at.is_(None), NoticeStage.due_on <= _week_end(today), *scope)
     ).one()
-    total, overdue_total, due_total = int(counted[0]), int(counted[1]), int(counted[2])
+    overdue_total, due_total = int(clocks[0]), int(clocks[1])
     wanted = list(scope)
     if filters.due == "overdue":
         wanted.append(overdue_if)
@@ -243,7 +240,6 @@ def _page(
             Notice.status,
             Notice.stage,
             Notice.procedure_version,
-            Partnership.slug,
             raising.name.label("raising_agency"),
             NoticeStage.id.label("stage_row"),
             NoticeStage.ended_at,
@@ -251,7 +247,6 @@ def _page(
             NoticeStage.acknowledged_at,
             NoticeStage.responded_at,
         )
-        .join(Partnership, Partnership.id == Notice.partnership_id)
         .outerjoin(raising, raising.id == Notice.raising_agency_id)
         .outerjoin(NoticeStage, _CURRENT_STAGE)
         .where(*wanted)
@@ -266,7 +261,7 @@ def _page(
         query = query.order_by(Notice.submitted_at.asc(), Notice.id.asc())
     else:
         query = query.order_by(Notice.submitted_at.desc(), Notice.id.desc())
-    fetched: list[AnyRow] = list(db.execute(query.limit(per_page + 1)).all())
+    fetched = list(db.execute(query.limit(per_page + 1)).all())
     more = len(fetched) > per_page
     fetched = fetched[:per_page]
     if backwards:
@@ -282,7 +277,7 @@ def _page(
         ):
             names[notice_id].append(name)
 
-    rows = [_row(r, names[r.id], today) for r in fetched]
+    rows = [_row(r, slug, names[r.id], today) for r in fetched]
     first, last = (fetched[0], fetched[-1]) if fetched else (None, None)
     if backwards:
         has_previous, has_next = more, True
@@ -304,12 +299,12 @@ def _bind_cursor(token: str) -> tuple[object, str]:
     return literal(at, type_=Notice.__table__.c.submitted_at.type), notice_id
 
 
-def _row(r: AnyRow, agencies: list[str], today: date) -> NoticeRow:
+def _row(r: Any, slug: str, agencies: list[str], today: date) -> NoticeRow:
     open_stage = r.stage_row is not None and r.ended_at is None and r.status == NoticeStatus.OPEN
     due = r.due_on if open_stage else None
     overdue = due is not None and due < today
     try:
-        stage_name = procedure_for(r.slug, r.procedure_version).stage(r.stage).name
+        stage_name = procedure_for(slug, r.procedure_version).stage(r.stage).name
     except LookupError:
         stage_name = r.stage
     status = NoticeStatus(r.status).label
@@ -353,7 +348,16 @@ def notices_for_user(
         )
     else:
         return NoticePage(rows=[], total=0, overdue=0, due_this_week=0, next_cursor=None, previous_cursor=None)
-    return _page(db, scope, ListFilters(), today=services.today(), after=after, before=before, per_page=per_page)
+    return _page(
+        db,
+        scope,
+        ListFilters(),
+        slug=user.partnership.slug,
+        today=services.today(),
+        after=after,
+        before=before,
+        per_page=per_page,
+    )
 
 
 def notices_for_partnership(
@@ -373,7 +377,14 @@ def notices_for_partnership(
     if bait:
         scope.append(Notice.id.not_in(bait))
     return _page(
-        db, scope, filters or ListFilters(), today=services.today(), after=after, before=before, per_page=per_page
+        db,
+        scope,
+        filters or ListFilters(),
+        slug=user.partnership.slug,
+        today=services.today(),
+        after=after,
+        before=before,
+        per_page=per_page,
     )
 
 

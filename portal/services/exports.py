@@ -11,12 +11,13 @@ export only a few times an hour (the NCSC's bulk-data measures).
 from __future__ import annotations
 
 import csv
+import functools
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, aliased
 
 from portal.domain.categories import COMMON_LABELS, NOT_RECORDED_LABEL, THEME_PREFIX, label_of, outcome_label
@@ -33,6 +34,7 @@ from portal.domain.models import (
     User,
     utcnow,
 )
+from portal.domain.procedure import Procedure
 from portal.domain.working_days import ENGLAND_AND_WALES_CALENDAR
 from portal.partnerships import notice_definition, procedure_for
 from portal.services import audit, limits
@@ -196,6 +198,10 @@ def _chunks(session: Session, scope: list[ColumnElement[bool]], count: int, toda
         # A server-side cursor (PostgreSQL) read BATCH_SIZE rows at a time.
         .execution_options(yield_per=BATCH_SIZE)
     )
+    # Many notices share a procedure and a day raised: look each up once per export (bounded by the
+    # procedures and the days, not by the rows).
+    procedures = functools.cache(procedure_for)
+    working_days = functools.cache(ENGLAND_AND_WALES_CALENDAR.working_days_between)
     try:
         for batch in session.execute(query).partitions():
             ids = [r.id for r in batch]
@@ -228,7 +234,7 @@ def _chunks(session: Session, scope: list[ColumnElement[bool]], count: int, toda
             ):
                 coded[category.notice_id].append(category)
             for r in batch:
-                cells = _row(r, stages[r.id], agencies[r.id], today) + _codes(r, coded[r.id])
+                cells = _row(r, stages[r.id], agencies[r.id], today, procedures, working_days) + _codes(r, coded[r.id])
                 writer.writerow([neutralise(cell) for cell in cells])
             yield flush()
         writer.writerow(marking)
@@ -239,8 +245,15 @@ def _chunks(session: Session, scope: list[ColumnElement[bool]], count: int, toda
         session.rollback()
 
 
-def _row(notice: Row[*tuple[Any, ...]], stages: list[Any], agencies: list[str], today: date) -> list[object]:
-    procedure = procedure_for(notice.slug, notice.procedure_version)
+def _row(
+    notice: Any,
+    stages: list[Any],
+    agencies: list[str],
+    today: date,
+    procedures: Callable[[str, str], Procedure],
+    working_days: Callable[[date, date], int],
+) -> list[object]:
+    procedure = procedures(notice.slug, notice.procedure_version)
     current = stages[-1] if stages else None
     open_now = notice.status == NoticeStatus.OPEN and current is not None and current.ended_at is None
     due = current.due_on if open_now and current is not None else None
@@ -263,11 +276,11 @@ def _row(notice: Row[*tuple[Any, ...]], stages: list[Any], agencies: list[str], 
         "Yes" if due is not None and due < today else "No",
         notice.chases,
         closed_on.isoformat() if closed_on else "",
-        ENGLAND_AND_WALES_CALENDAR.working_days_between(raised_on, ended),
+        working_days(raised_on, ended),
     ]
 
 
-def _codes(notice: Row[*tuple[Any, ...]], categories: list[Any]) -> list[object]:
+def _codes(notice: Any, categories: list[Any]) -> list[object]:
     """The notice's category codes, common themes, outcome, debrief and learning flag, as labels."""
     definition = notice_definition(notice.form_code)
     lists = {code_list.field: code_list for code_list in (definition.code_lists if definition else ())}

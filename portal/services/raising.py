@@ -306,6 +306,9 @@ def submit_notice(
         updated_at=submitted_at,
         opened_on=today,
     )
+    # Read before the notice's rows are added: a query after them would flush them early (autoflush), a
+    # second round of writes in the middle of the submit.
+    check = session.get(SafetyCheck, draft.safety_check_id)
     # A new notice has no rows yet: say so, rather than let the first append query for them.
     notice.answers, notice.recipients, notice.stages, notice.documents = [], [], [], []
     session.add(notice)
@@ -351,7 +354,6 @@ def submit_notice(
         f"OFFICIAL-SENSITIVE: escalation notice {notice.reference}: sent",
         f"Your notice has been sent under the {partnership.name} procedure to {agencies}. It is at {stage.name}.",
     )
-    check = session.get(SafetyCheck, draft.safety_check_id)
     if check is not None:
         check.notice_id = notice.id
     session.delete(draft)

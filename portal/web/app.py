@@ -26,6 +26,7 @@ from portal.services.errors import ConfigurationError
 from portal.services.runtime import build_services
 from portal.web import access, database, errors, security
 from portal.web.config import check_production_config, load_config
+from portal.web.govuk_attributes import govuk_attributes
 from portal.web.sessions import DatabaseSessionInterface
 from portal.web.views import account, admin, auth, business, devmail, directory, home, invitations, notices, search
 from portal.web.views import reports as report_views
@@ -74,6 +75,7 @@ def create_web_app(test_config: dict[str, Any] | None = None, *, keys_required: 
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     WTFormsHelpers(app)
+    app.jinja_env.globals["govuk_attributes"] = govuk_attributes
     app.jinja_env.filters["long_date"] = long_date
     app.jinja_env.filters["long_datetime"] = long_datetime
     app.jinja_env.filters["lines"] = preserve_lines

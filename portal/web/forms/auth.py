@@ -19,6 +19,7 @@ def no_control_characters(form: Form, field: Field) -> None:
 
 
 class SignInForm(PortalForm):
+    one_message_for_several = True
     email = StringField(
         "Email address",
         validators=[

@@ -47,13 +47,18 @@ class PortalForm(FlaskForm):
             field: Field = unbound_field.bind(form=form, **options)
             return field
 
+    # Set where one failure is reported on several fields at once (sign-in cannot say which answer was wrong).
+    one_message_for_several = False
+
     def error_list(self, order: Sequence[str] | None = None) -> list[dict[str, str]]:
         """Errors in page order, each linking to the input to fix (a date's day box)."""
         items: list[dict[str, str]] = []
         fields = [self[name] for name in order if name in self] if order else list(self)
         for f in fields:
-            # One message that is about two fields (sign-in's "email or password") is listed once, at the first.
-            if f.errors and all(item["text"] != f.errors[0] for item in items):
+            # One message that is about two fields (sign-in's "email or password") is listed once, at the first;
+            # elsewhere two fields with the same message are two things to fix, and each gets its link.
+            repeated = self.one_message_for_several and any(item["text"] == f.errors[0] for item in items if f.errors)
+            if f.errors and not repeated:
                 target = f.first_input_id if isinstance(f, GovukDateField) else f.id
                 items.append({"text": f.errors[0], "href": f"#{target}"})
         return items
