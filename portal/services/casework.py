@@ -10,11 +10,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, exists, func, literal, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
-from portal.domain.categories import outcome_label
+from portal.domain.categories import COMMON_THEMES, THEME_PREFIX, outcome_label
 from portal.domain.models import (
     Agency,
     Notice,
     NoticeAnswer,
+    NoticeCategory,
     NoticeEvent,
     NoticeRecipient,
     NoticeStage,
@@ -26,8 +27,8 @@ from portal.domain.notice_definition import NoticeDefinition
 from portal.domain.policy import Actions
 from portal.domain.procedure import Procedure
 from portal.infrastructure.pdf import WITHHELD, AttachmentRecord, StageRecord
-from portal.partnerships import procedure_for
-from portal.services import audit, conversation, documents, raising, record, routing, vault
+from portal.partnerships import current_procedure, procedure_for
+from portal.services import audit, conversation, documents, raising, record, repeats, routing, vault
 from portal.services.errors import NotFoundError, PageCursorError
 from portal.services.runtime import PortalServices
 
@@ -74,6 +75,8 @@ class NoticeView:
     thread: tuple[conversation.Message, ...] = ()
     # Evidence attached, oldest first (names and hashes; the content is downloaded on its own, audited).
     attachments: tuple[AttachmentRecord, ...] = ()
+    # Repeat escalations, for the business unit only (portal.services.repeats).
+    repeats: tuple[str, ...] = ()
 
     @property
     def outcome(self) -> str:
@@ -92,9 +95,47 @@ DUE_FILTERS = ("overdue", "this-week")
 
 @dataclass(frozen=True)
 class ListFilters:
-    """What narrows a list, every one applied in SQL. ``due``: "" (all), "overdue" or "this-week"."""
+    """What narrows a list, every one applied in SQL. ``due``: "" (all), "overdue" or "this-week"; the rest
+    narrow the business unit's list (an empty value or None: not narrowed)."""
 
     due: str = ""
+    status: str = ""
+    stage: str = ""
+    raising_agency: int | None = None
+    receiving_agency: int | None = None
+    opened_from: date | None = None
+    opened_to: date | None = None
+    # A common theme (docs/categories.md#common).
+    category: str = ""
+    # A reference, exactly (case does not matter).
+    reference: str = ""
+
+    def narrowing(self) -> list[ColumnElement[bool]]:
+        """The conditions beyond the due-date clocks."""
+        found: list[ColumnElement[bool]] = []
+        if self.status:
+            found.append(Notice.status == self.status)
+        if self.stage:
+            found.append(Notice.stage == self.stage)
+        if self.raising_agency is not None:
+            found.append(Notice.raising_agency_id == self.raising_agency)
+        if self.receiving_agency is not None:
+            sent = select(NoticeRecipient.id).where(
+                NoticeRecipient.notice_id == Notice.id, NoticeRecipient.agency_id == self.receiving_agency
+            )
+            found.append(sent.exists())
+        if self.opened_from is not None:
+            found.append(Notice.opened_on >= self.opened_from)
+        if self.opened_to is not None:
+            found.append(Notice.opened_on <= self.opened_to)
+        if self.category:
+            themed = select(NoticeCategory.id).where(
+                NoticeCategory.notice_id == Notice.id, NoticeCategory.list_field == THEME_PREFIX + self.category
+            )
+            found.append(themed.exists())
+        if self.reference:
+            found.append(Notice.reference == self.reference.strip().upper())
+        return found
 
 
 @dataclass(frozen=True)
@@ -179,6 +220,15 @@ def _page(
     elif filters.due == "this-week":
         wanted.append(due_if)
         total = due_total
+    narrowing = filters.narrowing()
+    if narrowing:
+        # One more statement, only when the list is narrowed: how many match every filter.
+        wanted += narrowing
+        total = int(
+            db.execute(
+                select(func.count()).select_from(Notice).outerjoin(NoticeStage, _CURRENT_STAGE).where(*wanted)
+            ).scalar_one()
+        )
 
     raising = aliased(Agency)
     query = (
@@ -391,7 +441,9 @@ def read_notice(
         remote_addr=remote_addr,
     )
     db.commit()
+    repeated = tuple(repeats.repeat_flags(db, services, user, notice, answers))
     return NoticeView(
+        repeats=repeated,
         notice=notice,
         definition=definition,
         procedure=record.procedure_of(notice),
@@ -444,3 +496,29 @@ def download_pdf(
     db.commit()
     # The file name is the reference and version only: never a child's name or date of birth.
     return f"{notice.reference}-v{chosen}.pdf", pdf
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    """What the business unit's list can be narrowed by: its partnership's agencies, stages and themes."""
+
+    agencies: list[tuple[int, str]]
+    stages: list[tuple[str, str]]
+    themes: list[tuple[str, str]]
+    statuses: list[tuple[str, str]]
+
+
+def filter_choices(db: Session, user: User) -> FilterChoices:
+    agencies = [
+        (agency_id, name)
+        for agency_id, name in db.execute(
+            select(Agency.id, Agency.name).where(Agency.partnership_id == user.partnership_id).order_by(Agency.position)
+        )
+    ]
+    procedure = current_procedure(user.partnership.slug)
+    return FilterChoices(
+        agencies=agencies,
+        stages=[(stage.code, stage.name) for stage in procedure.stages],
+        themes=list(COMMON_THEMES),
+        statuses=[(status.value, status.label) for status in NoticeStatus],
+    )

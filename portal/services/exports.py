@@ -3,7 +3,8 @@
 What leaves the portal in a spreadsheet is the register a business unit reports from (docs/threats.md#property-21):
 references, agencies, stages, dates and clocks. No child identifier or narrative is in it, so it
 decrypts nothing. Every cell is neutralised against spreadsheet formula injection (ASVS 1.2.10), the file
-is marked OFFICIAL-SENSITIVE in its first line, each export is audited with its row count, and a user may
+is marked OFFICIAL-SENSITIVE in its name and its last line (the first is the header, so it imports as it
+is), each export is audited with its row count, and a user may
 export only a few times an hour (the NCSC's bulk-data measures).
 """
 
@@ -19,10 +20,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, aliased
 
+from portal.domain.categories import COMMON_LABELS, NOT_RECORDED_LABEL, THEME_PREFIX, label_of, outcome_label
 from portal.domain.dates import LONDON
 from portal.domain.models import (
     Agency,
     Notice,
+    NoticeCategory,
     NoticeEvent,
     NoticeRecipient,
     NoticeStage,
@@ -33,7 +36,7 @@ from portal.domain.models import (
 )
 from portal.domain.procedure import Procedure
 from portal.domain.working_days import ENGLAND_AND_WALES_CALENDAR
-from portal.partnerships import procedure_for
+from portal.partnerships import notice_definition, procedure_for
 from portal.services import audit, limits
 from portal.services.errors import LimitReachedError
 from portal.services.runtime import PortalServices
@@ -57,6 +60,12 @@ COLUMNS = (
     "Chases",
     "Closed on",
     "Working days open",
+    # Codes that reports count (docs/categories.md); "Not recorded" for notices from before they were asked.
+    "Categories",
+    "Common themes",
+    "Outcome",
+    "Debrief taken place",
+    "General issues flagged for learning",
 )
 # A cell starting with one of these is read as a formula (or a DDE command) by spreadsheet programs.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
@@ -128,7 +137,7 @@ def export_register(
     )
     session.commit()
     today = services.today()
-    filename = f"{user.partnership.code}-notices-{today.isoformat()}.csv"
+    filename = f"{user.partnership.code}-notices-{today.isoformat()}-OFFICIAL-SENSITIVE.csv"
     return filename, _chunks(session, scope, count, today)
 
 
@@ -144,10 +153,13 @@ def _chunks(session: Session, scope: list[ColumnElement[bool]], count: int, toda
 
     # The byte-order mark makes spreadsheet programs read the UTF-8 (agency names with accents) correctly.
     buffer.write("\ufeff")
-    writer.writerow([MARKING])
+    # The header is the first row, so the file imports as it is; the marking is in the file name and the last row.
     writer.writerow(COLUMNS)
     yield flush()
+    marking = [MARKING] + [""] * (len(COLUMNS) - 1)
     if count == 0:
+        writer.writerow(marking)
+        yield flush()
         return
     # Chase counts aggregated in SQL and joined: no list of ids bound as parameters, however many notices.
     chases = (
@@ -167,6 +179,10 @@ def _chunks(session: Session, scope: list[ColumnElement[bool]], count: int, toda
             Notice.closed_at,
             Notice.status,
             Notice.stage,
+            Notice.form_code,
+            Notice.outcome_code,
+            Notice.debrief_held,
+            Notice.learning_flagged,
             Partnership.slug,
             Partnership.name.label("partnership"),
             raising.name.label("raising_agency"),
@@ -210,14 +226,19 @@ def _chunks(session: Session, scope: list[ColumnElement[bool]], count: int, toda
                 .order_by(NoticeRecipient.notice_id, NoticeRecipient.position)
             ):
                 agencies[notice_id].append(name)
+            coded: dict[str, list[Any]] = {i: [] for i in ids}
+            for category in session.execute(
+                select(NoticeCategory.notice_id, NoticeCategory.list_field, NoticeCategory.code)
+                .where(NoticeCategory.notice_id.in_(ids))
+                .order_by(NoticeCategory.notice_id, NoticeCategory.id)
+            ):
+                coded[category.notice_id].append(category)
             for r in batch:
-                writer.writerow(
-                    [
-                        neutralise(cell)
-                        for cell in _row(r, stages[r.id], agencies[r.id], today, procedures, working_days)
-                    ]
-                )
+                cells = _row(r, stages[r.id], agencies[r.id], today, procedures, working_days) + _codes(r, coded[r.id])
+                writer.writerow([neutralise(cell) for cell in cells])
             yield flush()
+        writer.writerow(marking)
+        yield flush()
     finally:
         # End the read (and close its server-side cursor) when the last chunk is sent or the client goes: the
         # request's own teardown ran when the view returned, before the first chunk, and will not do it.
@@ -256,6 +277,30 @@ def _row(
         notice.chases,
         closed_on.isoformat() if closed_on else "",
         working_days(raised_on, ended),
+    ]
+
+
+def _codes(notice: Any, categories: list[Any]) -> list[object]:
+    """The notice's category codes, common themes, outcome, debrief and learning flag, as labels."""
+    definition = notice_definition(notice.form_code)
+    lists = {code_list.field: code_list for code_list in (definition.code_lists if definition else ())}
+    own = [
+        f"{lists[c.list_field].title}: {label_of(lists[c.list_field], c.code)}"
+        for c in categories
+        if c.list_field in lists
+    ]
+    themes = [COMMON_LABELS.get(c.code, c.code) for c in categories if c.list_field.startswith(THEME_PREFIX)]
+    closed = notice.closed_at is not None
+
+    def yes_no(value: bool | None) -> str:
+        return "" if not closed else NOT_RECORDED_LABEL if value is None else ("Yes" if value else "No")
+
+    return [
+        "; ".join(own) or (NOT_RECORDED_LABEL if lists else ""),
+        "; ".join(themes),
+        outcome_label(notice.outcome_code) if closed else "",
+        yes_no(notice.debrief_held),
+        yes_no(notice.learning_flagged),
     ]
 
 

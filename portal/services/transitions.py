@@ -489,9 +489,13 @@ def withdraw(
     record.seal_answer(session, notice, dek, record.WITHDRAWAL_FIELD, reason.strip())
     now = utcnow()
     current.ended_at = now
+    current.ended_on = services.today()
     current.outcome = OUTCOME_WITHDRAWN
     notice.status = NoticeStatus.WITHDRAWN
     notice.closed_at = now
+    # Reports count a withdrawal as a closure with the outcome "withdrawn" (docs/categories.md#outcomes).
+    notice.closed_on = services.today()
+    notice.outcome_code = "withdrawn"
     by = "the business unit" if user.id != notice.raised_by_id else "the practitioner who raised it"
     record.add_event(
         session, notice, user, "withdrawn", f"Withdrawn at {stage.name} by {by}, with a reason", stage=stage.code

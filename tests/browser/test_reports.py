@@ -1,5 +1,5 @@
 """Trafford's quarterly report in a real browser: built from its preset, charts and their tables opened, the
-PDF (signed, verified by pdfsig) and the CSV downloaded, axe-clean throughout."""
+PDF (signed, verified by pdfsig), the CSV and the ZIP of the notices' signed PDFs downloaded, axe-clean."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import csv
 import io
 import shutil
 import subprocess
+import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -76,4 +77,19 @@ def test_the_business_manager_builds_traffords_quarterly_report(
     rows = list(csv.reader(io.StringIO(Path(csv_info.value.path()).read_text(encoding="utf-8-sig"))))
     assert rows[0] == ["Section", "Row", "Measure", "Value"]
     assert rows[-1][0].startswith("OFFICIAL-SENSITIVE")
+
+    with page.expect_download() as zip_info:
+        page.locator("#download-zip").click()
+    archive = zipfile.ZipFile(zip_info.value.path())
+    assert len(archive.namelist()) == 4
+    assert all(verify_signed_pdf(archive.read(name), cert) for name in archive.namelist())
+
+    # The list finds the notices at stage 4 through its filters.
+    page.get_by_role("link", name="All notices", exact=True).first.click()
+    page.get_by_text("Find notices: filter by status").click()
+    page.get_by_label("Stage now").select_option("stage-4")
+    assert_accessible(page, "list, filters open")
+    page.get_by_role("button", name="Find notices").click()
+    expect(page.get_by_role("table").locator("caption")).to_contain_text("Notices (2)")
+    assert_accessible(page, "list, filtered")
     context.close()

@@ -12,6 +12,7 @@ from flask import Flask
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from portal.domain.categories import outcome_label
 from portal.domain.dates import LONDON
 from portal.domain.models import (
     Agency,
@@ -71,9 +72,11 @@ def test_exports_are_minimal_safe_and_restricted(app: Flask, accounts: Accounts)
     assert "no-store" in response.headers["Cache-Control"]
     text = response.data.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0][0].startswith("OFFICIAL-SENSITIVE")
-    assert rows[1] == list(exports.COLUMNS)
-    [row] = rows[2:]
+    # The header first, so a plain import works; the marking in the file name and the last row.
+    assert rows[0] == list(exports.COLUMNS)
+    assert rows[-1][0].startswith("OFFICIAL-SENSITIVE") and len(rows[-1]) == len(exports.COLUMNS)
+    assert response.headers["Content-Disposition"].endswith('-OFFICIAL-SENSITIVE.csv"')
+    [row] = rows[1:-1]
     assert row[0] == reference and row[5] == "'" + HOSTILE_AGENCY
     assert row[8] == "Stage 3" and row[10] == "Open"
     for secret in (CANARY_NAME, CANARY_NHS, CANARY_NHS.replace(" ", ""), CANARY_NARRATIVE, "29/02/2016", "2016-02-29"):
@@ -88,7 +91,7 @@ def test_exports_are_minimal_safe_and_restricted(app: Flask, accounts: Accounts)
     # A per-user cap: the eleventh export in an hour is refused and the refusal audited.
     for _ in range(exports.EXPORTS_PER_HOUR - 1):
         # Read to the end, as a WSGI server does: a streamed export holds its transaction until then.
-        assert manager.get("/business/notices.csv").data.decode("utf-8-sig").startswith("OFFICIAL-SENSITIVE")
+        assert manager.get("/business/notices.csv").data.decode("utf-8-sig").startswith("Reference,")
     refused = manager.get("/business/notices.csv")
     assert refused.status_code == 429 and reference not in refused.get_data(as_text=True)
     with session_factory(app)() as db:
@@ -130,7 +133,6 @@ def register_as_before(db: Session, services: PortalServices, user: User) -> byt
     today = services.today()
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([exports.MARKING])
     writer.writerow(exports.COLUMNS)
     for n in notices:
         procedure = record.procedure_of(n)
@@ -156,8 +158,15 @@ def register_as_before(db: Session, services: PortalServices, user: User) -> byt
             chases.get(n.id, 0),
             n.closed_at.astimezone(LONDON).date().isoformat() if n.closed_at else "",
             ENGLAND_AND_WALES_CALENDAR.working_days_between(raised_on, ended),
+            # Rochdale's form has no code lists; the outcome and closure flags as the closer recorded them.
+            "",
+            "",
+            outcome_label(n.outcome_code) if n.closed_at else "",
+            ("Yes" if n.debrief_held else "No") if n.closed_at else "",
+            ("Yes" if n.learning_flagged else "No") if n.closed_at else "",
         ]
         writer.writerow([exports.neutralise(c) for c in cells])
+    writer.writerow([exports.MARKING] + [""] * (len(exports.COLUMNS) - 1))
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -211,12 +220,13 @@ def test_the_register_streams_in_batches_and_its_file_is_unchanged(
             _name, chunks = exports.export_register(db, world.services, world.user(db, bm))
             assert not isinstance(chunks, bytes | list)  # a generator: nothing is built until it is read
             header = next(chunks)
-            assert header.decode("utf-8-sig").startswith("OFFICIAL-SENSITIVE") and stage_reads == []
+            assert header.decode("utf-8-sig").startswith("Reference,") and stage_reads == []
             body = list(chunks)
     finally:
         event.remove(engine, "before_cursor_execute", seen)
-    # Seven notices in batches of three: three batches, each one chunk and one read of its stages only.
-    assert len(body) == 3 and len(stage_reads) == 3
+    # Seven notices in batches of three: three batches, each one chunk and one read of its stages only; then
+    # the marking.
+    assert len(body) == 4 and len(stage_reads) == 3
     assert header + b"".join(body) == expected
     text = expected.decode("utf-8-sig")
     assert ",Closed," in text and ",2," in text and ",Yes," in text and text.count("\r\n") == 2 + 7

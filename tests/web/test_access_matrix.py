@@ -487,6 +487,9 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("auth.reset_password", "POST"): row(
         anon=GONE, raiser=GONE, prac2=GONE, spoc=GONE, spoc2=GONE, bm=GONE, bm2=GONE, admin=GONE
     ),
+    ("reports.notices_zip", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm="400", bm2="400", admin=DENIED
+    ),
     # The learning log: the business unit of the notice's partnership reads (audited) and updates its items.
     ("reports.learning_log", "GET"): row(
         anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=DENIED
@@ -546,7 +549,7 @@ VARIANTS: list[tuple[str, str, str, dict[str, Any], dict[str, str]]] = [
             {"choose": "last-quarter"},
             row(anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=DENIED),
         )
-        for endpoint in ("reports.report", "reports.report_csv", "reports.report_pdf")
+        for endpoint in ("reports.report", "reports.report_csv", "reports.report_pdf", "reports.notices_zip")
     ),
     (
         "unknown learning item",

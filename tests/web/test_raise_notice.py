@@ -267,10 +267,13 @@ def test_business_manager_list_shows_no_child_identifiers(app: Flask, client: Fl
     _notice_id, reference = raise_notice(client, appendix1_answers(contact_id(app, CSC)))
     manager = app.test_client()
     sign_in(manager, app, accounts.make(Role.BUSINESS_MANAGER))
-    page = manager.get("/business/notices", follow_redirects=True)
+    page = manager.get("/business/notices")
     text = BeautifulSoup(page.text, "html.parser").get_text(" ")
     assert reference in text and CSC in text
     assert CANARY_NAME not in page.text and "999 000 0018" not in page.text and "2016" not in page.text
+    # The business manager's home is the dashboard: counts only.
+    home = manager.get("/", follow_redirects=True)
+    assert "Dashboard" in home.text and reference not in home.text and CANARY_NAME not in home.text
 
 
 def test_anonymous_link_from_the_email_asks_to_sign_in_then_returns(app: Flask, client: FlaskClient, accounts) -> None:

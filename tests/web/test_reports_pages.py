@@ -6,11 +6,16 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from datetime import date
+from pathlib import Path
 
 from flask import Flask
+from sqlalchemy import select
 
-from portal.domain.models import Role
+from portal.domain.models import Agency, AuditEvent, Role
+from portal.infrastructure.pdf.signing import verify_signed_pdf
+from portal.web.database import session_factory
 from tests.helpers import Accounts, csrf_from, errors_on, sign_in
 from tests.services.report_seed import seed_trafford
 
@@ -111,3 +116,72 @@ def test_the_learning_log_assigns_an_item_and_the_report_counts_it(app: Flask, a
     sign_in(other, app, accounts.make(Role.BUSINESS_MANAGER, partnership="bolton"))
     assert other.get(item_url).status_code == 404
     assert "Trafford" not in other.get("/business/learning").text.split("<main")[1]
+
+
+def test_the_register_carries_the_codes_outcome_debrief_and_learning(app: Flask, accounts: Accounts) -> None:
+    seeded = seed_trafford(app, accounts)
+    client = app.test_client()
+    sign_in(client, app, seeded.bm)
+    response = client.get("/business/notices.csv")
+    rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
+    marking = rows.pop()
+    assert marking["Reference"].startswith("OFFICIAL-SENSITIVE")
+    by_reference = {row["Reference"]: row for row in rows}
+    first, second = by_reference["TRA-2026-0001"], by_reference["TRA-2026-0002"]
+    # N0 stands for the notices from before codes were recorded.
+    assert (first["Categories"], first["Outcome"], first["Debrief taken place"]) == ("Not recorded",) * 3
+    assert second["Categories"].startswith("Level of need: Children supported under a Child in Need Plan")
+    assert "Example of concern: Not attending Core Groups or TAC meetings" in second["Categories"]
+    assert second["Common themes"] == "Plan progress or drift; Attendance and engagement of professionals"
+    assert (second["Outcome"], second["Debrief taken place"]) == ("Resolved by agreement", "Yes")
+    assert second["General issues flagged for learning"] == "Yes"
+
+
+def test_the_signed_pdfs_of_a_period_download_as_one_zip(app: Flask, accounts: Accounts) -> None:
+    seeded = seed_trafford(app, accounts)
+    client = app.test_client()
+    sign_in(client, app, seeded.bm)
+    page = client.get(Q4).text
+    assert "Download the signed PDFs of the 4 notices raised in the period" in page
+    response = client.get("/business/reports/notices.zip?choose=quarter&quarter=2026-1")
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    assert response.headers["Content-Disposition"].endswith(
+        'TRA-notices-2026-01-01-to-2026-03-31-OFFICIAL-SENSITIVE.zip"'
+    )
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    names = archive.namelist()
+    assert [n.split("-v")[0] for n in names] == [f"TRA-2026-000{i}" for i in range(1, 5)]
+    cert = (Path(app.config["KEY_DIR"]) / "signing-cert.pem").read_bytes()
+    assert all(verify_signed_pdf(archive.read(name), cert) for name in names)
+    with session_factory(app)() as db:
+        [entry] = db.execute(select(AuditEvent).where(AuditEvent.action == "notice.bulk_download")).scalars()
+    assert entry.object_id == "20260101-20260331 n=4" and entry.actor_id == seeded.bm.id
+
+
+def test_the_list_finds_notices_by_every_filter(app: Flask, accounts: Accounts) -> None:
+    seeded = seed_trafford(app, accounts)
+    seeded.world.services.clock.fixed = date(2026, 4, 9)
+    client = app.test_client()
+    sign_in(client, app, seeded.bm)
+    with session_factory(app)() as db:
+        ids = dict(db.execute(select(Agency.name, Agency.id)).all())
+
+    def found(**args: str) -> list[str]:
+        page = client.get("/business/notices", query_string=args).text
+        assert "Narrative that must never reach a report" not in page
+        return sorted(re.findall(r">(TRA-2026-\d{4})</a>", page))
+
+    assert len(found()) == 5
+    assert found(status="closed") == ["TRA-2026-0001", "TRA-2026-0002", "TRA-2026-0003"]
+    assert found(stage="stage-4") == ["TRA-2026-0003", "TRA-2026-0004"]
+    assert found(raising=str(ids["Education"])) == ["TRA-2026-0004"]
+    assert len(found(receiving=str(ids["Local authority children's social care"]))) == 5
+    assert found(receiving=str(ids["Police"])) == []
+    assert found(category="thresholds") == ["TRA-2026-0004"]
+    assert found(**{"from": "2026-03-16", "to": "2026-03-31"}) == ["TRA-2026-0003", "TRA-2026-0004"]
+    assert found(reference="tra-2026-0005") == ["TRA-2026-0005"]
+    # Filters combine, and a value that is not a choice is ignored rather than refused.
+    assert found(status="open", raising=str(ids["Health"])) == ["TRA-2026-0005"]
+    assert len(found(status="nonsense", stage="<script>")) == 5
+    page = client.get("/business/notices", query_string={"status": "closed"}).text
+    assert "Notices (3)" in page

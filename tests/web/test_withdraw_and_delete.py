@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from portal.domain.models import AuditEvent, DataKey, Notice, NoticeDraft, NoticeEvent, OutboxMessage, Role
 from portal.web.database import session_factory
+from portal.web.runtime import portal_services
 from tests.helpers import (
     CANARY_NARRATIVE,
     appendix1_answers,
@@ -60,6 +61,9 @@ def test_raiser_withdraws_an_open_notice_and_everyone_is_told(app: Flask, client
         notice = db.get(Notice, notice_id)
         assert notice.status == "withdrawn" and notice.closed_at is not None
         assert [s.outcome for s in notice.stages] == ["withdrawn"]
+        # Reports count it closed that day with the outcome "withdrawn".
+        today = portal_services(app).today()
+        assert (notice.closed_on, notice.outcome_code, notice.stages[0].ended_on) == (today, "withdrawn", today)
         recipient = notice.recipients[0].email
         kinds = [e.kind for e in db.execute(select(NoticeEvent).where(NoticeEvent.notice_id == notice_id)).scalars()]
         assert kinds[-1] == "withdrawn"

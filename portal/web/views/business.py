@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, render_template, request, stream_with_context
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from portal.services import casework, exports
@@ -17,8 +20,9 @@ bp = Blueprint("business", __name__, url_prefix="/business")
 @bp.get("/notices")
 @rule("business_manager")
 def notices() -> str:
-    due = request.args.get("due", "")
-    filters = casework.ListFilters(due=due if due in casework.DUE_FILTERS else "")
+    db = get_session()
+    choices = casework.filter_choices(db, current_user)
+    filters = _filters(request.args, choices)
     page = casework.notices_for_partnership(
         get_session(),
         portal_services(),
@@ -27,7 +31,51 @@ def notices() -> str:
         after=request.args.get("after"),
         before=request.args.get("before"),
     )
-    return render_template("business/notices.html", page=page, filters=filters)
+    # Only the filters applied (a value that is not a choice was ignored), carried from page to page.
+    applied = {
+        "due": filters.due,
+        "status": filters.status,
+        "stage": filters.stage,
+        "raising": filters.raising_agency,
+        "receiving": filters.receiving_agency,
+        "from": filters.opened_from,
+        "to": filters.opened_to,
+        "category": filters.category,
+        "reference": filters.reference,
+    }
+    kept = {name: str(value) for name, value in applied.items() if value not in ("", None)}
+    return render_template("business/notices.html", page=page, filters=filters, choices=choices, kept=kept)
+
+
+def _id_in(value: str, allowed: list[tuple[int, str]]) -> int | None:
+    return int(value) if value.isdigit() and int(value) in {a for a, _ in allowed} else None
+
+
+def _day(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if len(value) == 10 else None
+    except ValueError:
+        return None
+
+
+def _filters(args: MultiDict[str, str], choices: casework.FilterChoices) -> casework.ListFilters:
+    """The filters asked for; a value that is not one of the choices is ignored, never an error."""
+    due = args.get("due", "")
+    status = args.get("status", "")
+    stage = args.get("stage", "")
+    category = args.get("category", "")
+    reference = args.get("reference", "").strip()
+    return casework.ListFilters(
+        due=due if due in casework.DUE_FILTERS else "",
+        status=status if status in dict(choices.statuses) else "",
+        stage=stage if stage in dict(choices.stages) else "",
+        raising_agency=_id_in(args.get("raising", ""), choices.agencies),
+        receiving_agency=_id_in(args.get("receiving", ""), choices.agencies),
+        opened_from=_day(args.get("from", "")),
+        opened_to=_day(args.get("to", "")),
+        category=category if category in dict(choices.themes) else "",
+        reference=reference if len(reference) <= 30 else "",
+    )
 
 
 @bp.get("/notices.csv")

@@ -8,13 +8,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, stream_with_context, url_for
 from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from portal.services import learning, reports
+from portal.services import bulk, learning, reports
 from portal.services.errors import RuleBrokenError
 from portal.web.access import rule
 from portal.web.charts import bar_chart
@@ -122,6 +122,8 @@ def report() -> str:
         years=_years(today),
         args=request.args,
         charts={f.key: chart_for(f) for f in result.figures if f.chart} if result else {},
+        zip_count=bulk.count_for(get_session(), portal_services(), current_user, result.period) if result else 0,
+        zip_cap=bulk.MAX_NOTICES,
         shown=_shown_in_unit,
         query=request.query_string.decode("ascii", "replace"),
         small=reports.SMALL,
@@ -193,3 +195,16 @@ def learning_item(item_id: str) -> str | Response:
         form=request.form if error else None,
         statuses=reports.LEARNING_STATUSES,
     )
+
+
+@bp.get("/reports/notices.zip")
+@rule("business_manager")
+def notices_zip() -> Response:
+    period = period_from(request.args, portal_services().today())
+    if period is None:
+        raise RuleBrokenError("choose", "Choose a report")
+    filename, chunks = bulk.pdf_zip(get_session(), portal_services(), current_user, period, remote_addr=_addr())
+    # Streamed: the request's session stays open until the last PDF is sent.
+    response = Response(stream_with_context(chunks), mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

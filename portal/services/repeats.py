@@ -1,0 +1,108 @@
+"""Repeat escalations the business unit should see: the same child again within 12 months, or the same pair of
+agencies for the third time within 6 months (docs/reports.md#repeats).
+
+Shown on the notice page to the partnership's business unit only: a practitioner or SPOC never learns from a
+flag that other notices exist. The child is matched by the blind index (no plaintext), then confirmed by
+decrypting the candidate's own identifiers, since truncated index values collide by design
+(portal.services.search); each confirmed notice named to the business unit is an audited read.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import distinct, func, select, tuple_
+from sqlalchemy.orm import Session
+
+from portal.domain.dates import long_date
+from portal.domain.models import Agency, Notice, NoticeBlindIndex, NoticeRecipient, Role, User
+from portal.services import audit, record, search
+from portal.services.runtime import PortalServices
+
+CHILD_WINDOW = timedelta(days=365)
+PAIR_WINDOW = timedelta(days=183)
+PAIR_REPEATS = 3
+
+
+def repeat_flags(
+    session: Session, services: PortalServices, user: User, notice: Notice, answers: dict[str, str]
+) -> list[str]:
+    """What the business unit should know about repeats of this notice; nothing for anyone else."""
+    if user.role_enum is not Role.BUSINESS_MANAGER or notice.opened_on is None:
+        return []
+    return [*_same_child(session, services, user, notice, answers), *_same_pair(session, services, notice)]
+
+
+def _same_child(
+    session: Session, services: PortalServices, user: User, notice: Notice, answers: dict[str, str]
+) -> list[str]:
+    mine = search.identifiers(notice.form_code, answers)
+    keys = session.execute(
+        select(NoticeBlindIndex.kind, NoticeBlindIndex.key_version, NoticeBlindIndex.value).where(
+            NoticeBlindIndex.notice_id == notice.id
+        )
+    ).all()
+    if not mine or not keys or notice.opened_on is None:
+        return []
+    bait = sorted(services.honeytokens)
+    candidates = session.execute(
+        select(Notice)
+        .join(NoticeBlindIndex, NoticeBlindIndex.notice_id == Notice.id)
+        .where(
+            tuple_(NoticeBlindIndex.kind, NoticeBlindIndex.key_version, NoticeBlindIndex.value).in_(
+                [tuple(k) for k in keys]
+            ),
+            Notice.id != notice.id,
+            Notice.id.not_in(bait),
+            Notice.partnership_id == notice.partnership_id,
+            Notice.shredded_at.is_(None),
+            Notice.opened_on.between(notice.opened_on - CHILD_WINDOW, notice.opened_on),
+        )
+        .distinct()
+        .order_by(Notice.opened_on)
+    ).scalars()
+    confirmed = []
+    for other in candidates:
+        held = search.identifiers(other.form_code, record.answers(session, services, other))
+        if any(held.get(kind) == value for kind, value in mine.items()):
+            confirmed.append(other)
+            audit.record(
+                session,
+                services.keyring.audit_key,
+                action="notice.repeat_found",
+                outcome="allowed",
+                actor_id=user.id,
+                object_type="notice",
+                object_id=other.id,
+            )
+    if not confirmed:
+        return []
+    session.commit()
+    named = ", ".join(f"{o.reference} ({long_date(o.opened_on)})" for o in confirmed)
+    return [f"The same child is in {len(confirmed)} other notice(s) raised in the 12 months before this one: {named}."]
+
+
+def _same_pair(session: Session, services: PortalServices, notice: Notice) -> list[str]:
+    if notice.raising_agency_id is None or notice.opened_on is None:
+        return []
+    receivers = {r.agency_id for r in notice.recipients}
+    counted = session.execute(
+        select(NoticeRecipient.agency_id, func.count(distinct(Notice.id)))
+        .join(Notice, Notice.id == NoticeRecipient.notice_id)
+        .where(
+            Notice.partnership_id == notice.partnership_id,
+            Notice.raising_agency_id == notice.raising_agency_id,
+            Notice.id.not_in(sorted(services.honeytokens)),
+            NoticeRecipient.agency_id.in_(receivers),
+            Notice.opened_on.between(notice.opened_on - PAIR_WINDOW, notice.opened_on),
+        )
+        .group_by(NoticeRecipient.agency_id)
+    ).all()
+    names = dict(session.execute(select(Agency.id, Agency.name).where(Agency.id.in_(receivers))).all())
+    raiser = notice.raising_agency.name if notice.raising_agency else ""
+    return [
+        f"{raiser} has raised {n} notices with {names.get(agency, 'this agency')} in the six months to "
+        f"{long_date(notice.opened_on)}."
+        for agency, n in counted
+        if n >= PAIR_REPEATS
+    ]
