@@ -27,7 +27,7 @@ from portal.services.runtime import build_services
 from portal.web import access, database, errors, security
 from portal.web.config import check_production_config, load_config
 from portal.web.sessions import DatabaseSessionInterface
-from portal.web.views import account, auth, business, devmail, home, notices, search
+from portal.web.views import account, auth, business, devmail, home, notices, search, verify
 
 
 def create_web_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -84,7 +84,7 @@ def create_web_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
 
-    for module in (home, auth, account, notices, business, search):
+    for module in (home, auth, account, notices, business, search, verify):
         app.register_blueprint(module.bp)
     if app.config["ENV"] == "development":
         app.register_blueprint(devmail.bp)

@@ -80,7 +80,15 @@ from portal.web import forms as web_forms
 from portal.web.database import get_session, session_factory
 from portal.web.forms import auth as auth_forms
 from portal.web.forms import notice_form as form_class_for
-from portal.web.forms.actions import CloseForm, DueDateForm, EscalateForm, RespondForm
+from portal.web.forms.actions import (
+    CloseForm,
+    DeleteDraftForm,
+    DueDateForm,
+    EscalateForm,
+    MessageForm,
+    RespondForm,
+    WithdrawForm,
+)
 from portal.web.forms.base import PortalForm, answers_from
 from portal.web.forms.fields import GovukDateField
 from portal.web.forms.notice import answers_as_formdata, build_notice_form
@@ -708,6 +716,9 @@ def action_forms(contacts: list[tuple[str, str]]) -> dict[str, FormUnderTest]:
         "close": describe_form("close", plain(CloseForm)),
         # Not a response-loop form, but of the same plain kind: the search for a child's notices.
         "search": describe_form("search", plain(SearchForm)),
+        "withdraw": describe_form("withdraw", plain(WithdrawForm)),
+        "message": describe_form("message", plain(MessageForm)),
+        "delete-draft": describe_form("delete-draft", plain(DeleteDraftForm)),
     }
 
 
@@ -968,6 +979,14 @@ FUZZED_FORMS = {
     "ChangePasswordForm": ACCOUNT_FORMS,
     "ImmediateRiskForm": ACCOUNT_FORMS,
     "SubmitNoticeForm": ACCOUNT_FORMS,
+    "WithdrawForm": "action_forms",
+    "MessageForm": "action_forms",
+    "DeleteDraftForm": "action_forms",
+    # Its one answer is a file, read from the request's files: tests/web/test_evidence.py posts real and hostile
+    # files to it (by content, empty, too big, too many).
+    "EvidenceForm": "tests/web/test_evidence.py",
+    # A file or a typed hash: tests/web/test_verify.py posts genuine, altered, malformed and empty checks.
+    "VerifyForm": "tests/web/test_verify.py",
 }
 
 
@@ -1342,10 +1361,13 @@ def test_the_response_loop_over_http_never_fails_and_changes_a_notice_only_when_
         offered, notice = EscalateForm(meta=NO_CSRF), db.get(Notice, first)
         offered.offer(transitions.escalation_targets(notice), routing.contact_choices(db, notice.partnership_id))
         to_stage, contacts = list(offered.to_stage.choices), list(offered.send_to_1.choices)
+        asks_skip_reason, only_stage = offered.asks_skip_reason, offered.only_stage
 
         def escalate_form(formdata: MultiDict[str, str] | None) -> PortalForm:
             form = EscalateForm(formdata=formdata, meta=NO_CSRF)
             form.to_stage.choices, form.send_to_1.choices, form.send_to_2.choices = to_stage, contacts, contacts
+            # As the view offers it: no skip from here, so no skip reason is asked.
+            form.asks_skip_reason, form.only_stage = asks_skip_reason, only_stage
             return form
 
         futs = {

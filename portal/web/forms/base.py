@@ -49,8 +49,7 @@ class PortalForm(FlaskForm):
         items: list[dict[str, str]] = []
         fields = [self[name] for name in order if name in self] if order else list(self)
         for f in fields:
-            # One message that is about two fields (sign-in's "email or password") is listed once, at the first.
-            if f.errors and all(item["text"] != f.errors[0] for item in items):
+            if f.errors:
                 target = f.first_input_id if isinstance(f, GovukDateField) else f.id
                 items.append({"text": f.errors[0], "href": f"#{target}"})
         return items
