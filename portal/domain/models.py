@@ -484,6 +484,9 @@ class NoticeDocument(Base):
     copy: Mapped[str] = mapped_column(String(20), default="full")
     pdf_ct: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # SHA-256 of the signed file as issued, so anyone holding a copy can check it (portal.services.verification)
+    # without the portal decrypting anything. NULL for versions issued before it was kept.
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
     notice: Mapped[Notice] = relationship(back_populates="documents")
 

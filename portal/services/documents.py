@@ -8,6 +8,7 @@ the parties' full copy and the business unit's copy with the identifiers withhel
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 
 from sqlalchemy import func, select
@@ -195,7 +196,15 @@ def issue_version(
             field=document_field(version, copy),
             row_id=notice.id,
         )
-        session.add(NoticeDocument(notice_id=notice.id, version=version, copy=copy, pdf_ct=ciphertext))
+        session.add(
+            NoticeDocument(
+                notice_id=notice.id,
+                version=version,
+                copy=copy,
+                pdf_ct=ciphertext,
+                sha256=hashlib.sha256(signed).hexdigest(),
+            )
+        )
     return version
 
 

@@ -28,7 +28,19 @@ from portal.web import access, database, errors, security
 from portal.web.config import check_production_config, load_config
 from portal.web.govuk_attributes import govuk_attributes
 from portal.web.sessions import DatabaseSessionInterface
-from portal.web.views import account, admin, auth, business, devmail, directory, home, invitations, notices, search
+from portal.web.views import (
+    account,
+    admin,
+    auth,
+    business,
+    devmail,
+    directory,
+    home,
+    invitations,
+    notices,
+    search,
+    verify,
+)
 from portal.web.views import reports as report_views
 
 
@@ -90,7 +102,7 @@ def create_web_app(test_config: dict[str, Any] | None = None, *, keys_required: 
     security.init_app(app)
     errors.init_app(app)
 
-    for module in (home, auth, account, notices, business, search, report_views, invitations):
+    for module in (home, auth, account, notices, business, search, report_views, invitations, verify):
         app.register_blueprint(module.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(directory.bp)

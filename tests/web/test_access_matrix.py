@@ -99,6 +99,9 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     # -- public pages and files ------------------------------------------------------------------------
     ("home.health", "GET"): row(anon=OK, raiser=OK, prac2=OK, spoc=OK, spoc2=OK, bm=OK, bm2=OK, admin=OK),
     ("home.accessibility", "GET"): row(anon=OK, raiser=OK, prac2=OK, spoc=OK, spoc2=OK, bm=OK, bm2=OK, admin=OK),
+    # Anyone holding a portal PDF may check it (an empty check is asked again); it reveals only reference and version.
+    ("verify.verify", "GET"): row(anon=OK, raiser=OK, prac2=OK, spoc=OK, spoc2=OK, bm=OK, bm2=OK, admin=OK),
+    ("verify.verify", "POST"): row(anon=OK, raiser=OK, prac2=OK, spoc=OK, spoc2=OK, bm=OK, bm2=OK, admin=OK),
     ("static", "GET"): row(anon=OK, raiser=OK, prac2=OK, spoc=OK, spoc2=OK, bm=OK, bm2=OK, admin=OK),
     # Registered only when ENV is development (as the tests run); it holds references and links, no case data.
     ("devmail.mailbox", "GET"): row(anon=OK, raiser=OK, prac2=OK, spoc=OK, spoc2=OK, bm=OK, bm2=OK, admin=OK),

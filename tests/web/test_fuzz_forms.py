@@ -726,6 +726,9 @@ def action_forms(contacts: list[tuple[str, str]]) -> dict[str, FormUnderTest]:
         "close": describe_form("close", plain(CloseForm)),
         # Not a response-loop form, but of the same plain kind: the search for a child's notices.
         "search": describe_form("search", plain(SearchForm)),
+        "withdraw": describe_form("withdraw", plain(WithdrawForm)),
+        "message": describe_form("message", plain(MessageForm)),
+        "delete-draft": describe_form("delete-draft", plain(DeleteDraftForm)),
     }
 
 
@@ -1061,38 +1064,6 @@ def test_the_administration_forms_validate_hostile_input_cleanly(app: Flask) -> 
         assert validity[name][True] and validity[name][False], (name, validity[name])
 
 
-MORE_FORMS = "withdraw, delete-draft and message forms"
-
-
-def more_forms() -> dict[str, FormUnderTest]:
-    """The forms of a notice's withdraw, message and draft-deletion pages (issue 13): no choices to fill in."""
-    classes = {
-        "withdraw": WithdrawForm,
-        "delete-draft": DeleteDraftForm,
-        "message": MessageForm,
-    }
-    return {
-        name: describe_form(name, lambda formdata, cls=cls: cls(formdata=formdata, meta=NO_CSRF))
-        for name, cls in classes.items()
-    }
-
-
-def test_the_withdraw_message_and_delete_forms_validate_hostile_input_cleanly(app: Flask) -> None:
-    counts: dict[str, int] = {}
-    validity: dict[str, Counter[bool]] = defaultdict(Counter)
-    with app.test_request_context(method="POST"):
-        for name, fut in more_forms().items():
-
-            def check(data: dict[str, Any], name: str = name, fut: FormUnderTest = fut) -> None:
-                check_form(fut, data, validity[name])
-
-            counts[name] = explore(f"{name} form", answers_data(fut, http=False), check, FORM_EXAMPLES)
-    assert all(n >= FORM_EXAMPLES for n in counts.values()), counts
-    # Each form both accepted and refused something: the run reached its checks.
-    for name in counts:
-        assert validity[name][True] and validity[name][False], (name, validity[name])
-
-
 # Every form class of the portal, and where this module fuzzes it. A new form fails the test below until it is
 # added here (and to a run above). ButtonForm has no answers: only its CSRF token, fuzzed with every POST.
 FUZZED_FORMS = {
@@ -1118,13 +1089,14 @@ FUZZED_FORMS = {
     "ContactForm": ADMIN_FORMS,
     "ApplyImportForm": ADMIN_FORMS,
     "InviteForm": ADMIN_FORMS,
-    # Withdraw, messages and deleting a draft (issue 13).
-    "WithdrawForm": MORE_FORMS,
-    "DeleteDraftForm": MORE_FORMS,
-    "MessageForm": MORE_FORMS,
-    # A file, read from the request's files, not its form: sent as every shape of multipart by
-    # tests/web/test_malformed_posts.py, and as real documents by tests/web/test_evidence.py.
-    "EvidenceForm": "malformed POSTs over HTTP",
+    "WithdrawForm": "action_forms",
+    "MessageForm": "action_forms",
+    "DeleteDraftForm": "action_forms",
+    # Its one answer is a file, read from the request's files: tests/web/test_evidence.py posts real and hostile
+    # files to it (by content, empty, too big, too many).
+    "EvidenceForm": "tests/web/test_evidence.py",
+    # A file or a typed hash: tests/web/test_verify.py posts genuine, altered, malformed and empty checks.
+    "VerifyForm": "tests/web/test_verify.py",
 }
 
 
@@ -1499,10 +1471,13 @@ def test_the_response_loop_over_http_never_fails_and_changes_a_notice_only_when_
         offered, notice = EscalateForm(meta=NO_CSRF), db.get(Notice, first)
         offered.offer(transitions.escalation_targets(notice), routing.contact_choices(db, notice.partnership_id))
         to_stage, contacts = list(offered.to_stage.choices), list(offered.send_to_1.choices)
+        asks_skip_reason, only_stage = offered.asks_skip_reason, offered.only_stage
 
         def escalate_form(formdata: MultiDict[str, str] | None) -> PortalForm:
             form = EscalateForm(formdata=formdata, meta=NO_CSRF)
             form.to_stage.choices, form.send_to_1.choices, form.send_to_2.choices = to_stage, contacts, contacts
+            # As the view offers it: no skip from here, so no skip reason is asked.
+            form.asks_skip_reason, form.only_stage = asks_skip_reason, only_stage
             return form
 
         futs = {

@@ -252,6 +252,18 @@ def test_every_response_carries_the_security_headers(app: Flask, accounts: Accou
     # The PDF, explicitly (the crawl reaches it from the notice page too).
     pdf = recorder.request(clients["practitioner"], "practitioner", "GET", f"/notices/{notice_id}/pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    # A piece of evidence, uploaded then downloaded: always an attachment, never shown inline.
+    page = clients["practitioner"].get(f"/notices/{notice_id}/evidence")
+    clients["practitioner"].post(
+        f"/notices/{notice_id}/evidence",
+        data={"file": (io.BytesIO(b"%PDF-1.7 minutes"), "minutes.pdf"), "csrf_token": csrf_from(page.text)},
+        content_type="multipart/form-data",
+    )
+    link = clients["practitioner"].get(f"/notices/{notice_id}").text.split(f'href="/notices/{notice_id}/evidence/')[1]
+    evidence = recorder.request(
+        clients["practitioner"], "practitioner", "GET", f"/notices/{notice_id}/evidence/{link.split(chr(34))[0]}"
+    )
+    assert evidence.status_code == 200 and evidence.headers["Content-Disposition"].startswith("attachment;")
 
     # Every file under portal/static, then again as a conditional request (304).
     static_root = Path(app.static_folder or "")

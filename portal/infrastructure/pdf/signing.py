@@ -125,6 +125,7 @@ class PdfSigner:
         )
         self._bytes_reserved = bytes_reserved
         self._private_key = private_key
+        self._cert_pem = cert_pem
         # RSA PKCS#1 v1.5 signatures are deterministic and of fixed length, so a template can be checked
         # byte for byte; ECDSA signatures are neither, and P-256 keys always use pyHanko's path.
         self._template: _CmsTemplate | None = None
@@ -140,6 +141,10 @@ class PdfSigner:
                     "CMS template self-check failed (%s); every notice will be signed by pyHanko's own CMS builder",
                     reason,
                 )
+
+    def verify(self, pdf_bytes: bytes) -> bool:
+        """Whether ``pdf_bytes`` carries this portal's intact signature over the whole file."""
+        return verify_signed_pdf(pdf_bytes, self._cert_pem)
 
     def sign(self, pdf_bytes: bytes, *, reason: str = DEFAULT_REASON) -> bytes:
         """Return ``pdf_bytes`` with a PAdES B-B signature appended as an incremental update."""

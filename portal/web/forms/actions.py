@@ -81,9 +81,22 @@ class EscalateForm(PortalForm):
         offered = [SelectChoice("", "Choose a contact"), *(SelectChoice(v, label) for v, label in contacts)]
         self.send_to_1.choices = offered
         self.send_to_2.choices = offered
+        # Where no way on skips a stage the page asks no reason, so none posted is an answer.
+        self.asks_skip_reason = any(needs for _, needs in targets)
+        # The one way on is stated on the page, not asked: it is the answer whatever is posted.
+        self.only_stage = targets[0][0].code if len(targets) == 1 else None
+
+    asks_skip_reason = True
+    only_stage: str | None = None
 
     def validate(self, extra_validators: Any = None) -> bool:
-        ok: bool = super().validate(extra_validators)
+        if self.only_stage:
+            # Nothing was offered to choose, so nothing posted changes it.
+            self.to_stage.data = self.only_stage
+        ok = bool(super().validate(extra_validators))
+        if not self.asks_skip_reason:
+            self.skip_reason.data, self.skip_reason.errors = "", []
+            ok = not any(f.errors for f in self)
         if self.immediate_risk.data == "yes" and not (self.referral.data or "").strip():
             add_error(self.referral, "Enter how and when the child protection referral was made")
             ok = False
