@@ -4,6 +4,8 @@ pages do (portal.web.views.directory)."""
 
 from __future__ import annotations
 
+from typing import IO
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -65,7 +67,7 @@ def export_command(partnership_slug: str, output: str) -> None:
 @click.option("--partnership", "partnership_slug", required=True, help="Partnership slug, e.g. rochdale.")
 @click.option("--apply", "apply_changes", is_flag=True, help="Apply the changes (without it, only preview them).")
 @with_appcontext
-def import_command(csv_file, partnership_slug: str, apply_changes: bool) -> None:  # type: ignore[no-untyped-def]
+def import_command(csv_file: IO[bytes], partnership_slug: str, apply_changes: bool) -> None:
     """Preview (or, with --apply, make) the changes a directory CSV brings: contacts added, changed and
     deactivated. Nothing is applied while any row is in error; the exit status is then 1."""
     services = portal_services(current_app)

@@ -88,7 +88,8 @@ def read_item(
         reference = notice.reference
     except ShreddedError:
         session.commit()
-        issue, reference = "", session.get(Notice, item.notice_id).reference  # type: ignore[union-attr]
+        shredded = session.get(Notice, item.notice_id)
+        issue, reference = "", shredded.reference if shredded is not None else ""
     audit.record(
         session,
         services.keyring.audit_key,

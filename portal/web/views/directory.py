@@ -13,6 +13,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal.domain.dates import long_date
+from portal.domain.models import DirectoryContact
 from portal.services import directory, directory_admin
 from portal.services.errors import RuleBrokenError
 from portal.web.access import rule
@@ -63,7 +64,7 @@ def _details(form: ContactForm) -> directory_admin.ContactDetails:
     )
 
 
-def _contact_page(form: ContactForm, title: str, action_url: str, contact=None) -> str:  # type: ignore[no-untyped-def]
+def _contact_page(form: ContactForm, title: str, action_url: str, contact: DirectoryContact | None = None) -> str:
     return render_template(
         "directory/contact.html",
         form=form,

@@ -20,6 +20,7 @@ from portal.web.database import get_session
 from portal.web.forms.auth import AcceptInvitationForm, FreshLinkForm
 from portal.web.forms.fields import add_error, answer
 from portal.web.runtime import portal_services
+from portal.web.sessions import server_session
 
 bp = Blueprint("invitations", __name__)
 
@@ -72,7 +73,7 @@ def accept(token: str) -> str | Response | tuple[str, int]:
             # The password step is done: what is left of signing in is setting up the authenticator app.
             notice_id = checked.invitation.notice_id if checked.invitation else None
             session.clear()
-            session.regenerate()  # type: ignore[attr-defined]
+            server_session().regenerate()
             session["pending_user_id"] = user.id
             session["pending_stamp"] = signin.password_stamp(user)
             if notice_id:
