@@ -343,17 +343,19 @@ def submit_notice(
         issue_version(
             session, services, notice, dek=dek, answers={k: v for k, v in answers.items() if v} | _entry_answers(entry)
         )
+        # The raiser learns by e-mail that the notice went, and to whom (agencies only, never the child).
+        agencies = (
+            ", ".join(dict.fromkeys(c.agency.name for c in recipients)) or f"the {partnership.name} business unit"
+        )
+        messages.send(
+            session,
+            services,
+            notice,
+            [user.email],
+            f"OFFICIAL-SENSITIVE: escalation notice {notice.reference}: sent",
+            f"Your notice has been sent under the {partnership.name} procedure to {agencies}. It is at {stage.name}.",
+        )
 
-    # The raiser learns by e-mail that the notice went, and to whom (agencies only, never the child).
-    agencies = ", ".join(dict.fromkeys(c.agency.name for c in recipients)) or f"the {partnership.name} business unit"
-    messages.send(
-        session,
-        services,
-        notice,
-        [user.email],
-        f"OFFICIAL-SENSITIVE: escalation notice {notice.reference}: sent",
-        f"Your notice has been sent under the {partnership.name} procedure to {agencies}. It is at {stage.name}.",
-    )
     if check is not None:
         check.notice_id = notice.id
     session.delete(draft)

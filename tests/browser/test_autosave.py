@@ -35,7 +35,7 @@ def test_typed_answers_are_saved_without_pressing_continue(
     page.goto(f"{live_server}/")
     expect(page.get_by_role("heading", name="Unfinished notices")).to_be_visible()
     assert_accessible(page, "home page with an unfinished notice")
-    page.get_by_role("link", name="Continue the notice started").first.click()
+    page.get_by_role("link", name="Continue the notice, started").first.click()
     assert page.url == form_url
     expect(page.get_by_label("Name of Child/Young Person")).to_have_value(CANARY_NAME)
     expect(page.get_by_label("Summary of disagreement")).to_have_value("Typed, never continued")

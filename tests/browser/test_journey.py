@@ -179,6 +179,9 @@ def test_walking_skeleton_journey(app: Flask, live_server: str, browser: Browser
     context = browser.new_context(accept_downloads=True)
     page = context.new_page()
     sign_in(page, app, base, manager)
+    # The business manager's home is the dashboard; the list is one link away.
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Dashboard")
+    page.goto(f"{base}/business/notices")
     expect(page.get_by_role("heading", level=1)).to_contain_text("All notices")
     row = page.locator("tr", has_text=reference)
     expect(row).to_contain_text(CSC)

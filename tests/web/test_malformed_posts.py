@@ -1,7 +1,7 @@
 """Malformed requests of any shape, over real HTTP, to every POST route: never a 5xx.
 
 The test client hands Werkzeug a well-formed request; a real client does not have to. Here 3,000 requests go
-through sockets to the app on a threaded server (SQLite or PostgreSQL as the suite runs), two at a time, as five
+through sockets to the app on a threaded server (SQLite or PostgreSQL as the suite runs), one at a time, as five
 people (anonymous, a practitioner with a draft and a notice, the SPOC it went to, the business manager, an
 administrator), each to a POST route found in the app's URL map (so a new route is covered without editing
 this file), with a body drawn from the shapes below: hostile answers with a valid CSRF token, file parts in
@@ -255,7 +255,7 @@ def test_three_thousand_malformed_posts_to_every_route_answer_no_5xx(app: Flask,
             headers["Cookie"] = cookies[who]
             plan.append((route, Shot(path, headers, body)))
 
-        with ThreadPoolExecutor(max_workers=2) as pool:
+        with ThreadPoolExecutor(max_workers=1) as pool:
             statuses = list(pool.map(lambda item: send(base, item[1]), plan))
         for (route, _shot), status in zip(plan, statuses, strict=True):
             answers[status] += 1
