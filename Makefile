@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app portal
 ASSETS := portal/static/govuk/app.min.css
 
-.PHONY: help run install assets init system-deps test test-postgres lint bench clean
+.PHONY: help run install assets init system-deps test test-postgres lint bench bench-scale faults clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -42,9 +42,17 @@ lint: install ## ruff, the layer contracts (import-linter) and types (mypy)
 	$(VENV)/bin/ruff check portal tests bench scripts
 	$(VENV)/bin/ruff format --check portal tests bench scripts
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 bench: install ## Measure the submit path beside a bare Flask request
 	$(PY) bench/bench_submit.py
+
+faults: install assets ## Play SMTP down, a killed mail worker and a PostgreSQL restart under load (ARGS=--quick)
+	$(PY) scripts/faults.py $(ARGS)
+
+SIZES ?= 1000,10000,100000
+bench-scale: install ## Grow a scratch PostgreSQL database to SIZES notices and time every list page, search and export
+	$(PY) bench/bench_scale.py --sizes $(SIZES)
 
 clean: ## Remove the virtualenv and built assets (keeps instance/)
 	rm -rf $(VENV) portal/static/govuk frontend/node_modules

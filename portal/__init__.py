@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import click
 from flask import Flask
 
 from portal.commands import init_app as init_commands
@@ -17,7 +18,14 @@ __all__ = ["create_app"]
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build a portal app: the web application and its `flask --app portal` commands."""
-    app = create_web_app(test_config)
+    """Build a portal app: the web application and its `flask --app portal` commands.
+
+    Served (gunicorn, tests), a production app refuses to start without its keys. Loaded by the command line
+    it starts without them, because `generate-keys --production` and `init` are what create them; every
+    command that needs the keys then says they are missing, and pages answer 503 until they exist.
+    """
+    # Flask's CLI builds the app inside its click context; a WSGI server or a test never has one.
+    under_cli = click.get_current_context(silent=True) is not None
+    app = create_web_app(test_config, keys_required=not under_cli)
     init_commands(app)
     return app

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portal.commands import accounts, audit, directory, honeytoken, keys, notices, retention, setup
+from portal.commands import accounts, audit, directory, honeytoken, invitations, keys, notices, retention, setup
 
 
 def init_app(app: Flask) -> None:
     """Add every command to the app's command line."""
     for command in setup.COMMANDS:
         app.cli.add_command(command)
-    for module in (audit, keys, accounts, directory, honeytoken, notices, retention):
+    for module in (audit, keys, accounts, directory, honeytoken, notices, retention, invitations):
         app.cli.add_command(module.group)

@@ -9,9 +9,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from portal.commands.runtime import require_services
 from portal.services import audit
 from portal.web.database import session_factory
-from portal.web.runtime import portal_services
 
 group = click.Group(
     "audit",
@@ -26,7 +26,7 @@ def _audit_key() -> bytes:
     services = current_app.extensions.get("portal.services")
     if services is None:
         raise click.ClickException("keys are not set up; run `flask --app portal init` first")
-    return portal_services(current_app).keyring.audit_key
+    return require_services().keyring.audit_key
 
 
 def _read_anchor(handle: IO[str]) -> dict[str, Any]:

@@ -8,9 +8,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from portal.commands.runtime import require_services
 from portal.services import honeytoken
 from portal.web.database import session_factory
-from portal.web.runtime import portal_services
 
 group = click.Group("honeytoken", help="Bait notices that raise an alarm when anyone reaches them.")
 
@@ -21,9 +21,7 @@ group = click.Group("honeytoken", help="Bait notices that raise an alarm when an
 def plant_command(partnership_slug: str) -> None:
     """Plant one bait notice; restart the web workers so they watch for it."""
     with session_factory(current_app)() as db:
-        notice_id = honeytoken.plant(
-            db, portal_services(current_app), Path(current_app.config["KEY_DIR"]), partnership_slug
-        )
+        notice_id = honeytoken.plant(db, require_services(), Path(current_app.config["KEY_DIR"]), partnership_slug)
     # The id goes to the key directory only; printing it would put it in shell history and logs.
     click.echo(
         f"Planted a bait notice under {partnership_slug}; its id is in the key directory. Restart the web workers."

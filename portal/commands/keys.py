@@ -178,13 +178,20 @@ def status_command() -> None:
 @group.command("rotate-blind-index")
 @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--finish", is_flag=True, help="Backfill anything left, then drop the old version's rows and key.")
+@click.option(
+    "--bits",
+    type=click.IntRange(1, 31),
+    default=None,
+    help="Size of the new version's values (default: chosen from the number of notices; docs/blind-index-sizing.md).",
+)
 @with_appcontext
-def rotate_blind_index_command(batch_size: int, finish: bool) -> None:
+def rotate_blind_index_command(batch_size: int, finish: bool, bits: int | None) -> None:
     """Rotate the blind-index key that search uses (docs/threats.md#property-9).
 
     \b
     Without --finish: add a new blind-index key version and make it active
-    (or carry on with a rotation already started), then index every notice
+    (or carry on with a rotation already started), sized for the number of
+    notices indexed now unless --bits is given, then index every notice
     under it, in batches, one commit each. Search looks under both versions
     meanwhile, and every worker (it re-reads the keyring when it changes)
     indexes new notices under both. Safe to interrupt and run again.
@@ -203,7 +210,7 @@ def rotate_blind_index_command(batch_size: int, finish: bool) -> None:
                 f"version(s) {', '.join(map(str, retired))} and removed their keys."
             )
             return
-        report = search.rotate_index_key(sessions, key_dir, batch_size=batch_size, progress=click.echo)
+        report = search.rotate_index_key(sessions, key_dir, batch_size=batch_size, progress=click.echo, bits=bits)
     except (KeyringError, search.IndexRotationError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(

@@ -8,11 +8,11 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from portal.commands.runtime import require_services
 from portal.domain.dates import london_today
 from portal.services import retention as retention_service
 from portal.services.runtime import PortalServices
 from portal.web.database import session_factory
-from portal.web.runtime import portal_services
 
 group = click.Group(
     "retention",
@@ -24,7 +24,7 @@ def _services() -> PortalServices:
     services = current_app.extensions.get("portal.services")
     if services is None:
         raise click.ClickException("keys are not set up; run `flask --app portal init` first")
-    return portal_services(current_app)
+    return require_services()
 
 
 def _parse_day(value: str | None) -> date:

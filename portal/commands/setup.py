@@ -9,12 +9,14 @@ import socket
 import threading
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TypedDict
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.commands.runtime import require_services
 from portal.domain.models import Agency, DirectoryContact, Partnership, Role, utcnow
 from portal.infrastructure import migrate
 from portal.infrastructure.crypto import KEYRING_FILE, generate_keyring
@@ -22,11 +24,14 @@ from portal.infrastructure.mail import deliver_due, run_worker, transport_from_c
 from portal.infrastructure.mail.transport import Transport
 from portal.infrastructure.pdf.signing import generate_self_signed
 from portal.partnerships.directory_data import DirectoryDataError
-from portal.services import accounts, audit, chaser, directory, sessions
+from portal.services import accounts, audit, chaser, directory, invitations, sessions
 from portal.services.directory import import_partnerships
 from portal.services.runtime import build_services
 from portal.web.database import session_factory
-from portal.web.runtime import portal_services
+from portal.web.runtime import app_itself
+
+# Who the demo invites (issue 9): no account, so following the link is how they get in.
+DEMO_INVITEE = "invited-spoc@rochdale.demo.invalid"
 
 # One demo agency per partnership for its practitioner (the raising agency) and its SPOC (the receiving one).
 DEMO_AGENCIES = {
@@ -69,7 +74,7 @@ def ensure_keys(app: Flask, *, development: bool) -> bool:
 @click.option("--demo/--no-demo", default=None, help="Create demo users (default: in development only).")
 def init_command(demo: bool | None) -> None:
     """Initialise instance/ idempotently: migrate, keys, partnerships and directories, demo users."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app_itself()
     development = app.config["ENV"] == "development"
     demo = development if demo is None else demo
     if demo and not development:
@@ -95,14 +100,14 @@ def init_command(demo: bool | None) -> None:
             _create_demo_users(app, db)
 
 
-def _create_demo_users(app: Flask, db: object) -> None:
-    services = portal_services(app)
+def _create_demo_users(app: Flask, db: Session) -> None:
+    services = require_services(app)
     created = []
-    for partnership in db.execute(select(Partnership).order_by(Partnership.id)).scalars():  # type: ignore[attr-defined]
+    for partnership in db.execute(select(Partnership).order_by(Partnership.id)).scalars():
         raising, receiving = DEMO_AGENCIES.get(partnership.slug, (None, None))
         for role in Role:
             email = f"{role.value.replace('_', '-')}@{partnership.slug}.demo.invalid"
-            if accounts.find_user_by_email(db, email) is not None:  # type: ignore[arg-type]
+            if accounts.find_user_by_email(db, email) is not None:
                 continue
             agency = {Role.PRACTITIONER: raising, Role.SPOC: receiving}.get(role)
             if role in (Role.PRACTITIONER, Role.SPOC) and not _agency_exists(db, partnership.id, agency):
@@ -110,7 +115,7 @@ def _create_demo_users(app: Flask, db: object) -> None:
             account = accounts.create_user(
                 db,
                 services.keyring,
-                services.passwords,  # type: ignore[arg-type]
+                services.passwords,
                 email=email,
                 name=f"Demo {role.label} ({partnership.code})",
                 role=role,
@@ -123,34 +128,37 @@ def _create_demo_users(app: Flask, db: object) -> None:
             if role is Role.SPOC and agency and not _has_contacts(db, partnership.id, agency):
                 # Trafford and Pan Cheshire publish no SPOC list: route the demo SPOC's agency to the demo SPOC.
                 directory.add_contact(
-                    db,  # type: ignore[arg-type]
+                    db,
                     partnership_slug=partnership.slug,
                     agency_name=agency,
                     role_title="Single Point of Contact (demo)",
                     email=email,
                 )
-    db.commit()  # type: ignore[attr-defined]
+    db.commit()
     if not created:
         click.echo("Demo users already exist (their passwords were shown when they were created).")
         return
     click.echo("\nDemo users (shown once; add each TOTP secret to an authenticator app):")
     for account in created:
         click.echo(f"  {account.user.email:<48} password {account.password}  TOTP secret {account.totp_secret}")
+    # The demo also shows how people without an account get in: an invitation waiting in the dev mailbox.
+    issued = invitations.invite(
+        db, services, None, email=DEMO_INVITEE, partnership_slug="rochdale", agency_name=DEMO_AGENCIES["rochdale"][1]
+    )
+    click.echo(f"\nAn invitation for {issued.invitation.email} is in the development mailbox (/dev/mail).")
 
 
-def _agency_exists(db: object, partnership_id: int, name: str | None) -> bool:
+def _agency_exists(db: Session, partnership_id: int, name: str | None) -> bool:
     return (
         name is not None
-        and db.execute(  # type: ignore[attr-defined]
-            select(Agency.id).where(Agency.partnership_id == partnership_id, Agency.name == name)
-        ).first()
+        and db.execute(select(Agency.id).where(Agency.partnership_id == partnership_id, Agency.name == name)).first()
         is not None
     )
 
 
-def _has_contacts(db: object, partnership_id: int, name: str) -> bool:
+def _has_contacts(db: Session, partnership_id: int, name: str) -> bool:
     return (
-        db.execute(  # type: ignore[attr-defined]
+        db.execute(
             select(DirectoryContact.id)
             .join(Agency)
             .where(Agency.partnership_id == partnership_id, Agency.name == name, DirectoryContact.active.is_(True))
@@ -159,8 +167,8 @@ def _has_contacts(db: object, partnership_id: int, name: str) -> bool:
     )
 
 
-def _first_agency(db: object, partnership_id: int) -> str | None:
-    return db.execute(  # type: ignore[attr-defined]
+def _first_agency(db: Session, partnership_id: int) -> str | None:
+    return db.execute(
         select(Agency.name).where(Agency.partnership_id == partnership_id).order_by(Agency.position)
     ).scalar()
 
@@ -185,10 +193,8 @@ def create_user_command(
     password_env: str | None,
 ) -> None:
     """Create a user non-interactively; print the TOTP provisioning URI once."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    services = portal_services(app)
-    if services is None:
-        raise click.ClickException("keys are not set up; run `flask --app portal init` first")
+    app = app_itself()
+    services = require_services(app)
     password = os.environ.get(password_env) if password_env else None
     if password_env and not password:
         raise click.ClickException(f"environment variable {password_env} is empty")
@@ -229,7 +235,7 @@ def create_user_command(
 @click.option("--production", is_flag=True, help="Mark the keys as production keys.")
 def generate_keys_command(production: bool) -> None:
     """Create the keyring and signing certificate in the key directory if they do not exist."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app_itself()
     if ensure_keys(app, development=not production):
         click.echo(f"Keys created in {app.config['KEY_DIR']}.")
     else:
@@ -240,7 +246,12 @@ def _transport(app: Flask) -> Transport:
     return transport_from_config(app.config)
 
 
-def _mail_options(app: Flask) -> dict[str, float]:
+class _MailOptions(TypedDict):
+    retry_base_seconds: float
+    retry_max_seconds: float
+
+
+def _mail_options(app: Flask) -> _MailOptions:
     return {
         "retry_base_seconds": app.config["MAIL_RETRY_BASE_SECONDS"],
         "retry_max_seconds": app.config["MAIL_RETRY_MAX_SECONDS"],
@@ -250,7 +261,8 @@ def _mail_options(app: Flask) -> dict[str, float]:
 @click.command("mail-worker")
 def mail_worker_command() -> None:
     """Deliver queued e-mail until stopped (SIGTERM or Ctrl-C); several workers may run at once."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app_itself()
+    services = require_services(app)  # refuse now, not at the first chase
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
@@ -260,7 +272,7 @@ def mail_worker_command() -> None:
     def chase() -> None:
         # The worker's periodic housekeeping: chase overdue stages, and drop sessions nobody will come back to.
         with factory() as db:
-            chaser.chase_overdue(db, portal_services(app), every=app.config["CHASE_EVERY_WORKING_DAYS"])
+            chaser.chase_overdue(db, services, every=app.config["CHASE_EVERY_WORKING_DAYS"])
         with factory() as db:
             purge_sessions(app, db)
 
@@ -291,7 +303,7 @@ def purge_sessions(app: Flask, db: Session) -> int:
 @click.command("purge-sessions")
 def purge_sessions_command() -> None:
     """Delete every session past its idle or absolute timeout (the mail worker also does this as it runs)."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app_itself()
     with session_factory(app)() as db:
         click.echo(f"Deleted {purge_sessions(app, db)} expired session(s).")
 
@@ -299,7 +311,7 @@ def purge_sessions_command() -> None:
 @click.command("send-mail")
 def send_mail_command() -> None:
     """Deliver the e-mail that is due now, once, and report."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app_itself()
     report = deliver_due(
         session_factory(app), _transport(app), worker_id=f"send-mail:{os.getpid()}", **_mail_options(app)
     )

@@ -122,6 +122,12 @@ class Partnership(Base):
     front_door: Mapped[str] = mapped_column(Text, default="")
     # Who keeps the directory current (from the seed, e.g. "RBSB.admin@rochdale.gov.uk").
     directory_owner: Mapped[str] = mapped_column(String(200), default="")
+    # Set the first time the partnership changes its directory in the portal: from then on the seed import
+    # (`init`, run on every deployment) leaves this partnership's directory as the partnership keeps it.
+    directory_managed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Moves on with every change to the partnership's agencies or contacts (database triggers, migration
+    # 0010): workers cache the form's directory choices against it (portal.services.routing.form_choices).
+    directory_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     agencies: Mapped[list[Agency]] = relationship(back_populates="partnership", order_by="Agency.position")
 
@@ -160,6 +166,11 @@ class DirectoryContact(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # False for a contact added by hand (`directory add-contact`): a seed import never deactivates it.
     from_seed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # When this entry is next checked (per contact: an agency's contacts are confirmed one by one). A sender
+    # choosing a contact past this date is told the entry may be out of date.
+    review_by: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # Where the entry came from: the published document, or who entered it in the portal.
+    source: Mapped[str] = mapped_column(String(300), default="", server_default="")
 
     agency: Mapped[Agency] = relationship(back_populates="contacts")
 
@@ -281,6 +292,14 @@ class Notice(Base):
     """A formal notice raised under a partnership's procedure."""
 
     __tablename__ = "notice"
+    # Lists read a page at a time in (submitted_at, id) order within a partnership or a raiser (migration 0010);
+    # reports read one partnership's notices raised, or closed, over a range of days (portal.services.reports).
+    __table_args__ = (
+        Index("ix_notice_partnership_submitted", "partnership_id", "submitted_at", "id"),
+        Index("ix_notice_raised_by_submitted", "raised_by_id", "submitted_at", "id"),
+        Index("ix_notice_partnership_opened", "partnership_id", "opened_on"),
+        Index("ix_notice_partnership_closed", "partnership_id", "closed_on"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     reference: Mapped[str] = mapped_column(String(30), unique=True)
@@ -310,6 +329,15 @@ class Notice(Base):
     # Moves on with every change (portal.services.record.touch): a page posts the version it showed, so a
     # change made meanwhile by someone else is told apart from an action that was never allowed.
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Coded at closure for reports (portal.domain.categories): not identifiers, not narrative, so kept plain
+    # and counted without decrypting (docs/categories.md). NULL on a notice closed before they were recorded.
+    outcome_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    debrief_held: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    learning_flagged: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    # The days in England the notice was raised and closed (services.today()): the days reports count by,
+    # the same days the stage clocks run on.
+    opened_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    closed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
     partnership: Mapped[Partnership] = relationship()
     raised_by: Mapped[User] = relationship()
@@ -367,6 +395,8 @@ class NoticeStage(Base):
     responded_at: Mapped[datetime | None] = mapped_column(nullable=True)
     responded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # The day in England the stage ended: reports count its working days from started_on to this.
+    ended_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     # "escalated" (moved on) or "resolved" (the notice closed at this stage).
     outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
     # The first day of the overdue period the responder was last chased in: one chase per period
@@ -423,6 +453,8 @@ class NoticeRecipient(Base):
     """A directory contact the notice was sent to ("Notification has been sent to: 1. 2.")."""
 
     __tablename__ = "notice_recipient"
+    # A SPOC's home page: the notices sent to one agency (migration 0010).
+    __table_args__ = (Index("ix_notice_recipient_agency_notice", "agency_id", "notice_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), index=True)
@@ -463,6 +495,8 @@ class NoticeEvent(Base):
     """A step on a notice's timeline. Details never hold child identifiers or narrative."""
 
     __tablename__ = "notice_event"
+    # The register counts chases per notice in one GROUP BY (migration 0010).
+    __table_args__ = (Index("ix_notice_event_kind_notice", "kind", "notice_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), index=True)
@@ -514,7 +548,11 @@ class AuditEvent(Base):
 
     __tablename__ = "audit_event"
     # The sign-in throttle counts recent failures by action.
-    __table_args__ = (Index("ix_audit_event_action_at", "action", "at"),)
+    __table_args__ = (
+        Index("ix_audit_event_action_at", "action", "at"),
+        # A user's history and last sign-in (the administration pages).
+        Index("ix_audit_event_actor_action_at", "actor_id", "action", "at"),
+    )
 
     # Assigned under a lock as last seq + 1, so the chain has no gaps and no forks.
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
@@ -528,6 +566,91 @@ class AuditEvent(Base):
     # Unique: no two entries may extend the same predecessor, so the database itself refuses a fork.
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class NoticeCategory(Base):
+    """One code a notice was given from one of its partnership's code lists, with the common theme it maps to.
+
+    Plain, like the stage codes: a category is not a child identifier and not narrative (docs/categories.md).
+    A notice raised before its form asked has no row, which reports show as "Not recorded".
+    """
+
+    __tablename__ = "notice_category"
+    __table_args__ = (UniqueConstraint("notice_id", "list_field"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), index=True)
+    # The form field the code list is asked in (portal.domain.categories.CodeList.field).
+    list_field: Mapped[str] = mapped_column(String(40))
+    code: Mapped[str] = mapped_column(String(60))
+    common_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class LearningItem(Base):
+    """A general issue flagged for the partnership at closure, as the business unit's learning log tracks it.
+
+    The issue's words stay encrypted in the notice's closure; the item holds only who it is assigned to, the
+    action and its status, which the business unit writes (no child details: the page says so).
+    """
+
+    __tablename__ = "learning_item"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), unique=True)
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnership.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # "new" -> "assigned" -> "in-progress" -> "done" (or "no-action").
+    status: Mapped[str] = mapped_column(String(20), default="new")
+    assigned_to: Mapped[str] = mapped_column(String(200), default="")
+    action: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), nullable=True)
+
+    notice: Mapped[Notice] = relationship()
+
+
+class Invitation(Base):
+    """An invitation to a directory contact who has no account, sent in a notice's e-mail (issue 9).
+
+    Only the SHA-256 of the token is stored; the token itself exists only in the e-mail. It is bound to the
+    address, partnership and agency (and tier where the procedure routes by tier), expires, and is used once:
+    ``used_at`` is set by a conditional UPDATE, so two requests with one token cannot both create an account.
+    """
+
+    __tablename__ = "invitation"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnership.id"))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("directory_contact.id"), nullable=True)
+    tier: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    # The notice whose e-mail carried it: where the new user lands once signed in.
+    notice_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Who issued it (None: a notice's e-mail) and the account it became.
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), nullable=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), nullable=True)
+
+    partnership: Mapped[Partnership] = relationship()
+    agency: Mapped[Agency] = relationship()
+
+
+class PasswordReset(Base):
+    """A self-service password reset link: the token's SHA-256 only, single use, expiring (issue 9)."""
+
+    __tablename__ = "password_reset"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class NoticeAttachment(Base):

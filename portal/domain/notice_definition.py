@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from portal.domain.categories import CodeList
 from portal.domain.dates import long_date
 
 YES_NO: tuple[tuple[str, str], ...] = (("yes", "Yes"), ("no", "No"))
@@ -67,6 +68,9 @@ class NoticeDefinition:
     proposed_fields: Sequence[str] = field(default_factory=tuple)
     # Choice fields whose stored value is a code: the label to show for each code.
     choice_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The partnership's own code lists among its choice fields, stored as plain codes for reports
+    # (portal.domain.categories, docs/categories.md).
+    code_lists: Sequence[CodeList] = field(default_factory=tuple)
     # What the partnership's procedure calls the form ("Appendix 1", "Appendix A"): the form page's caption.
     caption: str = "Notice"
 

@@ -40,6 +40,9 @@ class AgencySpec:
     needs_review: bool
     # When the entry is next checked; None lets the import choose (today, or in a year if no review is needed).
     review_by: date | None = None
+    # The published document (and table) the entry comes from: the CSV's source column. Provenance, not
+    # content: two readings of the same directory from different files are the same directory.
+    source: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,10 @@ class Keys:
     # Every blind-index key by version (two only during a rotation); empty means {1: blind_index_key}.
     blind_index_keys: dict[int, bytes] = field(default_factory=dict)
     active_blind_index_version: int = 1
+    # How many bits each version's index values keep, chosen when the version was added from the number of
+    # notices (portal.services.search.bits_for). A version without an entry predates sizing: the search
+    # service's default applies to it.
+    blind_index_bits: dict[int, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.blind_index_keys:
@@ -124,6 +128,7 @@ def load_keys(key_dir: Path) -> Keys:
         keks = {kid: _unb64(value) for kid, value in document["keks"].items()}
         active_index = int(document.get("blind_index_active", 1))
         index_keys = {int(v): _unb64(k) for v, k in document.get("blind_index_keys", {}).items()}
+        index_bits = {int(v): int(b) for v, b in document.get("blind_index_bits", {}).items()}
         keys = Keys(
             active_kek_id=document["active_kek"],
             keks=keks,
@@ -133,6 +138,7 @@ def load_keys(key_dir: Path) -> Keys:
             source=key_dir,
             blind_index_keys=index_keys,
             active_blind_index_version=active_index,
+            blind_index_bits=index_bits,
         )
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise KeyringError(f"the keyring at {path} is malformed") from exc
@@ -140,11 +146,13 @@ def load_keys(key_dir: Path) -> Keys:
         raise KeyringError("the active key-encryption key is missing from the keyring")
     if keys.blind_index_keys.get(keys.active_blind_index_version) != keys.blind_index_key:
         raise KeyringError("the active blind-index key is missing from the keyring")
-    index_keys = list(keys.blind_index_keys.values())
-    if any(len(k) != 32 for k in [*keys.keks.values(), keys.audit_key, *index_keys]):
+    if any(not 1 <= b <= 31 for b in keys.blind_index_bits.values()):
+        raise KeyringError("a blind-index size must be between 1 and 31 bits")
+    index_key_values = list(keys.blind_index_keys.values())
+    if any(len(k) != 32 for k in [*keys.keks.values(), keys.audit_key, *index_key_values]):
         raise KeyringError("every key in the keyring must be 32 bytes")
     # Index keys must differ from the encryption keys (docs/threats.md#property-8) and from each other.
-    if len({*keys.keks.values(), keys.audit_key, *index_keys}) != len(keys.keks) + 1 + len(index_keys):
+    if len({*keys.keks.values(), keys.audit_key, *index_key_values}) != len(keys.keks) + 1 + len(index_key_values):
         raise KeyringError("the keyring reuses one key for two purposes")
     return keys
 
@@ -188,7 +196,8 @@ def keyring_lock(key_dir: Path) -> Iterator[None]:
 
 def _read_document(key_dir: Path) -> dict[str, Any]:
     load_keys(key_dir)  # refuse to rewrite a keyring that does not load
-    return json.loads((key_dir / KEYRING_FILE).read_text())
+    document: dict[str, Any] = json.loads((key_dir / KEYRING_FILE).read_text())
+    return document
 
 
 def add_kek(key_dir: Path) -> str:
@@ -223,8 +232,11 @@ def remove_kek(key_dir: Path, kek_id: str) -> None:
         write_private_json(key_dir / KEYRING_FILE, document)
 
 
-def add_blind_index_key(key_dir: Path) -> int:
+def add_blind_index_key(key_dir: Path, bits: int | None = None) -> int:
     """Add a new blind-index key version and make it the active one; return its version.
+
+    ``bits``: how many bits the new version's index values keep (recorded beside the key, so every worker
+    indexes and searches each version at its own size); None leaves the search service's default.
 
     The old version stays until ``retire_blind_index_keys``: search keeps using it while the new version's
     index rows are backfilled. Refuses while two versions are already present (finish that rotation first).
@@ -240,6 +252,8 @@ def add_blind_index_key(key_dir: Path) -> int:
         index_keys[str(version)] = new_key
         document["blind_index_keys"] = index_keys
         document["blind_index_active"] = version
+        if bits is not None:
+            document["blind_index_bits"] = {**document.get("blind_index_bits", {}), str(version): bits}
         # The legacy slot always holds the active key, so the document stays readable as before.
         document["blind_index_key"] = new_key
         write_private_json(key_dir / KEYRING_FILE, document)
@@ -259,6 +273,10 @@ def retire_blind_index_keys(key_dir: Path) -> list[int]:
         removed = sorted(v for v in keys.blind_index_keys if v != active)
         document["blind_index_keys"] = {str(active): _b64(keys.blind_index_keys[active])}
         document["blind_index_active"] = active
+        if active in keys.blind_index_bits:
+            document["blind_index_bits"] = {str(active): keys.blind_index_bits[active]}
+        else:
+            document.pop("blind_index_bits", None)
         write_private_json(key_dir / KEYRING_FILE, document)
         load_keys(key_dir)
     return removed
@@ -279,8 +297,12 @@ class KeyRing:
         self._keys = keys
         # Replaced as a whole (never mutated) so readers on other threads always see a consistent dict.
         self._keks = {kid: AESGCM(k) for kid, k in keys.keks.items()}
-        # (active version, {version: key}), replaced as a whole like _keks.
-        self._index: tuple[int, dict[int, bytes]] = (keys.active_blind_index_version, dict(keys.blind_index_keys))
+        # (active version, {version: key}, {version: bits}), replaced as a whole like _keks.
+        self._index: tuple[int, dict[int, bytes], dict[int, int]] = (
+            keys.active_blind_index_version,
+            dict(keys.blind_index_keys),
+            dict(keys.blind_index_bits),
+        )
         self._reload_lock = threading.Lock()
         self._stamp = _file_stamp(keys.source / KEYRING_FILE) if keys.source else None
 
@@ -303,8 +325,15 @@ class KeyRing:
         rotate-blind-index` indexes and searches under the new version too, and stops using a retired one.
         """
         self._reload()
-        active, keys = self._index
+        active, keys, _bits = self._index
         return active, dict(keys)
+
+    def blind_index_versions(self) -> tuple[int, dict[int, bytes], dict[int, int]]:
+        """Return (active version, {version: key}, {version: bits}) from one reading of the keyring, so a
+        version's key is never used with another reading's size. Bits are only those recorded."""
+        self._reload()
+        active, keys, bits = self._index
+        return active, dict(keys), dict(bits)
 
     @property
     def kek_ids(self) -> frozenset[str]:
@@ -342,7 +371,11 @@ class KeyRing:
             if added:
                 self._keks = {**self._keks, **added}
             # Replaced whole: a version retired from the file (rotation finished) is no longer used.
-            self._index = (fresh.active_blind_index_version, dict(fresh.blind_index_keys))
+            self._index = (
+                fresh.active_blind_index_version,
+                dict(fresh.blind_index_keys),
+                dict(fresh.blind_index_bits),
+            )
 
     # -- data keys -----------------------------------------------------------------------------------
 

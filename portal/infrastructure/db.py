@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,12 @@ def make_engine(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def rows_matched(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE run through Session.execute matched. Session.execute is typed to return a
+    Result for any statement; for these it returns the CursorResult that carries rowcount."""
+    return cast("CursorResult[Any]", result).rowcount
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -40,7 +46,7 @@ def begin_write(session: Session) -> None:
     connection = session.connection()
     if connection.dialect.name == "sqlite":
         driver = connection.connection.driver_connection
-        if driver is not None and not driver.in_transaction:  # type: ignore[attr-defined]
+        if driver is not None and not driver.in_transaction:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 

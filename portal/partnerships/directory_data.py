@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -63,6 +64,7 @@ class _Agency:
     sender_note: str
     review_by: date | None
     needs_review: bool
+    source: str = ""
     contacts: list[ContactSpec] = field(default_factory=list)
     empty_row: bool = False
 
@@ -80,7 +82,7 @@ def read_directory(path: Path) -> list[AgencySpec]:
         raise DirectoryDataError(f"{path}: not a readable CSV ({problem})") from None
 
 
-def _read(path: Path, handle) -> list[AgencySpec]:  # type: ignore[no-untyped-def]
+def _read(path: Path, handle: Iterable[str]) -> list[AgencySpec]:
     reader = csv.reader(handle, strict=True)
     header = next(reader, None)
     if header is None:
@@ -108,6 +110,7 @@ def _read(path: Path, handle) -> list[AgencySpec]:  # type: ignore[no-untyped-de
             contacts=tuple(agency.contacts),
             needs_review=agency.needs_review,
             review_by=agency.review_by,
+            source=agency.source,
         )
         for agency in agencies
     ]
@@ -145,7 +148,7 @@ def _add_row(where: str, line: int, row: dict[str, str], agencies: list[_Agency]
                 f"{where}: agency {name!r} already ended at an earlier row (line {earlier.line}); "
                 "an agency's rows must be consecutive"
             )
-        current = _Agency(name, line, row["sender_note"], review_by, needs_review)
+        current = _Agency(name, line, row["sender_note"], review_by, needs_review, row["source"])
         agencies.append(current)
     else:
         for column, value, first in (

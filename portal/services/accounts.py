@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.domain.models import Agency, Partnership, Role, User, normalise_email, utcnow
 from portal.infrastructure.crypto import DecryptionError, KeyRing
-from portal.infrastructure.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Passwords
+from portal.infrastructure.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Passwords, is_common_password
 from portal.services import audit, throttle, vault
 from portal.services.runtime import PortalServices
 from portal.services.sessions import end_all_sessions
@@ -287,6 +287,12 @@ def change_password(
             "new_password",
             f"Your new password must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters long",
         )
+    if is_common_password(new):
+        raise refuse(
+            "refused",
+            "new_password",
+            "This password is too common and easy to guess. Choose another, such as a few unrelated words",
+        )
     if secrets.compare_digest(new.encode(), current.encode()):
         raise refuse("refused", "new_password", "Your new password must be different from your current password")
     user.password_hash = services.passwords.hash(new)
@@ -368,3 +374,26 @@ def disable_user(
     return _end_sessions_and_record(
         db, services, user, "admin.user_disabled", actor_id=admin_actor_id, remote_addr=remote_addr
     )
+
+
+def reactivate_user(
+    db: Session, services: PortalServices, admin_actor_id: int | None, user: User, *, remote_addr: str = ""
+) -> bool:
+    """Let a deactivated user sign in again (with the password and authenticator they had). admin_actor_id
+    None: the CLI. Audited; commits; False, recording nothing, if the account was active already."""
+    _require_admin(db, services, admin_actor_id, user, "admin.user_reactivated", remote_addr)
+    if user.is_active:
+        return False
+    user.is_active = True
+    audit.record(
+        db,
+        services.keyring.audit_key,
+        action="admin.user_reactivated",
+        outcome="ok",
+        actor_id=admin_actor_id,
+        object_type="staff_user",
+        object_id=str(user.id),
+        remote_addr=remote_addr,
+    )
+    db.commit()
+    return True

@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, select, tuple_
+from sqlalchemy.orm import Session, aliased
 
-from portal.domain.models import Notice, NoticeAnswer, NoticeEvent, NoticeRecipient, NoticeStatus, Role, User
+from portal.domain.categories import outcome_label
+from portal.domain.models import (
+    Agency,
+    Notice,
+    NoticeAnswer,
+    NoticeEvent,
+    NoticeRecipient,
+    NoticeStage,
+    NoticeStatus,
+    Role,
+    User,
+)
 from portal.domain.notice_definition import NoticeDefinition
 from portal.domain.policy import Actions
 from portal.domain.procedure import Procedure
 from portal.infrastructure.pdf import WITHHELD, AttachmentRecord, StageRecord
+from portal.partnerships import procedure_for
 from portal.services import audit, conversation, documents, raising, record, routing, vault
-from portal.services.errors import NotFoundError
+from portal.services.errors import NotFoundError, PageCursorError
 from portal.services.runtime import PortalServices
 
 
@@ -62,75 +76,266 @@ class NoticeView:
     attachments: tuple[AttachmentRecord, ...] = ()
 
     @property
+    def outcome(self) -> str:
+        """The coded outcome recorded at closure ("Not recorded" for a notice closed before codes were)."""
+        return outcome_label(self.notice.outcome_code)
+
+    @property
     def current(self) -> StageRecord | None:
         return self.stages[-1] if self.stages else None
 
 
-def _rows(db: Session, query: Select[tuple[Notice]], *, today: date) -> list[NoticeRow]:
+# Rows a list page shows: a page is a screenful a person reads, and no request's work grows with the table.
+PAGE_SIZE = 50
+DUE_FILTERS = ("overdue", "this-week")
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    """What narrows a list, every one applied in SQL. ``due``: "" (all), "overdue" or "this-week"."""
+
+    due: str = ""
+
+
+@dataclass(frozen=True)
+class NoticePage:
+    """One page of a list, newest first, with counts taken by SQL aggregates over the whole list."""
+
+    rows: list[NoticeRow]
+    # Notices matching the filters (every page), and over the unfiltered list the two clocks a unit plans by.
+    total: int
+    overdue: int
+    due_this_week: int
+    # Opaque keyset cursors for the neighbouring pages (None at either end).
+    next_cursor: str | None
+    previous_cursor: str | None
+
+
+def encode_cursor(submitted_at: datetime, notice_id: str) -> str:
+    """A cursor is the (submitted_at, id) of a row on the page edge: a time and a random id, nothing about a child."""
+    stamp = submitted_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%f")
+    return base64.urlsafe_b64encode(f"{stamp}~{notice_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(token: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        stamp, notice_id = raw.split("~", 1)
+        at = datetime.strptime(stamp, "%Y%m%dT%H%M%S.%f").replace(tzinfo=UTC)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PageCursorError("not a page cursor") from exc
+    if len(notice_id) > 36:
+        raise PageCursorError("not a page cursor")
+    return at, notice_id
+
+
+def _week_end(today: date) -> date:
     # "This week" runs to the end of Sunday: what a business unit plans its chasing around.
-    week_end = today + timedelta(days=6 - today.weekday())
-    result = db.execute(
-        query.options(
-            selectinload(Notice.recipients).selectinload(NoticeRecipient.agency),
-            selectinload(Notice.raising_agency),
-            selectinload(Notice.stages),
-            selectinload(Notice.partnership),
-        ).order_by(Notice.submitted_at.desc())
-    ).scalars()
-    rows = []
-    for n in result:
-        current = n.current_stage
-        open_stage = current is not None and current.ended_at is None and n.is_open
-        due = current.due_on if current is not None and open_stage else None
-        overdue = due is not None and due < today
-        try:
-            stage_name = record.procedure_of(n).stage(n.stage).name
-        except LookupError:
-            stage_name = n.stage
-        status = NoticeStatus(n.status).label
-        if overdue:
-            status = "Overdue"
-        elif open_stage and current is not None and current.responded_at is not None:
-            status = "Responded"
-        elif open_stage and current is not None and current.acknowledged_at is not None:
-            status = "Acknowledged"
-        rows.append(
-            NoticeRow(
-                id=n.id,
-                reference=n.reference,
-                date_of_notification=n.date_of_notification,
-                submitted_at=n.submitted_at,
-                raising_agency=n.raising_agency.name if n.raising_agency else "",
-                receiving_agencies=", ".join(dict.fromkeys(r.agency.name for r in n.recipients)),
-                stage=stage_name,
-                status=status,
-                due_on=due,
-                overdue=overdue,
-                due_this_week=due is not None and not overdue and due <= week_end,
-            )
+    return today + timedelta(days=6 - today.weekday())
+
+
+def _clock_conditions(today: date) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """(overdue, due this week) over the notice joined to its current stage: the chaser's own definition."""
+    open_stage = and_(
+        Notice.status == NoticeStatus.OPEN, NoticeStage.ended_at.is_(None), NoticeStage.due_on.isnot(None)
+    )
+    overdue = and_(open_stage, NoticeStage.due_on < today)
+    due_soon = and_(open_stage, NoticeStage.due_on >= today, NoticeStage.due_on <= _week_end(today))
+    return overdue, due_soon
+
+
+# The stage a notice is at: notice.stage names it, and (notice_id, stage) is unique, so one join finds it.
+_CURRENT_STAGE = and_(NoticeStage.notice_id == Notice.id, NoticeStage.stage == Notice.stage)
+
+
+def _page(
+    db: Session,
+    scope: list[ColumnElement[bool]],
+    filters: ListFilters,
+    *,
+    slug: str,
+    today: date,
+    after: str | None = None,
+    before: str | None = None,
+    per_page: int = PAGE_SIZE,
+) -> NoticePage:
+    """A constant number of statements whatever the size of the list: the counts, the page, its recipients.
+    Every notice in ``scope`` is of one partnership, whose ``slug`` names its procedures."""
+    overdue_if, due_if = _clock_conditions(today)
+    # The whole list's size from the scope's own index; the clocks from the open stages due by Sunday (the
+    # chaser's index), so neither count reads a notice's stage unless that stage is on a clock this week.
+    total = int(db.execute(select(func.count()).select_from(Notice).where(*scope)).scalar_one())
+    clocks = db.execute(
+        select(func.count(case((overdue_if, 1))), func.count(case((due_if, 1))))
+        .select_from(NoticeStage)
+        .join(Notice, _CURRENT_STAGE)
+        .where(NoticeStage.ended_at.is_(None), NoticeStage.due_on <= _week_end(today), *scope)
+    ).one()
+    overdue_total, due_total = int(clocks[0]), int(clocks[1])
+    wanted = list(scope)
+    if filters.due == "overdue":
+        wanted.append(overdue_if)
+        total = overdue_total
+    elif filters.due == "this-week":
+        wanted.append(due_if)
+        total = due_total
+
+    raising = aliased(Agency)
+    query = (
+        select(
+            Notice.id,
+            Notice.reference,
+            Notice.date_of_notification,
+            Notice.submitted_at,
+            Notice.status,
+            Notice.stage,
+            Notice.procedure_version,
+            raising.name.label("raising_agency"),
+            NoticeStage.id.label("stage_row"),
+            NoticeStage.ended_at,
+            NoticeStage.due_on,
+            NoticeStage.acknowledged_at,
+            NoticeStage.responded_at,
         )
-    return rows
+        .outerjoin(raising, raising.id == Notice.raising_agency_id)
+        .outerjoin(NoticeStage, _CURRENT_STAGE)
+        .where(*wanted)
+    )
+    key = tuple_(Notice.submitted_at, Notice.id)
+    backwards = before is not None and after is None
+    if after is not None:
+        query = query.where(key < tuple_(*_bind_cursor(after)))
+    elif before is not None:
+        query = query.where(key > tuple_(*_bind_cursor(before)))
+    if backwards:
+        query = query.order_by(Notice.submitted_at.asc(), Notice.id.asc())
+    else:
+        query = query.order_by(Notice.submitted_at.desc(), Notice.id.desc())
+    fetched = list(db.execute(query.limit(per_page + 1)).all())
+    more = len(fetched) > per_page
+    fetched = fetched[:per_page]
+    if backwards:
+        fetched.reverse()
+
+    names: dict[str, list[str]] = {r.id: [] for r in fetched}
+    if fetched:
+        for notice_id, name in db.execute(
+            select(NoticeRecipient.notice_id, Agency.name)
+            .join(Agency, Agency.id == NoticeRecipient.agency_id)
+            .where(NoticeRecipient.notice_id.in_(list(names)))
+            .order_by(NoticeRecipient.notice_id, NoticeRecipient.position)
+        ):
+            names[notice_id].append(name)
+
+    rows = [_row(r, slug, names[r.id], today) for r in fetched]
+    first, last = (fetched[0], fetched[-1]) if fetched else (None, None)
+    if backwards:
+        has_previous, has_next = more, True
+    else:
+        has_previous, has_next = after is not None, more
+    return NoticePage(
+        rows=rows,
+        total=total,
+        overdue=overdue_total,
+        due_this_week=due_total,
+        next_cursor=encode_cursor(last.submitted_at, last.id) if has_next and last is not None else None,
+        previous_cursor=encode_cursor(first.submitted_at, first.id) if has_previous and first is not None else None,
+    )
 
 
-def notices_for_user(db: Session, services: PortalServices, user: User) -> list[NoticeRow]:
-    """Notices a practitioner raised, or that were sent to a SPOC's agency."""
-    query = select(Notice).where(Notice.partnership_id == user.partnership_id)
+def _bind_cursor(token: str) -> tuple[object, str]:
+    at, notice_id = decode_cursor(token)
+    # Bound through the column's own type, so the comparison is with what the database stores.
+    return literal(at, type_=Notice.__table__.c.submitted_at.type), notice_id
+
+
+def _row(r: Any, slug: str, agencies: list[str], today: date) -> NoticeRow:
+    open_stage = r.stage_row is not None and r.ended_at is None and r.status == NoticeStatus.OPEN
+    due = r.due_on if open_stage else None
+    overdue = due is not None and due < today
+    try:
+        stage_name = procedure_for(slug, r.procedure_version).stage(r.stage).name
+    except LookupError:
+        stage_name = r.stage
+    status = NoticeStatus(r.status).label
+    if overdue:
+        status = "Overdue"
+    elif open_stage and r.responded_at is not None:
+        status = "Responded"
+    elif open_stage and r.acknowledged_at is not None:
+        status = "Acknowledged"
+    return NoticeRow(
+        id=r.id,
+        reference=r.reference,
+        date_of_notification=r.date_of_notification,
+        submitted_at=r.submitted_at,
+        raising_agency=r.raising_agency or "",
+        receiving_agencies=", ".join(dict.fromkeys(agencies)),
+        stage=stage_name,
+        status=status,
+        due_on=due,
+        overdue=overdue,
+        due_this_week=due is not None and not overdue and due <= _week_end(today),
+    )
+
+
+def notices_for_user(
+    db: Session,
+    services: PortalServices,
+    user: User,
+    *,
+    after: str | None = None,
+    before: str | None = None,
+    per_page: int = PAGE_SIZE,
+) -> NoticePage:
+    """A page of the notices a practitioner raised, or that were sent to a SPOC's agency."""
+    scope: list[ColumnElement[bool]] = [Notice.partnership_id == user.partnership_id]
     if user.role_enum is Role.PRACTITIONER:
-        query = query.where(Notice.raised_by_id == user.id)
+        scope.append(Notice.raised_by_id == user.id)
     elif user.role_enum is Role.SPOC:
-        query = query.where(
-            Notice.id.in_(select(NoticeRecipient.notice_id).where(NoticeRecipient.agency_id == user.agency_id))
+        scope.append(
+            exists().where(NoticeRecipient.notice_id == Notice.id, NoticeRecipient.agency_id == user.agency_id)
         )
     else:
-        return []
-    return _rows(db, query, today=services.today())
+        return NoticePage(rows=[], total=0, overdue=0, due_this_week=0, next_cursor=None, previous_cursor=None)
+    return _page(
+        db,
+        scope,
+        ListFilters(),
+        slug=user.partnership.slug,
+        today=services.today(),
+        after=after,
+        before=before,
+        per_page=per_page,
+    )
 
 
-def notices_for_partnership(db: Session, services: PortalServices, user: User) -> list[NoticeRow]:
-    """Every notice of the business manager's partnership (but the bait: see portal.services.honeytoken)."""
+def notices_for_partnership(
+    db: Session,
+    services: PortalServices,
+    user: User,
+    filters: ListFilters | None = None,
+    *,
+    after: str | None = None,
+    before: str | None = None,
+    per_page: int = PAGE_SIZE,
+) -> NoticePage:
+    """A page of every notice of the business manager's partnership (but the bait: see
+    portal.services.honeytoken)."""
+    scope: list[ColumnElement[bool]] = [Notice.partnership_id == user.partnership_id]
     bait = sorted(services.honeytokens)
-    query = select(Notice).where(Notice.partnership_id == user.partnership_id, Notice.id.not_in(bait))
-    return _rows(db, query, today=services.today())
+    if bait:
+        scope.append(Notice.id.not_in(bait))
+    return _page(
+        db,
+        scope,
+        filters or ListFilters(),
+        slug=user.partnership.slug,
+        today=services.today(),
+        after=after,
+        before=before,
+        per_page=per_page,
+    )
 
 
 def labels_for(db: Session, services: PortalServices, rows: list[NoticeRow]) -> dict[str, str]:

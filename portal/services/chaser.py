@@ -17,6 +17,7 @@ from portal.domain.models import Notice, NoticeStage, NoticeStatus, User
 from portal.domain.policy import responder
 from portal.domain.procedure import When
 from portal.domain.working_days import ENGLAND_AND_WALES_CALENDAR
+from portal.infrastructure.db import rows_matched
 from portal.services import audit, messages, record, routing
 from portal.services.errors import RuleBrokenError
 from portal.services.runtime import PortalServices
@@ -58,16 +59,18 @@ def chase_stage(
     period = overdue_period(stage_row.due_on, today, every or services.chase_every_working_days)
     if period is None:
         return False
-    claimed = session.execute(
-        update(NoticeStage)
-        .where(
-            NoticeStage.id == stage_row.id,
-            NoticeStage.ended_at.is_(None),
-            or_(NoticeStage.last_chased_period.is_(None), NoticeStage.last_chased_period != period),
+    claimed = rows_matched(
+        session.execute(
+            update(NoticeStage)
+            .where(
+                NoticeStage.id == stage_row.id,
+                NoticeStage.ended_at.is_(None),
+                or_(NoticeStage.last_chased_period.is_(None), NoticeStage.last_chased_period != period),
+            )
+            .values(last_chased_period=period, chase_count=NoticeStage.chase_count + 1)
+            .execution_options(synchronize_session=False)
         )
-        .values(last_chased_period=period, chase_count=NoticeStage.chase_count + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if claimed != 1:
         return False
     session.refresh(stage_row)

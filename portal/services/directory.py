@@ -57,6 +57,10 @@ def _import_loaded(
     session: Session, spec: PartnershipSpec, agencies: list[AgencySpec], today: date, report: ImportReport
 ) -> None:
     partnership = _upsert_partnership(session, spec, report)
+    if partnership.directory_managed_at is not None:
+        # The partnership keeps its directory in the portal now (portal.services.directory_admin): a
+        # deployment's seed import must not undo what it has added, changed or deactivated.
+        return
     _import_directory(session, partnership, agencies, today, report)
 
 
@@ -176,6 +180,7 @@ def _import_directory(
     for position, spec in enumerate(agencies):
         agency = _upsert_agency(session, partnership, existing_agencies.get(spec.name), spec, position, today, report)
         existing_agencies[spec.name] = agency
+        source = spec.source
         for contact_position, contact_spec in enumerate(spec.contacts):
             key = _contact_key(spec.name, contact_spec.role_title, contact_spec.email)
             if key in seen:
@@ -190,9 +195,22 @@ def _import_directory(
             }
             contact = existing_contacts.get(key)
             if contact is None:
-                session.add(DirectoryContact(agency_id=agency.id, role_title=contact_spec.role_title, **values))
+                session.add(
+                    DirectoryContact(
+                        agency_id=agency.id,
+                        role_title=contact_spec.role_title,
+                        review_by=agency.review_due,
+                        source=source[:300],
+                        **values,
+                    )
+                )
                 report.added += 1
             else:
+                if contact.review_by is None:
+                    # Fill a missing date, but never move one a reviewer has set.
+                    values["review_by"] = agency.review_due
+                if not contact.source:
+                    values["source"] = source[:300]
                 _count(report, _apply(contact, values))
 
     for key, stale in existing_contacts.items():

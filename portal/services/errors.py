@@ -76,3 +76,19 @@ class LimitReachedError(ServiceError):
 
 class ConfigurationError(RuntimeError):
     """The portal cannot start safely with this configuration."""
+
+
+class UserNotFoundError(NotFoundError):
+    """No user with that id in the administrator's partnership (answered 404, as for any other record)."""
+
+
+class ContactNotFoundError(NotFoundError):
+    """No directory contact with that id in the partnership of whoever asked."""
+
+
+class NotPermittedError(NotFoundError):
+    """The signed-in user's role may not use this page (the route's rule should have stopped them already)."""
+
+
+class PageCursorError(NotFoundError):
+    """A list's page cursor that the portal did not make (a tampered or truncated address): no such page."""

@@ -10,16 +10,31 @@ export only a few times an hour (the NCSC's bulk-data measures).
 from __future__ import annotations
 
 import csv
+import functools
 import io
-from datetime import timedelta
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session, aliased
 
 from portal.domain.dates import LONDON
-from portal.domain.models import Notice, NoticeEvent, NoticeRecipient, NoticeStatus, User, utcnow
+from portal.domain.models import (
+    Agency,
+    Notice,
+    NoticeEvent,
+    NoticeRecipient,
+    NoticeStage,
+    NoticeStatus,
+    Partnership,
+    User,
+    utcnow,
+)
+from portal.domain.procedure import Procedure
 from portal.domain.working_days import ENGLAND_AND_WALES_CALENDAR
-from portal.services import audit, limits, record
+from portal.partnerships import procedure_for
+from portal.services import audit, limits
 from portal.services.errors import LimitReachedError
 from portal.services.runtime import PortalServices
 
@@ -57,10 +72,20 @@ def neutralise(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
+# Rows fetched from the server-side cursor at a time, and rows written per chunk of the response: memory
+# stays at one batch whatever the size of the register. Below 65,535 / 1 so a batch's IN list always binds.
+BATCH_SIZE = 1000
+
+
 def export_register(
     session: Session, services: PortalServices, user: User, *, remote_addr: str = ""
-) -> tuple[str, bytes]:
-    """Return (file name, CSV bytes) of every notice of the user's partnership; refuse past the hourly cap."""
+) -> tuple[str, Iterator[bytes]]:
+    """Return (file name, CSV chunks) of every notice of the user's partnership; refuse past the hourly cap.
+
+    The export is claimed, counted and audited before the first byte is sent; the chunks then stream from a
+    server-side cursor one batch at a time (iterate them while the session is open), so neither the rows nor
+    the file are ever held whole in memory.
+    """
     # Claimed before the work, so exports asked for at once meet an exact cap (portal.services.limits).
     attempt = limits.claim(
         session,
@@ -84,36 +109,12 @@ def export_register(
         )
         session.commit()
         raise ExportLimitError
-    notices = (
-        session.execute(
-            select(Notice)
-            # The bait notice is never exported: no legitimate path leads to it (portal.services.honeytoken).
-            .where(Notice.partnership_id == user.partnership_id, Notice.id.not_in(sorted(services.honeytokens)))
-            .options(
-                selectinload(Notice.stages),
-                selectinload(Notice.recipients).selectinload(NoticeRecipient.agency),
-                selectinload(Notice.raising_agency),
-                selectinload(Notice.partnership),
-            )
-            .order_by(Notice.submitted_at)
-        )
-        .scalars()
-        .all()
-    )
-    chases = dict(
-        session.execute(
-            select(NoticeEvent.notice_id, func.count())
-            .where(NoticeEvent.kind == "chased", NoticeEvent.notice_id.in_([n.id for n in notices]))
-            .group_by(NoticeEvent.notice_id)
-        ).all()
-    )
-    today = services.today()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([MARKING])
-    writer.writerow(COLUMNS)
-    for notice in notices:
-        writer.writerow([neutralise(cell) for cell in _row(notice, chases.get(notice.id, 0), today)])
+    # The bait notice is never exported: no legitimate path leads to it (portal.services.honeytoken).
+    scope = [Notice.partnership_id == user.partnership_id]
+    bait = sorted(services.honeytokens)
+    if bait:
+        scope.append(Notice.id.not_in(bait))
+    count = session.execute(select(func.count()).select_from(Notice).where(*scope)).scalar_one()
     limits.finish(session, attempt, limits.OK)
     audit.record(
         session,
@@ -122,36 +123,141 @@ def export_register(
         outcome="ok",
         actor_id=user.id,
         object_type="partnership",
-        object_id=f"rows={len(notices)}",
+        object_id=f"rows={count}",
         remote_addr=remote_addr,
     )
     session.commit()
+    today = services.today()
+    filename = f"{user.partnership.code}-notices-{today.isoformat()}.csv"
+    return filename, _chunks(session, scope, count, today)
+
+
+def _chunks(session: Session, scope: list[ColumnElement[bool]], count: int, today: date) -> Iterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+
+    def flush() -> bytes:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text.encode("utf-8")
+
     # The byte-order mark makes spreadsheet programs read the UTF-8 (agency names with accents) correctly.
-    return f"{user.partnership.code}-notices-{today.isoformat()}.csv", ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    buffer.write("\ufeff")
+    writer.writerow([MARKING])
+    writer.writerow(COLUMNS)
+    yield flush()
+    if count == 0:
+        return
+    # Chase counts aggregated in SQL and joined: no list of ids bound as parameters, however many notices.
+    chases = (
+        select(NoticeEvent.notice_id, func.count().label("chases"))
+        .where(NoticeEvent.kind == "chased")
+        .group_by(NoticeEvent.notice_id)
+        .subquery()
+    )
+    raising = aliased(Agency)
+    query = (
+        select(
+            Notice.id,
+            Notice.reference,
+            Notice.procedure_version,
+            Notice.date_of_notification,
+            Notice.submitted_at,
+            Notice.closed_at,
+            Notice.status,
+            Notice.stage,
+            Partnership.slug,
+            Partnership.name.label("partnership"),
+            raising.name.label("raising_agency"),
+            func.coalesce(chases.c.chases, 0).label("chases"),
+        )
+        .join(Partnership, Partnership.id == Notice.partnership_id)
+        .outerjoin(raising, raising.id == Notice.raising_agency_id)
+        .outerjoin(chases, chases.c.notice_id == Notice.id)
+        .where(*scope)
+        .order_by(Notice.submitted_at, Notice.id)
+        # The notices counted and audited: any submitted since come after them in this order.
+        .limit(count)
+        # A server-side cursor (PostgreSQL) read BATCH_SIZE rows at a time.
+        .execution_options(yield_per=BATCH_SIZE)
+    )
+    # Many notices share a procedure and a day raised: look each up once per export (bounded by the
+    # procedures and the days, not by the rows).
+    procedures = functools.cache(procedure_for)
+    working_days = functools.cache(ENGLAND_AND_WALES_CALENDAR.working_days_between)
+    try:
+        for batch in session.execute(query).partitions():
+            ids = [r.id for r in batch]
+            stages: dict[str, list[Any]] = {i: [] for i in ids}
+            for stage in session.execute(
+                select(
+                    NoticeStage.notice_id,
+                    NoticeStage.stage,
+                    NoticeStage.skipped_from,
+                    NoticeStage.ended_at,
+                    NoticeStage.due_on,
+                )
+                .where(NoticeStage.notice_id.in_(ids))
+                .order_by(NoticeStage.notice_id, NoticeStage.position)
+            ):
+                stages[stage.notice_id].append(stage)
+            agencies: dict[str, list[str]] = {i: [] for i in ids}
+            for notice_id, name in session.execute(
+                select(NoticeRecipient.notice_id, Agency.name)
+                .join(Agency, Agency.id == NoticeRecipient.agency_id)
+                .where(NoticeRecipient.notice_id.in_(ids))
+                .order_by(NoticeRecipient.notice_id, NoticeRecipient.position)
+            ):
+                agencies[notice_id].append(name)
+            for r in batch:
+                writer.writerow(
+                    [
+                        neutralise(cell)
+                        for cell in _row(r, stages[r.id], agencies[r.id], today, procedures, working_days)
+                    ]
+                )
+            yield flush()
+    finally:
+        # End the read (and close its server-side cursor) when the last chunk is sent or the client goes: the
+        # request's own teardown ran when the view returned, before the first chunk, and will not do it.
+        session.rollback()
 
 
-def _row(notice: Notice, chase_count: int, today: object) -> list[object]:
-    procedure = record.procedure_of(notice)
-    current = notice.current_stage
-    open_now = notice.is_open and current is not None and current.ended_at is None
+def _row(
+    notice: Any,
+    stages: list[Any],
+    agencies: list[str],
+    today: date,
+    procedures: Callable[[str, str], Procedure],
+    working_days: Callable[[date, date], int],
+) -> list[object]:
+    procedure = procedures(notice.slug, notice.procedure_version)
+    current = stages[-1] if stages else None
+    open_now = notice.status == NoticeStatus.OPEN and current is not None and current.ended_at is None
     due = current.due_on if open_now and current is not None else None
-    raised_on = notice.submitted_at.astimezone(LONDON).date()
-    ended = notice.closed_at.astimezone(LONDON).date() if notice.closed_at else today
+    raised_on = _local_day(notice.submitted_at)
+    closed_on = _local_day(notice.closed_at) if notice.closed_at else None
+    ended = closed_on or today
     return [
         notice.reference,
-        notice.partnership.name,
+        notice.partnership,
         notice.procedure_version,
         notice.date_of_notification.isoformat(),
         raised_on.isoformat(),
-        notice.raising_agency.name if notice.raising_agency else "",
-        "; ".join(dict.fromkeys(r.agency.name for r in notice.recipients)),
-        "; ".join(procedure.stage(s.stage).name for s in notice.stages),
+        notice.raising_agency or "",
+        "; ".join(dict.fromkeys(agencies)),
+        "; ".join(procedure.stage(s.stage).name for s in stages),
         procedure.stage(notice.stage).name,
-        "Yes" if any(s.skipped_from for s in notice.stages) else "No",
+        "Yes" if any(s.skipped_from for s in stages) else "No",
         NoticeStatus(notice.status).label,
         due.isoformat() if due else "",
-        "Yes" if due is not None and due < today else "No",  # type: ignore[operator]
-        chase_count,
-        notice.closed_at.astimezone(LONDON).date().isoformat() if notice.closed_at else "",
-        ENGLAND_AND_WALES_CALENDAR.working_days_between(raised_on, ended),  # type: ignore[arg-type]
+        "Yes" if due is not None and due < today else "No",
+        notice.chases,
+        closed_on.isoformat() if closed_on else "",
+        working_days(raised_on, ended),
     ]
+
+
+def _local_day(at: datetime) -> date:
+    return at.astimezone(LONDON).date()

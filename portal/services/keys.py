@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import LargeBinary, MetaData, Table, bindparam, func, insert, select, update
+from sqlalchemy import LargeBinary, MetaData, Row, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from portal.domain.models import (
@@ -70,13 +70,23 @@ PURPOSES = ("notice", "user")
 
 Progress = Callable[[str], None]
 
-_dk: Table = DataKey.__table__  # type: ignore[assignment]
-_notice: Table = Notice.__table__  # type: ignore[assignment]
-_draft: Table = NoticeDraft.__table__  # type: ignore[assignment]
-_answer: Table = NoticeAnswer.__table__  # type: ignore[assignment]
-_document: Table = NoticeDocument.__table__  # type: ignore[assignment]
-_attachment: Table = NoticeAttachment.__table__  # type: ignore[assignment]
-_user: Table = User.__table__  # type: ignore[assignment]
+
+def _table_of(model: type[Base]) -> Table:
+    """A model's Table. Declarative types ``__table__`` as any FromClause (a class may map a join); every
+    portal model maps one table."""
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} does not map a single table")
+    return table
+
+
+_dk = _table_of(DataKey)
+_notice = _table_of(Notice)
+_draft = _table_of(NoticeDraft)
+_answer = _table_of(NoticeAnswer)
+_document = _table_of(NoticeDocument)
+_user = _table_of(User)
+_attachment = _table_of(NoticeAttachment)
 
 # Every ciphertext column the rotation re-encrypts, and every table whose rows own a data key. A schema
 # with a ciphertext column or key owner not listed here makes DEK rotation refuse to run: destroying the
@@ -406,7 +416,7 @@ class _Kind:
     collect: Callable[[Session, list[Any]], list[_Unit]]
 
 
-def _lock(session: Session, table: Table, ids: Iterable[Any], *columns: Any) -> list[Any]:
+def _lock(session: Session, table: Table, ids: Iterable[Any], *columns: Any) -> Sequence[Row[*tuple[Any, ...]]]:
     return session.execute(
         select(table.c.id, table.c.data_key_id, *columns)
         .where(table.c.id.in_(sorted(ids)))

@@ -15,6 +15,7 @@ from portal.domain.dates import format_date
 from portal.domain.models import DirectoryContact, Notice
 from portal.domain.procedure import AudienceKind, Stage, When
 from portal.infrastructure.mail import queue_mail
+from portal.services import invitations
 from portal.services.routing import business_unit_addresses
 from portal.services.runtime import PortalServices
 
@@ -58,15 +59,28 @@ def rule_addresses(
 def send(
     session: Session, services: PortalServices, notice: Notice, addresses: Iterable[str], subject: str, body: str
 ) -> list[str]:
-    """Queue one message per distinct address, holding only the reference, the stage and a link."""
+    """Queue one message per distinct address, holding only the reference, the stage and a link.
+
+    A directory contact the notice was routed to, at an address no account has, gets a single-use invitation
+    link instead of the sign-in link (portal.services.invitations): otherwise they could not read it.
+    """
     unique = list(dict.fromkeys(a for a in addresses if a))
     link = f"{services.base_url}/notices/{notice.id}"
     for address in unique:
+        invitation = invitations.link_for_notice_mail(session, services, notice, address)
+        if invitation is None:
+            how = f"Sign in to read it:\n{link}"
+        else:
+            how = (
+                "You do not have an account on the Escalation Portal yet. Set one up to read it (this link works "
+                f"once, for {services.invitation_days} days; you will choose a password and set up an "
+                f"authenticator app):\n{invitation}"
+            )
         queue_mail(
             session,
             to=address,
             subject=subject,
-            body=f"{body}\n\nReference: {notice.reference}\n\nSign in to read it:\n{link}\n\n{NO_CASE_DETAILS}",
+            body=f"{body}\n\nReference: {notice.reference}\n\n{how}\n\n{NO_CASE_DETAILS}",
             notice_id=notice.id,
         )
     return unique

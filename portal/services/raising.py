@@ -13,7 +13,18 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.domain.models import DataKey, Notice, NoticeDraft, NoticeStatus, Partnership, SafetyCheck, User, utcnow
+from portal.domain.categories import THEME_PREFIX
+from portal.domain.models import (
+    DataKey,
+    Notice,
+    NoticeCategory,
+    NoticeDraft,
+    NoticeStatus,
+    Partnership,
+    SafetyCheck,
+    User,
+    utcnow,
+)
 from portal.domain.notice_definition import Entry, NoticeDefinition
 from portal.domain.policy import printable_id, responder, well_formed_id
 from portal.infrastructure.db import begin_write
@@ -134,9 +145,10 @@ def get_draft(
         if not draft.answers_ct:
             return {}
         dek = vault.data_key(session, services.keyring, draft.data_key_id)
-        return json.loads(
+        answers: dict[str, str] = json.loads(
             vault.open_text(dek, draft.answers_ct, table="notice_draft", field=DRAFT_FIELD, row_id=draft.id)
         )
+        return answers
 
     # A data-key rotation may commit between loading the draft and decrypting it: read again once.
     return draft, vault.open_with_retry(session, read)
@@ -292,7 +304,11 @@ def submit_notice(
         concern_date=definition.concern_date(answers),
         submitted_at=submitted_at,
         updated_at=submitted_at,
+        opened_on=today,
     )
+    # Read before the notice's rows are added: a query after them would flush them early (autoflush), a
+    # second round of writes in the middle of the submit.
+    check = session.get(SafetyCheck, draft.safety_check_id)
     # A new notice has no rows yet: say so, rather than let the first append query for them.
     notice.answers, notice.recipients, notice.stages, notice.documents = [], [], [], []
     session.add(notice)
@@ -302,6 +318,7 @@ def submit_notice(
         for name, value in answers.items():
             if value:
                 record.seal_answer(session, notice, dek, name, value)
+        session.add_all(categories_of(notice, definition, answers))
         if label := clean_label(stored.get(LABEL_FIELD)):
             record.seal_answer(session, notice, dek, LABEL_FIELD, label)
         # Blind indexes of the child's NHS number and surname with date of birth, for search (no plaintext kept).
@@ -337,7 +354,6 @@ def submit_notice(
         f"OFFICIAL-SENSITIVE: escalation notice {notice.reference}: sent",
         f"Your notice has been sent under the {partnership.name} procedure to {agencies}. It is at {stage.name}.",
     )
-    check = session.get(SafetyCheck, draft.safety_check_id)
     if check is not None:
         check.notice_id = notice.id
     session.delete(draft)
@@ -353,6 +369,24 @@ def submit_notice(
     )
     session.commit()
     return notice
+
+
+def categories_of(notice: Notice, definition: NoticeDefinition, answers: dict[str, str]) -> list[NoticeCategory]:
+    """The plain coded rows reports count (docs/categories.md): one per code list answered with a listed code, and
+    one per common theme those codes map to (two codes mapping to one theme make one row)."""
+    rows, themes = [], []
+    for code_list in definition.code_lists:
+        code = answers.get(code_list.field, "")
+        if code in code_list.labels:
+            theme = code_list.common_for(code)
+            rows.append(NoticeCategory(notice_id=notice.id, list_field=code_list.field, code=code, common_code=theme))
+            if theme is not None and theme not in themes:
+                themes.append(theme)
+    rows += [
+        NoticeCategory(notice_id=notice.id, list_field=THEME_PREFIX + theme, code=theme, common_code=theme)
+        for theme in themes
+    ]
+    return rows
 
 
 def _entry_answers(entry: Entry) -> dict[str, str]:

@@ -9,16 +9,19 @@ offered or routed to; a notice already routed keeps the recipients it was sent t
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from portal.domain.models import Agency, DirectoryContact, Notice, Role, User
+from portal.domain.dates import long_date
+from portal.domain.models import Agency, DirectoryContact, Notice, Partnership, Role, User
 from portal.domain.notice_definition import NoticeDefinition
 from portal.domain.policy import directory_id
 from portal.domain.procedure import AudienceKind, Stage, When
 from portal.services.directory import agencies_for
 from portal.services.errors import RuleBrokenError
+from portal.services.runtime import PortalServices
 
 
 def business_unit_addresses(session: Session, notice: Notice) -> list[str]:
@@ -161,17 +164,74 @@ def contact_choices(session: Session, partnership_id: int) -> list[tuple[str, st
     return [(str(c.id), c.label) for c in contacts]
 
 
+def form_choices(
+    session: Session, services: PortalServices, partnership_id: int, *, with_agencies: bool
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The contacts (and, for a form that routes by agency, the agencies) a notice form offers.
+
+    Kept per worker and read again only when the partnership's directory_version has moved (triggers move
+    it on every change to its agencies or contacts, however made): one small query a request instead of
+    loading the directory through the ORM on every form page.
+    """
+    version = session.execute(
+        select(Partnership.directory_version).where(Partnership.id == partnership_id)
+    ).scalar_one()
+    key = (partnership_id, version, with_agencies)
+    cached = services.directory_choices.get(key)
+    if cached is None:
+        agencies = agency_choices(session, partnership_id) if with_agencies else []
+        cached = (contact_choices(session, partnership_id), agencies)
+        # Older versions of this partnership's choices are never asked for again.
+        for stale in [k for k in services.directory_choices if k[0] == partnership_id]:
+            services.directory_choices.pop(stale, None)
+        services.directory_choices[key] = cached
+    return list(cached[0]), list(cached[1])
+
+
 def agency_choices(session: Session, partnership_id: int) -> list[tuple[str, str]]:
     """The partnership's agencies, for a form that routes by agency (Halton's tiers)."""
     return [(str(a.id), a.name) for a in agencies_for(session, partnership_id)]
 
 
-def sender_notes(session: Session, contact_ids: list[str]) -> list[tuple[str, str]]:
-    """Directory notes for the chosen recipients' agencies that the sender must act on."""
+def sender_notes(session: Session, contact_ids: list[str], *, today: date | None = None) -> list[tuple[str, str]]:
+    """Directory notes for the chosen recipients' agencies that the sender must act on; with ``today``, also a
+    warning for each chosen contact whose directory entry is overdue for review."""
     wanted = [i for i in map(directory_id, contact_ids) if i is not None]
     if not wanted:
         return []
     agencies = session.execute(
         select(Agency).join(DirectoryContact).where(DirectoryContact.id.in_(wanted)).distinct()
     ).scalars()
-    return [(a.name, a.sender_note) for a in agencies if a.sender_note]
+    notes = [(a.name, a.sender_note) for a in agencies if a.sender_note]
+    if today is not None:
+        overdue = session.execute(
+            select(DirectoryContact)
+            .where(DirectoryContact.id.in_(wanted), DirectoryContact.review_by < today)
+            .options(selectinload(DirectoryContact.agency))
+        ).scalars()
+        notes += [(c.agency.name, overdue_note(c)) for c in overdue]
+    return notes
+
+
+def overdue_note(contact: DirectoryContact) -> str:
+    return (
+        f"the directory entry for {contact.role_title} was due for review on {long_date(contact.review_by)}: "
+        "check with your partnership's business unit that it is still right"
+    )
+
+
+def overdue_contact_notes(session: Session, partnership_id: int, today: date) -> list[tuple[str, str]]:
+    """The contacts a sender may choose whose entries are overdue for review, as (agency, note)."""
+    contacts = session.execute(
+        select(DirectoryContact)
+        .join(Agency)
+        .where(
+            Agency.partnership_id == partnership_id,
+            DirectoryContact.active.is_(True),
+            DirectoryContact.email.is_not(None),
+            DirectoryContact.review_by < today,
+        )
+        .options(selectinload(DirectoryContact.agency))
+        .order_by(Agency.position, DirectoryContact.position)
+    ).scalars()
+    return [(c.agency.name, overdue_note(c)) for c in contacts]

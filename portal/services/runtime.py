@@ -18,6 +18,8 @@ from portal.infrastructure.pdf.signing import PdfSigner
 from portal.services.errors import ConfigurationError
 
 HONEYTOKEN_FILE = "honeytokens.json"
+# (contacts, agencies) a notice form offers, each a list of (value, label).
+Choices = tuple[list[tuple[str, str]], list[tuple[str, str]]]
 
 
 @dataclass
@@ -35,8 +37,14 @@ class PortalServices:
     security_alert_email: str | None = None
     # Chasers: an overdue stage is chased again after this many working days (one chase per overdue period).
     chase_every_working_days: int = 5
+    # How long an invitation and a password reset link stay usable.
+    invitation_days: int = 7
+    password_reset_minutes: int = 60
     # Today in England, for every clock (tests fix it to a day).
     clock: Clock = field(default_factory=Clock)
+    # The form's directory choices by (partnership, directory version, with agencies): read once per worker
+    # and again only when the directory changes (portal.services.routing.form_choices).
+    directory_choices: dict[tuple[int, int, bool], Choices] = field(default_factory=dict)
 
     def today(self) -> date:
         return self.clock.today()
@@ -65,6 +73,8 @@ def build_services(config: Mapping[str, Any]) -> PortalServices:
         honeytokens=load_honeytokens(key_dir),
         security_alert_email=config.get("SECURITY_ALERT_EMAIL") or None,
         chase_every_working_days=int(config.get("CHASE_EVERY_WORKING_DAYS", 5)),
+        invitation_days=int(config.get("INVITATION_DAYS", 7)),
+        password_reset_minutes=int(config.get("PASSWORD_RESET_MINUTES", 60)),
     )
 
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import and_, delete, exists, insert, or_, select
+from sqlalchemy import and_, delete, distinct, exists, func, insert, or_, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from portal.domain.models import (
@@ -56,7 +56,7 @@ from portal.infrastructure.crypto import (
     load_keys,
     retire_blind_index_keys,
 )
-from portal.infrastructure.db import with_retries
+from portal.infrastructure.db import rows_matched, with_retries
 from portal.partnerships import notice_definition
 from portal.services import audit, record, vault
 from portal.services.runtime import PortalServices
@@ -80,8 +80,23 @@ def plan_bits(population: int, min_candidates: int = MIN_CANDIDATES) -> int:
     return max(1, math.floor(math.log2(population / min_candidates)))
 
 
-# Changing it changes every value: do it only together with a key rotation (rows are matched per version).
+# The size of a key version whose size the keyring does not record (every version made before sizing).
+# A rotation chooses the new version's size from the number of notices (bits_for) and records it beside the
+# key: values are matched per version, so each version keeps its own size (docs/blind-index-sizing.md).
 INDEX_BITS = plan_bits(PLANNED_POPULATION)
+
+
+def bits_for(notices: int, min_candidates: int = MIN_CANDIDATES) -> int:
+    """The size for a new key version over this many indexed notices: each value shared by `min_candidates`
+    notices or more on average today (more as the table grows, until the next rotation re-sizes it)."""
+    return min(31, plan_bits(max(notices, min_candidates), min_candidates))
+
+
+def version_bits(keyring: KeyRing) -> tuple[int, dict[int, bytes], dict[int, int]]:
+    """(active version, {version: key}, {version: bits}) with every version's size filled in."""
+    active, keys, recorded = keyring.blind_index_versions()
+    return active, keys, {v: recorded.get(v, INDEX_BITS) for v in keys}
+
 
 Progress = Callable[[str], None]
 
@@ -157,9 +172,16 @@ def identifiers(form_code: str, answers: dict[str, str]) -> dict[str, str]:
     return found
 
 
-def _rows(notice_id: str, found: dict[str, str], keys: dict[int, bytes]) -> list[dict[str, object]]:
+def _rows(
+    notice_id: str, found: dict[str, str], keys: dict[int, bytes], bits: dict[int, int]
+) -> list[dict[str, object]]:
     return [
-        {"notice_id": notice_id, "kind": kind, "key_version": version, "value": index_value(key, kind, value)}
+        {
+            "notice_id": notice_id,
+            "kind": kind,
+            "key_version": version,
+            "value": index_value(key, kind, value, bits[version]),
+        }
         for version, key in sorted(keys.items())
         for kind, value in sorted(found.items())
     ]
@@ -168,8 +190,8 @@ def _rows(notice_id: str, found: dict[str, str], keys: dict[int, bytes]) -> list
 def index_notice(session: Session, keyring: KeyRing, notice: Notice, answers: dict[str, str]) -> int:
     """Write the notice's index rows under every blind-index key version the keyring holds now, in the
     caller's transaction; return how many. Called once, when the notice is submitted."""
-    _active, keys = keyring.blind_index_keys()
-    rows = _rows(notice.id, identifiers(notice.form_code, answers), keys)
+    _active, keys, bits = version_bits(keyring)
+    rows = _rows(notice.id, identifiers(notice.form_code, answers), keys, bits)
     if rows:
         session.execute(insert(NoticeBlindIndex), rows)
     return len(rows)
@@ -258,13 +280,16 @@ def find_notices(
     number found, never the terms) and each notice found.
     """
     terms = search_terms(nhs_number=nhs_number, surname=surname, dob=dob)
-    _active, keys = services.keyring.blind_index_keys()
+    _active, keys, bits = version_bits(services.keyring)
     matched: set[str] | None = None
     for kind, value in terms.items():
         # Every key version the keyring holds: during a rotation a notice may be indexed under either.
         wanted = or_(
             *(
-                and_(NoticeBlindIndex.key_version == version, NoticeBlindIndex.value == index_value(key, kind, value))
+                and_(
+                    NoticeBlindIndex.key_version == version,
+                    NoticeBlindIndex.value == index_value(key, kind, value, bits[version]),
+                )
                 for version, key in keys.items()
             )
         )
@@ -356,6 +381,11 @@ def _awaiting(session: Session, version: int, after: str = "", limit: int | None
     return list(session.execute(query.limit(limit) if limit else query).scalars())
 
 
+def indexed_notices(session: Session) -> int:
+    """Notices that have index rows (under any version): the population a new version is sized for."""
+    return int(session.execute(select(func.count(distinct(NoticeBlindIndex.notice_id)))).scalar_one())
+
+
 def notices_awaiting_backfill(session: Session, version: int) -> int:
     return len(_awaiting(session, version))
 
@@ -365,6 +395,7 @@ def _backfill_batch(
     keyring: KeyRing,
     version: int,
     key: bytes,
+    bits: int,
     after: str,
     limit: int,
     report: BackfillReport,
@@ -401,7 +432,7 @@ def _backfill_batch(
             except (DecryptionError, KeyringError) as exc:
                 report.failed[notice_id] = str(exc)
                 continue
-            rows += _rows(notice_id, identifiers(n.form_code, plain), {version: key})
+            rows += _rows(notice_id, identifiers(n.form_code, plain), {version: key}, {version: bits})
         if rows:
             session.execute(insert(NoticeBlindIndex), rows)
         session.commit()
@@ -422,12 +453,14 @@ def backfill(
     One transaction per batch; a rerun continues with the notices still missing the active version's rows.
     """
     started = time.monotonic()
-    version, keys = keyring.blind_index_keys()
+    version, keys, bits = version_bits(keyring)
     report = BackfillReport(version=version)
     after, batches = "", 0
     while True:
         after_next = with_retries(
-            functools.partial(_backfill_batch, sessions, keyring, version, keys[version], after, batch_size, report)
+            functools.partial(
+                _backfill_batch, sessions, keyring, version, keys[version], bits[version], after, batch_size, report
+            )
         )
         if after_next is None:
             break
@@ -461,15 +494,25 @@ def rotate_index_key(
     batch_size: int = 500,
     progress: Progress = lambda _m: None,
     stop_after_batches: int | None = None,
+    bits: int | None = None,
 ) -> BackfillReport:
     """Start a blind-index key rotation (add a new active version) or, if one is under way, carry on with
-    it; backfill the new version's rows. Search uses both versions until ``finish_index_rotation``."""
+    it; backfill the new version's rows. Search uses both versions until ``finish_index_rotation``.
+
+    The new version is sized for the notices indexed now (``bits_for``), unless ``bits`` says otherwise:
+    rotating is how the index follows the table's growth (docs/blind-index-sizing.md).
+    """
     keys = load_keys(key_dir)
     added = False
     if len(keys.blind_index_keys) == 1:
-        version = add_blind_index_key(key_dir)
+        if bits is None:
+            with sessions() as session:
+                bits = bits_for(indexed_notices(session))
+        if not 1 <= bits <= 31:
+            raise IndexRotationError(f"a blind-index size must be between 1 and 31 bits, not {bits}")
+        version = add_blind_index_key(key_dir, bits)
         added = True
-        progress(f"added blind-index key version {version} to {key_dir} and made it active")
+        progress(f"added blind-index key version {version} ({bits} bits) to {key_dir} and made it active")
     keyring = KeyRing(load_keys(key_dir))
     if added:
         _record(sessions, keyring, "keys.blind_index_key_added", "ok", keyring.blind_index_keys()[0])
@@ -501,7 +544,7 @@ def finish_index_rotation(
             raise IndexRotationError(
                 f"{left} notices are not yet indexed under version {active}; run `keys rotate-blind-index` again"
             )
-        deleted = session.execute(delete(NoticeBlindIndex).where(NoticeBlindIndex.key_version != active)).rowcount
+        deleted = rows_matched(session.execute(delete(NoticeBlindIndex).where(NoticeBlindIndex.key_version != active)))
         session.commit()
     retired = retire_blind_index_keys(key_dir)
     _record(sessions, keyring, "keys.blind_index_key_retired", "ok", active)
@@ -513,4 +556,4 @@ def delete_index_rows(session: Session, notice_ids: Iterable[str]) -> int:
     ids = list(notice_ids)
     if not ids:
         return 0
-    return session.execute(delete(NoticeBlindIndex).where(NoticeBlindIndex.notice_id.in_(ids))).rowcount or 0
+    return rows_matched(session.execute(delete(NoticeBlindIndex).where(NoticeBlindIndex.notice_id.in_(ids)))) or 0

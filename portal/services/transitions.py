@@ -17,9 +17,11 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
+from portal.domain.categories import NO_LEARNING, OUTCOME_LABELS
 from portal.domain.dates import format_date
 from portal.domain.models import (
     DirectoryContact,
+    LearningItem,
     Notice,
     NoticeRecipient,
     NoticeStage,
@@ -354,6 +356,7 @@ def escalate(
     for name, value in (form_answers or {}).items():
         record.seal_answer(session, notice, dek, name, value)
     current.ended_at = utcnow()
+    current.ended_on = services.today()
     current.outcome = OUTCOME_ESCALATED
     record.add_event(
         session,
@@ -394,11 +397,16 @@ def close(
     notice_id: str,
     *,
     closure: dict[str, str],
+    outcome: str | None = None,
     seen_version: int | None = None,
     seen_stage: str | None = None,
     remote_addr: str = "",
 ) -> Notice:
-    """Close the notice at its current stage with the agreed outcome and the closure record."""
+    """Close the notice at its current stage with the agreed outcome, its code and the closure record.
+
+    The outcome code, whether a debrief took place and whether general issues were flagged are also kept plain
+    for reports (docs/categories.md); flagged issues open an item on the business unit's learning log.
+    """
     notice, current, stage = record.load_current(
         session,
         services,
@@ -412,15 +420,25 @@ def close(
     for name in record.procedure_of(notice).close_requires:
         if not closure.get(name, "").strip():
             raise RuleBrokenError(name, "Answer this before closing the notice")
+    if outcome not in OUTCOME_LABELS:
+        raise RuleBrokenError("outcome_code", "Select the outcome of the escalation")
     dek = record.data_key(session, services, notice)
     for name, value in closure.items():
         if value:
             record.seal_answer(session, notice, dek, record.closure_field(name), value)
     now = utcnow()
     current.ended_at = now
+    current.ended_on = services.today()
     current.outcome = OUTCOME_RESOLVED
     notice.status = NoticeStatus.CLOSED
     notice.closed_at = now
+    notice.closed_on = services.today()
+    notice.outcome_code = outcome
+    notice.debrief_held = closure.get("debrief", "").strip().lower() == "yes"
+    learning = closure.get("learning", "").strip()
+    notice.learning_flagged = bool(learning) and learning != NO_LEARNING
+    if notice.learning_flagged:
+        session.add(LearningItem(notice_id=notice.id, partnership_id=notice.partnership_id, created_at=now))
     record.add_event(
         session, notice, user, "closed", f"Closed at {stage.name} with an agreed outcome", stage=stage.code
     )

@@ -22,15 +22,16 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from itertools import chain
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import LargeBinary, event, inspect, select
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm import Mapper, Session, UOWTransaction
 
 from portal.domain.models import DataKey, new_id
 from portal.infrastructure.crypto import DecryptionError, FieldBinding, KeyRing
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class DataKeyDestroyedError(RuntimeError):
@@ -112,10 +113,16 @@ def forget_key_material(session: Session) -> None:
             session.expire(obj)
 
 
-@functools.cache
+def _per_class(compute: Callable[[type], R]) -> Callable[[type], R]:
+    """functools.cache for a function of a class. Typed as a function of ``type`` because mypy does not
+    see ``type(obj)`` as Hashable, which functools.cache's wrapper asks of every argument."""
+    return functools.cache(compute)
+
+
+@_per_class
 def _ciphertext_columns(cls: type) -> tuple[str, ...]:
     """The mapped attributes of a class that hold field ciphertexts: LargeBinary columns named *_ct."""
-    mapper = inspect(cls, raiseerr=False)
+    mapper: Mapper[Any] | None = inspect(cls, raiseerr=False)
     if mapper is None:
         return ()
     return tuple(
@@ -125,7 +132,7 @@ def _ciphertext_columns(cls: type) -> tuple[str, ...]:
     )
 
 
-@functools.cache
+@_per_class
 def _holds_key_material(cls: type) -> bool:
     if issubclass(cls, DataKey):
         return True

@@ -23,6 +23,8 @@ from portal.web.runtime import portal_services
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+_RULE_ATTRIBUTE = "access_rule"
+
 # rule name -> roles allowed (None: no sign-in needed).
 ROLE_RULES: dict[str, frozenset[Role] | None] = {
     "public": None,
@@ -33,6 +35,10 @@ ROLE_RULES: dict[str, frozenset[Role] | None] = {
     "business_manager": frozenset({Role.BUSINESS_MANAGER}),
     # Object-level: the route's service loads its notice through portal.services.record.load_for.
     "notice": frozenset({Role.PRACTITIONER, Role.SPOC, Role.BUSINESS_MANAGER}),
+    # The partnership's administration (users, audit, keys); the services keep it to the admin's partnership.
+    "admin": frozenset({Role.ADMIN}),
+    # The SPOC directory is kept by the partnership's business unit and its administrators.
+    "directory": frozenset({Role.ADMIN, Role.BUSINESS_MANAGER}),
 }
 
 
@@ -42,7 +48,8 @@ def rule(name: str) -> Callable[[F], F]:
         raise ValueError(f"unknown access rule {name!r}")
 
     def decorate(view: F) -> F:
-        view.access_rule = name  # type: ignore[attr-defined]  # read back by enforce_role_rule
+        # A function attribute, which functions do not declare: set by name, read back by enforce_role_rule.
+        setattr(view, _RULE_ATTRIBUTE, name)
         return view
 
     return decorate
@@ -53,7 +60,7 @@ def enforce_role_rule() -> Response | None:
     if request.endpoint is None:
         return None
     view = current_app.view_functions.get(request.endpoint)
-    name = getattr(view, "access_rule", None)
+    name = getattr(view, _RULE_ATTRIBUTE, None)
     if name is None:
         current_app.logger.error("endpoint %s has no access rule; refusing", request.endpoint)
         abort(404)

@@ -26,12 +26,29 @@ from portal.services.errors import ConfigurationError
 from portal.services.runtime import build_services
 from portal.web import access, database, errors, security
 from portal.web.config import check_production_config, load_config
+from portal.web.govuk_attributes import govuk_attributes
 from portal.web.sessions import DatabaseSessionInterface
-from portal.web.views import account, auth, business, devmail, home, notices, search, verify
+from portal.web.views import (
+    account,
+    admin,
+    auth,
+    business,
+    devmail,
+    directory,
+    home,
+    invitations,
+    notices,
+    search,
+    verify,
+)
+from portal.web.views import reports as report_views
 
 
-def create_web_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the portal's web app (portal.create_app adds the command line)."""
+def create_web_app(test_config: dict[str, Any] | None = None, *, keys_required: bool = True) -> Flask:
+    """Build the portal's web app (portal.create_app adds the command line).
+
+    keys_required=False lets a production app start without its keys (for the commands that create them).
+    """
     # Named for the package, not this module: templates, static files and instance/ are found from "portal".
     app = Flask("portal", instance_relative_config=True)
     load_config(app, test_config)
@@ -48,7 +65,7 @@ def create_web_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]  # Flask's documented way
     database.init_app(app)
     try:
-        _init_services(app)
+        _init_services(app, keys_required=keys_required)
         if app.config["ENV"] == "production":
             _refuse_demo_users(app)
     except ConfigurationError:
@@ -70,6 +87,7 @@ def create_web_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     WTFormsHelpers(app)
+    app.jinja_env.globals["govuk_attributes"] = govuk_attributes
     app.jinja_env.filters["long_date"] = long_date
     app.jinja_env.filters["long_datetime"] = long_datetime
     app.jinja_env.filters["lines"] = preserve_lines
@@ -84,11 +102,13 @@ def create_web_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
 
-    for module in (home, auth, account, notices, business, search, verify):
+    for module in (home, auth, account, notices, business, search, report_views, invitations, verify):
         app.register_blueprint(module.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(directory.bp)
     if app.config["ENV"] == "development":
         app.register_blueprint(devmail.bp)
-    app.view_functions["static"].access_rule = "public"  # type: ignore[attr-defined]  # read by enforce_role_rule
+    access.rule("public")(app.view_functions["static"])
     app.before_request(access.enforce_role_rule)
     return app
 
@@ -98,12 +118,12 @@ def _today(app: Flask) -> date:
     return services.today() if services is not None else london_today()
 
 
-def _init_services(app: Flask) -> None:
+def _init_services(app: Flask, *, keys_required: bool) -> None:
     """Load keys and the signing certificate; in development they may not exist until `init` runs."""
     try:
         app.extensions["portal.services"] = build_services(app.config)
     except (KeyringError, FileNotFoundError) as exc:
-        if app.config["ENV"] == "production":
+        if app.config["ENV"] == "production" and keys_required:
             raise ConfigurationError(str(exc)) from exc
         app.logger.warning("keys not loaded (%s); run `flask --app portal init`", exc.__class__.__name__)
         app.extensions["portal.services"] = None

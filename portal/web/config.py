@@ -38,6 +38,10 @@ DEFAULTS: dict[str, Any] = {
     "CHASE_INTERVAL_SECONDS": 300,
     # A stage still overdue is chased again after this many working days (one chase per overdue period).
     "CHASE_EVERY_WORKING_DAYS": 5,
+    # An invitation sent in a notice's e-mail to a contact without an account stays usable this many days.
+    "INVITATION_DAYS": 7,
+    # A password reset link stays usable this many minutes.
+    "PASSWORD_RESET_MINUTES": 60,
     # Sessions: signed out after 30 min idle (SecureDrop uses 120; case data warrants less) or 10 h in all.
     "SESSION_IDLE_MINUTES": 30,
     "SESSION_ABSOLUTE_HOURS": 10,

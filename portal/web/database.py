@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, g
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from portal.infrastructure.db import make_engine
@@ -18,18 +19,28 @@ def init_app(app: Flask) -> None:
 
 def session_factory(app: Flask | None = None) -> sessionmaker[Session]:
     """Return the app's session factory (for workers and CLI commands that outlive a request)."""
-    return (app or current_app).extensions["portal.sessionmaker"]
+    factory: sessionmaker[Session] = (app or current_app).extensions["portal.sessionmaker"]
+    return factory
 
 
 def get_session() -> Session:
     """Return the session for this request, opening it on first use."""
     if "db_session" not in g:
         g.db_session = session_factory()()
-    return g.db_session
+    session: Session = g.db_session
+    return session
 
 
 def close_session(_exc: BaseException | None = None) -> None:
     """Close the request's session; anything uncommitted is rolled back."""
     session = g.pop("db_session", None)
-    if session is not None:
+    if session is None:
+        return
+    try:
         session.close()
+    except SQLAlchemyError as error:
+        # The database went away after the answer was made (a restart): closing rolls back, which fails on the
+        # dead connection. Raised here it would replace a good page with the server's bare 500 (make faults
+        # found this); nothing was left uncommitted that matters, so drop the connection and keep the answer.
+        current_app.logger.warning("database connection lost after the request: %s", error.__class__.__name__)
+        session.invalidate()

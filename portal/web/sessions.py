@@ -12,7 +12,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask, Request, Response
+from flask import Flask, Request, Response, session
 from flask.sessions import SessionInterface, SessionMixin
 from sqlalchemy import delete
 from sqlalchemy.exc import SQLAlchemyError
@@ -53,6 +53,22 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
         """Issue a new token at the next save (at sign-in: no session fixation)."""
         self.regenerate_requested = True
         self.modified = True
+
+
+def server_session() -> ServerSession:
+    """This request's session as the portal's own class (``flask.session`` is typed as any SessionMixin)."""
+    current = session
+    if not isinstance(current, ServerSession):
+        raise RuntimeError("the app's sessions do not come from DatabaseSessionInterface")
+    return current
+
+
+def session_interface(app: Flask) -> DatabaseSessionInterface:
+    """The app's session interface as the portal's own class, for its timeouts."""
+    interface = app.session_interface
+    if not isinstance(interface, DatabaseSessionInterface):
+        raise RuntimeError("the app's session interface is not DatabaseSessionInterface")
+    return interface
 
 
 def token_id(token: str) -> str:

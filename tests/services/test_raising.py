@@ -6,7 +6,7 @@ import re
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from portal.domain.models import (
     AuditEvent,
@@ -127,3 +127,20 @@ def test_a_draft_needs_a_no_immediate_risk_answer_of_ones_own(app: Flask, accoun
         # A new draft is prefilled with today's date of notification.
         _row, answers = raising.get_draft(db, world.services, user, draft.id)
         assert answers["date_of_notification"] == world.services.today().isoformat()
+
+
+def test_a_submit_writes_its_rows_in_one_round_after_the_notice(app: Flask, accounts: Accounts) -> None:
+    """No autoflush in the middle: the notice row, then every other row in one round (issue 11)."""
+    world = World(app)
+    raiser = accounts.make(Role.PRACTITIONER, agency=RAISING)
+    draft_id = world.draft(raiser)
+    flushes: list[int] = []
+    with world.session() as db:
+        event.listen(db, "before_flush", lambda session, _ctx, _i: flushes.append(len(session.new)))
+        raising.submit_notice(
+            db, world.services, world.user(db, raiser), draft_id, rochdale_answers(contact_id(app, TARGET))
+        )
+    # The notice itself (its id is every other row's key); then its answers, indexes, stage, recipients,
+    # events, PDF and mail together when the audit append reads the chain's head; then the audit entry.
+    # (Reading the safety check after the rows were added used to flush them a round early.)
+    assert len(flushes) == 3 and flushes[0] == 1 and flushes[1] > 10 and flushes[2] == 1, flushes

@@ -171,6 +171,15 @@ def test_index_keys_differ_from_encryption_keys(key_dir: Path) -> None:
         load_keys(key_dir)
 
 
+def test_a_new_key_version_is_sized_for_the_notices_indexed_now() -> None:
+    """Each value shared by at least two notices on average today, and by fewer than four: search decrypts
+    a handful of candidates at any size, and the anonymity set never drops below two on average."""
+    assert [search.bits_for(n) for n in (1, 5, 1_000, 10_000, 100_000, 1_000_000)] == [1, 1, 8, 12, 15, 18]
+    for notices in (4, 1_000, 10_000, 100_000, 1_000_000, 10**12):
+        per_value = notices / 2 ** search.bits_for(notices)
+        assert search.MIN_CANDIDATES <= per_value < 2 * search.MIN_CANDIDATES or search.bits_for(notices) == 31
+
+
 def test_truncation_leaves_two_candidates_per_value_for_the_planned_population() -> None:
     """CipherSweet-style planner: the planned population of notices shares each index value two or more at a
     time, so the table cannot tell which notices concern the same child."""
@@ -208,7 +217,7 @@ def _seed(app: Flask, count: int, *, seed: int = 1) -> list[tuple[str, dict[str,
     """Insert Rochdale notices (answers encrypted, index rows under every current key version) in bulk."""
     rng = random.Random(seed)
     keyring = portal_services(app).keyring
-    _active, keys = keyring.blind_index_keys()
+    _active, keys, bits = search.version_bits(keyring)
     made = []
     with session_factory(app)() as db:
         partnership = db.execute(select(Partnership).where(Partnership.slug == "rochdale")).scalar_one()
@@ -253,7 +262,7 @@ def _seed(app: Flask, count: int, *, seed: int = 1) -> list[tuple[str, dict[str,
             for name, value in answers.items():
                 ct = vault.seal_text(key_id, dek, value, table="notice_answer", field=name, row_id=notice_id)
                 answer_rows.append({"notice_id": notice_id, "field_name": name, "value_ct": ct})
-            index_rows += search._rows(notice_id, search.identifiers("rochdale-appendix-1", answers), keys)
+            index_rows += search._rows(notice_id, search.identifiers("rochdale-appendix-1", answers), keys, bits)
             made.append((notice_id, answers))
         db.execute(insert(DataKey), key_rows)
         db.execute(insert(Notice), notice_rows)
@@ -410,6 +419,9 @@ def test_blind_index_key_rotates_with_dual_columns(app: Flask, accounts: Account
     # Start: a new active version; stop after two batches (as a kill would).
     report = search.rotate_index_key(sessions, key_dir, batch_size=200, stop_after_batches=2)
     assert report.added_version and report.version == 2 and not report.finished and report.indexed == 400
+    # Sized for the notices indexed now: 1,000 notices keep 8 bits (about 4 per value) where version 1,
+    # planned for 10,000, kept 12; the size is recorded beside the key for every worker to use.
+    assert load_keys(key_dir).blind_index_bits == {2: 8}
     # The running app's keyring picked the new version up from the file: it searches and indexes under both.
     assert set(services.keyring.blind_index_keys()[1]) == {1, 2}
     assert results() == before
@@ -442,6 +454,9 @@ def test_blind_index_key_rotates_with_dual_columns(app: Flask, accounts: Account
         assert actions == ["keys.blind_index_key_added", "keys.blind_index_key_retired"]
     keys = load_keys(key_dir)
     assert set(keys.blind_index_keys) == {2} and keys.active_blind_index_version == 2
+    assert keys.blind_index_bits == {2: 8}
+    with sessions() as db:
+        assert db.execute(select(func.max(NoticeBlindIndex.value))).scalar_one() < 2**8
     assert set(services.keyring.blind_index_keys()[1]) == {2}
     assert results() == before
     # A fresh process loads the rotated keyring and finds the same.
@@ -449,8 +464,9 @@ def test_blind_index_key_rotates_with_dual_columns(app: Flask, accounts: Account
 
     # The same again through the command line: version 3.
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["keys", "rotate-blind-index", "--batch-size", "300"])
+    result = runner.invoke(args=["keys", "rotate-blind-index", "--batch-size", "300", "--bits", "10"])
     assert result.exit_code == 0 and f"Indexed {count + 3} notices under blind-index key version 3" in result.output
+    assert "(10 bits)" in result.output and load_keys(key_dir).blind_index_bits == {2: 8, 3: 10}
     assert results() == before
     result = runner.invoke(args=["keys", "rotate-blind-index", "--finish"])
     assert result.exit_code == 0 and "version 3 is the only one" in result.output, result.output

@@ -156,9 +156,18 @@ def test_escalation_follows_the_procedure_and_closure_needs_its_record(app: Flas
         assert [(s.stage, s.outcome) for s in loaded.stages] == [("stage-3", "escalated"), ("stage-4", None)]
 
     with world.session() as db, pytest.raises(RuleBrokenError):
-        transitions.close(db, world.services, world.user(db, bm), notice.id, closure={**CLOSURE, "agreed_outcome": ""})
+        transitions.close(
+            db,
+            world.services,
+            world.user(db, bm),
+            notice.id,
+            closure={**CLOSURE, "agreed_outcome": ""},
+            outcome="resolved-by-agreement",
+        )
     with world.session() as db:
-        closed = transitions.close(db, world.services, world.user(db, bm), notice.id, closure=CLOSURE)
+        closed = transitions.close(
+            db, world.services, world.user(db, bm), notice.id, closure=CLOSURE, outcome="resolved-by-agreement"
+        )
         assert closed.status == NoticeStatus.CLOSED and closed.closed_at is not None
     assert events(world, notice.id)[-1] == "closed"
     # A closed notice takes no further change.

@@ -23,7 +23,7 @@ from flask import Flask, url_for
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from portal.domain.models import AuditEvent, NoticeAttachment, Role, User
+from portal.domain.models import AuditEvent, Invitation, LearningItem, Notice, NoticeAttachment, Role, User
 from portal.web.database import session_factory
 from tests.helpers import (
     CANARY_NAME,
@@ -63,12 +63,16 @@ NO_CONTENT = "204"
 READ = "200 read"
 SIGN_IN = "302 /sign-in"
 HOME = "302 /"
-BUSINESS = "302 /business/notices"
+BUSINESS = "302 /business/"
 DENIED = "404 denied"
 # A 404 with no audit row: an unknown PDF version asked for by someone allowed to read the notice, or
 # another practitioner's draft (see test_a_denied_draft_is_audited for why that one should be audited).
 NOT_FOUND = "404"
 TO_CONFIRMATION = "302 /notices/{draft}/confirmation"
+# Someone signed in following an invitation link meant for another person.
+CONFLICT = "409"
+# A password reset link that cannot be used (never issued, used or expired).
+GONE = "410"
 
 
 def sign_in_now(client: FlaskClient, app: Flask, account: Account) -> str:
@@ -252,6 +256,251 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("business.export", "GET"): row(
         anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=DENIED
     ),
+    # -- administration (issue 9): the partnership's administrators only ------------------------------
+    # {user} is a Rochdale practitioner who is none of the actors, so deactivating them changes no row.
+    ("admin.users", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
+    ("admin.user", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
+    # An empty form is asked again with its errors; nothing changes.
+    ("admin.change_role", "POST"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
+    ("admin.deactivate", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
+    ("admin.deactivate", "POST"): row(
+        anon=SIGN_IN,
+        raiser=DENIED,
+        prac2=DENIED,
+        spoc=DENIED,
+        spoc2=DENIED,
+        bm=DENIED,
+        bm2=DENIED,
+        admin="302 /admin/users/{user}",
+    ),
+    ("admin.reactivate", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
+    ("admin.reactivate", "POST"): row(
+        anon=SIGN_IN,
+        raiser=DENIED,
+        prac2=DENIED,
+        spoc=DENIED,
+        spoc2=DENIED,
+        bm=DENIED,
+        bm2=DENIED,
+        admin="302 /admin/users/{user}",
+    ),
+    ("admin.send_password_reset", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
+    ("admin.send_password_reset", "POST"): row(
+        anon=SIGN_IN,
+        raiser=DENIED,
+        prac2=DENIED,
+        spoc=DENIED,
+        spoc2=DENIED,
+        bm=DENIED,
+        bm2=DENIED,
+        admin="302 /admin/users/{user}",
+    ),
+    ("admin.invite", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
+    # An empty form is asked again with its errors; nobody is invited.
+    ("admin.invite", "POST"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
+    # Resend (a fresh link, the old one revoked) and revoke the notice recipient's invitation.
+    ("admin.resend_invitation", "POST"): row(
+        anon=SIGN_IN,
+        raiser=DENIED,
+        prac2=DENIED,
+        spoc=DENIED,
+        spoc2=DENIED,
+        bm=DENIED,
+        bm2=DENIED,
+        admin="302 /admin/users",
+    ),
+    ("admin.revoke_invitation", "POST"): row(
+        anon=SIGN_IN,
+        raiser=DENIED,
+        prac2=DENIED,
+        spoc=DENIED,
+        spoc2=DENIED,
+        bm=DENIED,
+        bm2=DENIED,
+        admin="302 /admin/users",
+    ),
+    ("admin.reset_2fa", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
+    ("admin.reset_2fa", "POST"): row(
+        anon=SIGN_IN,
+        raiser=DENIED,
+        prac2=DENIED,
+        spoc=DENIED,
+        spoc2=DENIED,
+        bm=DENIED,
+        bm2=DENIED,
+        admin="302 /admin/users/{user}",
+    ),
+    # The audit trail (entries, the chain check, the export) and the keys' state: administrators only.
+    ("admin.audit_trail", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
+    ("admin.verify_audit", "POST"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
+    ("admin.export_audit", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
+    ("admin.key_status", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=OK
+    ),
+    # -- the SPOC directory (issue 9): each partnership's business unit and administrators --------------
+    # {contact} is a Rochdale contact the notice was not sent to; Bolton's business manager is told it is
+    # not there (404, as for any record of another partnership).
+    ("directory.index", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=OK
+    ),
+    ("directory.add", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=OK
+    ),
+    # An empty form is asked again with its errors; nothing is added.
+    ("directory.add", "POST"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=OK
+    ),
+    ("directory.edit", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=NOT_FOUND, admin=OK
+    ),
+    ("directory.edit", "POST"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=NOT_FOUND, admin=OK
+    ),
+    ("directory.deactivate", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=NOT_FOUND, admin=OK
+    ),
+    ("directory.deactivate", "POST"): row(
+        anon=SIGN_IN,
+        raiser=DENIED,
+        prac2=DENIED,
+        spoc=DENIED,
+        spoc2=DENIED,
+        bm="302 /directory/",
+        bm2=NOT_FOUND,
+        admin="302 /directory/",
+    ),
+    ("directory.reactivate", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=NOT_FOUND, admin=OK
+    ),
+    ("directory.reactivate", "POST"): row(
+        anon=SIGN_IN,
+        raiser=DENIED,
+        prac2=DENIED,
+        spoc=DENIED,
+        spoc2=DENIED,
+        bm="302 /directory/",
+        bm2=NOT_FOUND,
+        admin="302 /directory/",
+    ),
+    # Marking an entry as still right moves its review a year on.
+    ("directory.reviewed", "POST"): row(
+        anon=SIGN_IN,
+        raiser=DENIED,
+        prac2=DENIED,
+        spoc=DENIED,
+        spoc2=DENIED,
+        bm="302 /directory/",
+        bm2=NOT_FOUND,
+        admin="302 /directory/",
+    ),
+    ("directory.export", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=OK
+    ),
+    ("directory.import_file", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=OK
+    ),
+    # No file: asked again with the error.
+    ("directory.import_file", "POST"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=OK
+    ),
+    # Nothing previewed in this session: back to the upload.
+    ("directory.apply_import", "POST"): row(
+        anon=SIGN_IN,
+        raiser=DENIED,
+        prac2=DENIED,
+        spoc=DENIED,
+        spoc2=DENIED,
+        bm="302 /directory/import",
+        bm2="302 /directory/import",
+        admin="302 /directory/import",
+    ),
+    # -- the business unit's dashboard and reports: aggregates of its own partnership only ------------------
+    ("reports.dashboard", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=DENIED
+    ),
+    # With no period asked for, the page offers the choice.
+    ("reports.report", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=DENIED
+    ),
+    # A download with no period asked for is a request no page sends.
+    ("reports.report_csv", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm="400", bm2="400", admin=DENIED
+    ),
+    ("reports.report_pdf", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm="400", bm2="400", admin=DENIED
+    ),
+    # -- invitations (issue 9): the token in the path is not one that was issued ------------------------
+    # A mistyped link: a plain "not right" page for anyone signed out; a signed-in user is told the link is
+    # not for their session, whatever the token.
+    ("invitations.accept", "GET"): row(
+        anon=NOT_FOUND,
+        raiser=CONFLICT,
+        prac2=CONFLICT,
+        spoc=CONFLICT,
+        spoc2=CONFLICT,
+        bm=CONFLICT,
+        bm2=CONFLICT,
+        admin=CONFLICT,
+    ),
+    ("invitations.accept", "POST"): row(
+        anon=NOT_FOUND,
+        raiser=CONFLICT,
+        prac2=CONFLICT,
+        spoc=CONFLICT,
+        spoc2=CONFLICT,
+        bm=CONFLICT,
+        bm2=CONFLICT,
+        admin=CONFLICT,
+    ),
+    # The same "check your email" page for every token and every actor.
+    ("invitations.new_link", "POST"): row(anon=OK, raiser=OK, prac2=OK, spoc=OK, spoc2=OK, bm=OK, bm2=OK, admin=OK),
+    # -- problems signing in (issue 9): open to everyone; an empty form is asked again ---------------------
+    ("auth.forgotten_password", "GET"): row(anon=OK, raiser=OK, prac2=OK, spoc=OK, spoc2=OK, bm=OK, bm2=OK, admin=OK),
+    ("auth.forgotten_password", "POST"): row(anon=OK, raiser=OK, prac2=OK, spoc=OK, spoc2=OK, bm=OK, bm2=OK, admin=OK),
+    ("auth.lost_authenticator", "GET"): row(anon=OK, raiser=OK, prac2=OK, spoc=OK, spoc2=OK, bm=OK, bm2=OK, admin=OK),
+    ("auth.lost_authenticator", "POST"): row(anon=OK, raiser=OK, prac2=OK, spoc=OK, spoc2=OK, bm=OK, bm2=OK, admin=OK),
+    # A reset token that was never issued: the "cannot be used" page, for everyone.
+    ("auth.reset_password", "GET"): row(
+        anon=GONE, raiser=GONE, prac2=GONE, spoc=GONE, spoc2=GONE, bm=GONE, bm2=GONE, admin=GONE
+    ),
+    ("auth.reset_password", "POST"): row(
+        anon=GONE, raiser=GONE, prac2=GONE, spoc=GONE, spoc2=GONE, bm=GONE, bm2=GONE, admin=GONE
+    ),
+    # The learning log: the business unit of the notice's partnership reads (audited) and updates its items.
+    ("reports.learning_log", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=DENIED
+    ),
+    ("reports.learning_item", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=READ, bm2=DENIED, admin=DENIED
+    ),
+    # An empty post is asked again with the error beside the status (the item is read again, audited).
+    ("reports.learning_item", "POST"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=READ, bm2=DENIED, admin=DENIED
+    ),
     # -- withdrawing a notice: who raised it, or the business unit for them (an empty reason is asked again) --
     ("notices.withdraw", "GET"): row(
         anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=DENIED, admin=DENIED
@@ -292,6 +541,32 @@ LAST = {("notices.check", "POST"): 1, ("auth.sign_out", "POST"): 2}
 # Objects that are not there, or not what was asked for: (label, endpoint, method, url arguments, row).
 UNKNOWN_ID = str(uuid.UUID(int=0x5EC0_0000_0000_4000_8000_0000_0000_0001))
 VARIANTS: list[tuple[str, str, str, dict[str, Any], dict[str, str]]] = [
+    *(
+        (
+            f"a report for a period, {endpoint}",
+            endpoint,
+            "GET",
+            {"choose": "last-quarter"},
+            row(anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=DENIED),
+        )
+        for endpoint in ("reports.report", "reports.report_csv", "reports.report_pdf")
+    ),
+    (
+        "unknown learning item",
+        "reports.learning_item",
+        "GET",
+        {"item_id": UNKNOWN_ID},
+        row(
+            anon=SIGN_IN,
+            raiser=DENIED,
+            prac2=DENIED,
+            spoc=DENIED,
+            spoc2=DENIED,
+            bm=NOT_FOUND,
+            bm2=NOT_FOUND,
+            admin=DENIED,
+        ),
+    ),
     (
         "unknown notice id",
         "notices.show",
@@ -375,6 +650,13 @@ class World:
     clients: dict[str, FlaskClient]
     user_ids: dict[str, int | None]
     csrf: dict[str, str]
+    # The user the administration routes act on (none of the actors).
+    target_user_id: int = 0
+    # The directory contact the directory routes act on (not one the notice was sent to).
+    target_contact_id: int = 0
+    learning_item_id: str = ""
+    # A pending invitation (issue 9's administration resends or revokes it).
+    invitation_id: str = ""
 
 
 def _url_args(app: Flask, endpoint: str, world: World) -> dict[str, Any]:
@@ -382,8 +664,13 @@ def _url_args(app: Flask, endpoint: str, world: World) -> dict[str, Any]:
     known = {
         "notice_id": world.notice_id,
         "draft_id": world.draft_id,
-        "attachment_id": world.attachment_id,
         "filename": "js/init.mjs",
+        "user_id": world.target_user_id,
+        "contact_id": world.target_contact_id,
+        "token": "not-a-token-that-was-issued",
+        "item_id": world.learning_item_id,
+        "attachment_id": world.attachment_id,
+        "invitation_id": world.invitation_id,
     }
     args: dict[str, Any] = {}
     for rule in app.url_map.iter_rules(endpoint):
@@ -441,7 +728,30 @@ def _build_world(app: Flask, accounts: Accounts) -> World:
         # Every signed-in page carries the sign-out form, and with it the session's CSRF token.
         csrf[name] = csrf_from(clients[name].get("/accessibility").text)
     user_ids: dict[str, int | None] = {"anon": None, **{name: account.id for name, account in made.items()}}
-    return World(notice_id, reference, draft_id, attachment_id, clients, user_ids, csrf)
+    target = accounts.make(Role.PRACTITIONER, agency=TARGET_AGENCY, name="Tally Target")
+    # A learning log item on the notice, as closing it with general issues would open.
+    with session_factory(app)() as db:
+        notice = db.get(Notice, notice_id)
+        item = LearningItem(notice_id=notice_id, partnership_id=notice.partnership_id)  # type: ignore[union-attr]
+        db.add(item)
+        db.commit()
+        item_id = item.id
+        # The invitation the notice's e-mail carried to its recipient contact, who has no account.
+        invitation_id = db.execute(select(Invitation.id).order_by(Invitation.created_at)).scalars().first()
+        assert invitation_id is not None, "the notice's recipient was not invited"
+    return World(
+        notice_id,
+        reference,
+        draft_id,
+        attachment_id,
+        clients,
+        user_ids,
+        csrf,
+        target_user_id=target.id,
+        target_contact_id=contact_id(app, OTHER_AGENCY),
+        learning_item_id=item_id,
+        invitation_id=invitation_id,
+    )
 
 
 def _audit_head(app: Flask) -> int:
@@ -467,7 +777,9 @@ def _check(
     args: dict[str, Any],
 ) -> list[str]:
     """Make one request and return what differs from the expected outcome."""
-    expected = Outcome.parse(expected_text, {"draft": world.draft_id, "notice": world.notice_id})
+    expected = Outcome.parse(
+        expected_text, {"draft": world.draft_id, "notice": world.notice_id, "user": str(world.target_user_id)}
+    )
     with app.test_request_context():
         url = url_for(endpoint, **args)
     before = _audit_head(app)
@@ -557,7 +869,18 @@ def test_every_route_in_the_url_map_is_in_the_matrix(app: Flask) -> None:
     assert not missing, f"routes with no row in the authorisation matrix (add them to MATRIX): {missing}"
     for endpoint in {e for e, _ in in_map}:
         for rule in app.url_map.iter_rules(endpoint):
-            unknown = rule.arguments - {"notice_id", "draft_id", "attachment_id", "filename"}
+            filled = {
+                "notice_id",
+                "draft_id",
+                "filename",
+                "user_id",
+                "contact_id",
+                "token",
+                "item_id",
+                "attachment_id",
+                "invitation_id",
+            }
+            unknown = rule.arguments - filled
             assert not unknown, f"{rule.rule} takes {sorted(unknown)}: add it to the matrix"
 
 

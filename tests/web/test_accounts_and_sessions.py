@@ -442,6 +442,8 @@ def test_session_lifecycle_password_change_explains_each_problem_beside_its_fiel
         ((user.password, "a long new password", "a different one"), {"confirm_password": "do not match"}),
         (("not my password", "a long new password", None), {"current_password": "current password is not right"}),
         ((user.password, user.password, None), {"new_password": "must be different from your current password"}),
+        # On the list of common passwords (issue 9): long enough, still refused.
+        ((user.password, "password1234", None), {"new_password": "too common and easy to guess"}),
     ]
     for (current, new, confirm), expected in cases:
         response = change_password(client, current, new, confirm)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -136,3 +139,42 @@ def test_behind_a_proxy_the_client_address_comes_from_x_forwarded_for(app_config
     proxied.test_client().get("/__addr", headers={"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"})
     assert seen == {"addr": "203.0.113.7", "secure": True}
     proxied.extensions["portal.engine"].dispose()
+
+
+def test_production_command_line_creates_the_keys_the_app_then_requires(tmp_path: Path) -> None:
+    """`generate-keys --production` runs under PORTAL_ENV=production before any key exists; a command that
+    needs the keys says so plainly meanwhile; served, the app still refuses to start without them."""
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
+    env.update(
+        PYTHONPATH=str(root),
+        PORTAL_ENV="production",
+        PORTAL_SECRET_KEY="p" * 40,
+        PORTAL_MAILER="smtp",
+        PORTAL_BASE_URL="https://portal.example",
+        PORTAL_DATABASE_URL=f"sqlite:///{tmp_path / 'portal.sqlite'}",
+        PORTAL_KEY_DIR=str(tmp_path / "keys"),
+        PORTAL_LOG_FILE=str(tmp_path / "portal.log"),
+    )
+    flask = [sys.executable, "-m", "flask", "--app", "portal"]
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*flask, *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+
+    before = run("audit", "verify")
+    assert before.returncode == 1
+    assert "Error: keys are not set up" in before.stderr
+    assert "Traceback" not in before.stderr
+    made = run("generate-keys", "--production")
+    assert made.returncode == 0, made.stderr
+    assert "Keys created" in made.stdout
+    assert (tmp_path / "keys" / "keyring.json").exists()
+    again = run("generate-keys", "--production")
+    assert "Keys already exist; nothing changed." in again.stdout
+    with pytest.raises(ConfigurationError, match="keyring"):
+        create_app(
+            production(
+                {"DATABASE_URL": env["PORTAL_DATABASE_URL"], "LOG_FILE": env["PORTAL_LOG_FILE"]},
+                KEY_DIR=str(tmp_path / "elsewhere"),
+            )
+        )

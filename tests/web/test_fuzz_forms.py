@@ -71,6 +71,7 @@ from portal.domain.models import (
     User,
 )
 from portal.domain.notice_definition import NoticeDefinition
+from portal.infrastructure.passwords import password_problem
 from portal.partnerships import procedure_for
 from portal.partnerships.trafford.notice import NOTICE as TRAFFORD
 from portal.services import accounts as account_service
@@ -89,6 +90,7 @@ from portal.web.forms.actions import (
     RespondForm,
     WithdrawForm,
 )
+from portal.web.forms.admin import ApplyImportForm, ContactForm, InviteForm, RoleForm
 from portal.web.forms.base import PortalForm, answers_from
 from portal.web.forms.fields import GovukDateField
 from portal.web.forms.notice import answers_as_formdata, build_notice_form
@@ -321,7 +323,15 @@ NHS_NUMBERS = [n for n in (_nhs_number(f"{k * 7_919_113 % 10**9:09d}") for k in 
 NHS_FORMATS = ("{}{}{}", "{} {} {}", "{}-{}-{}", " {}  {} {} ")
 LOCAL_IDENTIFIERS = ["P778899", "p1", "7", "RN 12/34-5", "P-12/" + "9" * 25, "A" * 30]
 # Plausible answers tried, in order, until the form's own checks pass: that is its valid baseline.
-SHORT_ANSWERS = ["Sam Jones", "sam.jones@example.org", "943 476 5919", "P778899", ""]
+# The SHA-256 hex is the fingerprint the directory import's apply form carries (portal.web.forms.admin).
+SHORT_ANSWERS = [
+    "Sam Jones",
+    "sam.jones@example.org",
+    "943 476 5919",
+    "P778899",
+    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "",
+]
 LONG_ANSWER = "Quillfeather-Oblongata: what happened at each step.\nWhat should happen next, and by when."
 BASELINE_DAYS = [date.today() - timedelta(days=40), date.today() - timedelta(days=4_000), date.today() + timedelta(5)]
 
@@ -904,17 +914,57 @@ def test_the_account_forms_validate_hostile_input_cleanly(app: Flask, accounts: 
             validity["password", form.validate()] += 1
             assert summary_problems_in_form(form) == []
 
+        def check_invitation(data: dict[str, Any]) -> None:
+            fields = {
+                "name": data["current_password"],
+                "password": data["new_password"],
+                "confirm_password": data["confirm_password"],
+            }
+            form = auth_forms.AcceptInvitationForm(formdata=to_multidict(fields), meta=NO_CSRF)
+            valid = form.validate()
+            validity["invitation", valid] += 1
+            if valid:
+                password_problem(form.password.data)
+            assert summary_problems_in_form(form) == []
+
+        def check_reset(data: dict[str, Any]) -> None:
+            fields = {"password": data["new_password"], "confirm_password": data["confirm_password"]}
+            form = auth_forms.ResetPasswordForm(formdata=to_multidict(fields), meta=NO_CSRF)
+            valid = form.validate()
+            validity["reset", valid] += 1
+            if valid:
+                password_problem(form.password.data)
+            assert summary_problems_in_form(form) == []
+
+        def check_email_only(data: dict[str, Any]) -> None:
+            form = auth_forms.EmailOnlyForm(formdata=to_multidict({"email": data["email"]}), meta=NO_CSRF)
+            valid = form.validate()
+            validity["email", valid] += 1
+            if valid and _sendable(form.email.data):
+                throttle.sign_in_identifier(portal_services().keyring, form.email.data)
+            assert summary_problems_in_form(form) == []
+
         if group == SIGN_IN_FORMS:
             counts["sign-in"] = explore(
                 "sign-in form", sign_in_data(http=False, known_email=account.email), check_sign_in, FORM_EXAMPLES
             )
             counts["code"] = explore("security code form", code_data(http=False), check_code, FORM_EXAMPLES)
+            counts["email"] = explore(
+                "forgotten-password and lost-authenticator form",
+                sign_in_data(http=False, known_email=account.email),
+                check_email_only,
+                FORM_EXAMPLES,
+            )
         else:
             if hasattr(auth_forms, "ChangePasswordForm"):
                 counts["password"] = explore(
                     "change-password form", password_data(http=False), check_password, FORM_EXAMPLES
                 )
             counts["risk"] = explore("immediate-risk form", risk_data(http=False), check_risk, FORM_EXAMPLES)
+            counts["invitation"] = explore(
+                "invitation form", password_data(http=False), check_invitation, FORM_EXAMPLES
+            )
+            counts["reset"] = explore("password reset form", password_data(http=False), check_reset, FORM_EXAMPLES)
             counts["submit"] = explore("check-answers form", extra_fields(http=False), check_submit, FORM_EXAMPLES)
     assert counts and all(n >= FORM_EXAMPLES for n in counts.values()), counts
     # Each form was seen both accepting and refusing input, so neither branch's properties held vacuously.
@@ -965,6 +1015,55 @@ def test_the_fuzz_run_covers_every_registered_form(app: Flask) -> None:
             assert asked == set(definition.field_order), (definition.code, asked ^ set(definition.field_order))
 
 
+ADMIN_FORMS = "administration forms"
+
+
+def admin_forms(agencies: list[tuple[str, str]]) -> dict[str, FormUnderTest]:
+    """The administration pages' forms, their agency choices filled in as their views fill them."""
+
+    def role(formdata: MultiDict[str, str] | None) -> PortalForm:
+        form = RoleForm(formdata=formdata, meta=NO_CSRF)
+        form.agency.choices = [("", "No agency"), *agencies]
+        return form
+
+    def contact(formdata: MultiDict[str, str] | None) -> PortalForm:
+        form = ContactForm(formdata=formdata, meta=NO_CSRF)
+        form.agency.choices = [("", "Select an agency"), *agencies]
+        return form
+
+    def invite(formdata: MultiDict[str, str] | None) -> PortalForm:
+        form = InviteForm(formdata=formdata, meta=NO_CSRF)
+        form.agency.choices = [("", "Select an agency"), *agencies]
+        return form
+
+    return {
+        "role": describe_form("role", role),
+        "contact": describe_form("contact", contact),
+        "invite": describe_form("invite", invite),
+        "apply-import": describe_form(
+            "apply-import", lambda formdata: ApplyImportForm(formdata=formdata, meta=NO_CSRF)
+        ),
+    }
+
+
+def test_the_administration_forms_validate_hostile_input_cleanly(app: Flask) -> None:
+    with session_factory(app)() as db:
+        rochdale = db.scalars(select(Partnership.id).where(Partnership.slug == "rochdale")).one()
+        agencies = [(str(a.id), a.name) for a in agencies_for(db, rochdale)]
+    counts: dict[str, int] = {}
+    validity: dict[str, Counter[bool]] = defaultdict(Counter)
+    with app.test_request_context(method="POST"):
+        for name, fut in admin_forms(agencies).items():
+
+            def check(data: dict[str, Any], name: str = name, fut: FormUnderTest = fut) -> None:
+                check_form(fut, data, validity[name])
+
+            counts[name] = explore(f"{name} form", answers_data(fut, http=False), check, FORM_EXAMPLES)
+    assert all(n >= FORM_EXAMPLES for n in counts.values()), counts
+    for name in ("role", "contact"):
+        assert validity[name][True] and validity[name][False], (name, validity[name])
+
+
 # Every form class of the portal, and where this module fuzzes it. A new form fails the test below until it is
 # added here (and to a run above). ButtonForm has no answers: only its CSRF token, fuzzed with every POST.
 FUZZED_FORMS = {
@@ -977,6 +1076,11 @@ FUZZED_FORMS = {
     "SignInForm": SIGN_IN_FORMS,
     "CodeForm": SIGN_IN_FORMS,
     "ChangePasswordForm": ACCOUNT_FORMS,
+    "AcceptInvitationForm": ACCOUNT_FORMS,
+    "ResetPasswordForm": ACCOUNT_FORMS,
+    "EmailOnlyForm": SIGN_IN_FORMS,
+    # Only its CSRF token and button, like ButtonForm.
+    "FreshLinkForm": "no answers",
     "ImmediateRiskForm": ACCOUNT_FORMS,
     "SubmitNoticeForm": ACCOUNT_FORMS,
     "WithdrawForm": "action_forms",
@@ -987,6 +1091,12 @@ FUZZED_FORMS = {
     "EvidenceForm": "tests/web/test_evidence.py",
     # A file or a typed hash: tests/web/test_verify.py posts genuine, altered, malformed and empty checks.
     "VerifyForm": "tests/web/test_verify.py",
+    # Administration (issue 9).
+    "ConfirmForm": "no answers",
+    "RoleForm": ADMIN_FORMS,
+    "ContactForm": ADMIN_FORMS,
+    "ApplyImportForm": ADMIN_FORMS,
+    "InviteForm": ADMIN_FORMS,
 }
 
 

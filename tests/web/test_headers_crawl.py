@@ -20,13 +20,14 @@ from urllib.parse import urljoin, urlsplit
 from bs4 import BeautifulSoup
 from flask import Flask, url_for
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 from werkzeug.test import TestResponse
 
 from portal import create_app
 from portal.commands.setup import ensure_keys
-from portal.domain.models import Role, User
+from portal.domain.models import LearningItem, Notice, NoticeAttachment, Role, User
 from portal.web import access
 from portal.web.database import session_factory
 from tests.helpers import Account, Accounts, appendix1_answers, contact_id, csrf_from, raise_notice, sign_in
@@ -194,9 +195,35 @@ def test_every_response_carries_the_security_headers(app: Flask, accounts: Accou
     for name, account in others.items():
         clients[name] = app.test_client()
         sign_in_now(clients[name], app, account)
+    # A piece of evidence on the notice, and a learning log item, so their pages are crawled too.
+    page = clients["practitioner"].get(f"/notices/{notice_id}/evidence")
+    clients["practitioner"].post(
+        f"/notices/{notice_id}/evidence",
+        data={"file": (io.BytesIO(b"%PDF-1.7 minutes"), "minutes.pdf"), "csrf_token": csrf_from(page.text)},
+        content_type="multipart/form-data",
+    )
+    with session_factory(app)() as db:
+        attachment_id = db.execute(select(NoticeAttachment.id)).scalar_one()
+        notice = db.get(Notice, notice_id)
+        assert notice is not None
+        item = LearningItem(notice_id=notice_id, partnership_id=notice.partnership_id)
+        db.add(item)
+        db.commit()
+        item_id = item.id
 
     seeds = get_seeds(
-        app, {"notice_id": notice_id, "draft_id": draft_url.rstrip("/").split("/")[-1], "filename": "js/init.mjs"}
+        app,
+        {
+            "notice_id": notice_id,
+            "draft_id": draft_url.rstrip("/").split("/")[-1],
+            "filename": "js/init.mjs",
+            "token": "not-a-token-that-was-issued",
+            # The administration pages (issue 9): a user and a directory contact of the admin's partnership.
+            "user_id": str(practitioner.id),
+            "contact_id": str(contact_id(app, CSC)),
+            "attachment_id": attachment_id,
+            "item_id": item_id,
+        },
     )
     crawled = {who: crawl(recorder, c, who, seeds) for who, c in clients.items()}
 

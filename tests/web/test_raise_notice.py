@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from bs4 import BeautifulSoup
@@ -205,7 +206,12 @@ def test_submit_routes_to_the_chosen_spocs_and_queues_link_only_mail(
     for message in received:
         body = message.get_content()
         assert notice.reference in message["Subject"] and notice.reference in body
-        assert f"http://portal.test/notices/{notice.id}" in body
+        if message["To"] == practitioner.email:
+            # The raiser has an account: the notice's own link.
+            assert f"http://portal.test/notices/{notice.id}\n" in body, body
+        else:
+            # The contacts have no account yet, so each gets an invitation link (tests/web/test_invitations.py).
+            assert re.search(r"http://portal\.test/invitation/[A-Za-z0-9_-]{43}\n", body), body
         assert CANARY_NAME not in body + message["Subject"]
         assert "2016" not in body and "999" not in body
 
@@ -261,7 +267,7 @@ def test_business_manager_list_shows_no_child_identifiers(app: Flask, client: Fl
     _notice_id, reference = raise_notice(client, appendix1_answers(contact_id(app, CSC)))
     manager = app.test_client()
     sign_in(manager, app, accounts.make(Role.BUSINESS_MANAGER))
-    page = manager.get("/", follow_redirects=True)
+    page = manager.get("/business/notices", follow_redirects=True)
     text = BeautifulSoup(page.text, "html.parser").get_text(" ")
     assert reference in text and CSC in text
     assert CANARY_NAME not in page.text and "999 000 0018" not in page.text and "2016" not in page.text

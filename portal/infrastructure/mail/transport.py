@@ -46,7 +46,9 @@ class Sender(Protocol):
 class Transport(Protocol):
     """A mail transport as the worker uses it."""
 
-    name: str
+    # Read-only, so the frozen dataclasses below match.
+    @property
+    def name(self) -> str: ...
 
     def send(self, message: OutboxMessage) -> None: ...
 

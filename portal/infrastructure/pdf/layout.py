@@ -449,11 +449,11 @@ class _FurnitureCanvas(Canvas):
             # /CreationDate and /ModDate are the version's issue time (UTC), not ReportLab's invariant 1 Jan 2000;
             # the file identifier stays derived from the invariant stamp, so the same input still gives the same
             # bytes.
-            self._doc._timeStamp = _timestamp(issued_at)
+            self._doc._timeStamp = _timestamp(issued_at)  # type: ignore[attr-defined]  # private, not in the stubs
 
     def showPage(self) -> None:  # noqa: N802 - ReportLab's API name
         self._held_pages.append(dict(self.__dict__))
-        self._startPage()
+        self._startPage()  # type: ignore[attr-defined]  # ReportLab's own page reset; types-reportlab omits private names
 
     def save(self) -> None:
         """Draw furniture on every held page, then write the document."""
@@ -493,7 +493,7 @@ def render_story(story: list[Flowable], *, reference: str, title: str, issued_at
         title=title,
         author=AUTHOR,
         subject="",
-        keywords="",
+        keywords=[],
         creator=AUTHOR,
         producer=AUTHOR,
         lang="en-GB",

@@ -173,12 +173,15 @@ class PdfSigner:
         """pyHanko prepares the PDF and its /ByteRange digest; the CMS comes from the template."""
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes))
         pdf_signer = signers.PdfSigner(self._metadata(reason), signer=self._signer)
+        buffer = io.BytesIO()
         prepared, _tbs, output = await pdf_signer.async_digest_doc_for_signing(
-            writer, bytes_reserved=self._bytes_reserved, output=io.BytesIO()
+            writer, bytes_reserved=self._bytes_reserved, output=buffer
         )
-        cms = template.fill(prepared.document_digest, self._private_key)  # type: ignore[arg-type]
+        cms = template.fill(prepared.document_digest, self._private_key)
         await PdfTBSDocument.async_finish_signing(output, prepared, cms)
-        return output.getvalue()
+        # pyHanko writes into a readable, seekable output it is given and hands that same stream back
+        # (typed only as IO), so the signed document is in the buffer.
+        return buffer.getvalue()
 
 
 class _TemplateRejected(Exception):
@@ -223,7 +226,7 @@ class _CmsTemplate:
         source_der, _ = _embedded_cms(owner._sign_with_pyhanko(sample, _CHECK_REASONS[0]))
         check_der, check_digest = _embedded_cms(owner._sign_with_pyhanko(sample, _CHECK_REASONS[1]))
         template = cls.parse(source_der)
-        if template.fill(check_digest, owner._private_key) != check_der:  # type: ignore[arg-type]
+        if template.fill(check_digest, owner._private_key) != check_der:
             raise _TemplateRejected("the filled template differs from pyHanko's CMS for the same document")
         return template
 
@@ -259,8 +262,11 @@ class _CmsTemplate:
             signature_length=len(signature),
         )
 
-    def fill(self, document_digest: bytes, key: rsa.RSAPrivateKey) -> bytes:
+    def fill(self, document_digest: bytes, key: _SigningKey) -> bytes:
         """Return the CMS for a document with this /ByteRange digest."""
+        # Only RSA keys get a template (PdfSigner.__init__); an EC signature would not have a fixed length.
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise SigningError("the CMS template is for RSA keys only")
         if len(document_digest) != self.digest_length:
             raise SigningError("unexpected digest length")
         der = bytearray(self.der)

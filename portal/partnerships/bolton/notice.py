@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from portal.domain.categories import CodeList
 from portal.domain.notice_definition import YES_NO, NoticeDefinition, Section
 
 FORM_CODE = "bolton-rpde"
@@ -55,6 +56,27 @@ FRAMEWORK_LEVELS: tuple[tuple[str, str], ...] = (
     ("level-4", "Level 4"),
     ("not-known", "Not known"),
 )
+
+
+# Each reason mapped to the common taxonomy (docs/categories.md#bolton).
+REASON_LIST = CodeList(
+    "reason",
+    "Reason for the difference",
+    REASONS,
+    common={
+        "assessments": "assessment-quality",
+        "thresholds": "thresholds",
+        "referral-criteria": "referral-not-accepted",
+        "interventions": "plan-progress",
+        "information-sharing": "information-sharing",
+        "cp-conferences": "cp-conference",
+        "care-planning": "looked-after-care-planning",
+        "strategy-discussions": "strategy-s47",
+        "plan-not-effective": "plan-progress",
+    },
+)
+# A level on the continuum of need, not a theme: reported on its own codes.
+FRAMEWORK_LIST = CodeList("framework_level", "Level in the Framework for Action", FRAMEWORK_LEVELS)
 
 
 def prefill(user: Any) -> dict[str, str]:
@@ -108,6 +130,7 @@ NOTICE = NoticeDefinition(
         "multi_agency_meeting": dict(YES_NO),
         "lead_professional_informed": dict(YES_NO),
     },
+    code_lists=(REASON_LIST, FRAMEWORK_LIST),
     caption="RPDE form",
 )
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from portal.domain.categories import CodeList
 from portal.domain.notice_definition import NoticeDefinition, Section
 
 FORM_CODE = "halton-2013-record"
@@ -36,6 +37,19 @@ DISAGREEMENT_AREAS: tuple[tuple[str, str], ...] = (
     ("levels-of-need", "Determining levels of need"),
     ("roles-and-responsibilities", "Roles and responsibilities"),
     ("action-and-communication", "The need for action and communication"),
+)
+
+
+# Mapped to the common taxonomy (docs/categories.md#halton).
+AREA_LIST = CodeList(
+    "disagreement_area",
+    "Area of disagreement",
+    DISAGREEMENT_AREAS,
+    common={
+        "levels-of-need": "thresholds",
+        "roles-and-responsibilities": "roles-responsibilities",
+        "action-and-communication": "information-sharing",
+    },
 )
 
 
@@ -75,5 +89,6 @@ NOTICE = NoticeDefinition(
     prefill=prefill,
     proposed_fields=(*RAISED, *CHILD, *RAISED_BY, *DISAGREEMENT),
     choice_labels={"disagreement_area": dict(DISAGREEMENT_AREAS)},
+    code_lists=(AREA_LIST,),
     caption="Escalation record",
 )

@@ -14,7 +14,7 @@ from portal.web.forms.base import (
     radio_choice,
     short_text,
 )
-from portal.web.forms.fields import CHILD_MAX_AGE, GovukDateField
+from portal.web.forms.fields import CHILD_MAX_AGE, GovukDateField, add_error
 
 FRONT_DOOR_FIRST = (
     "Contact the local authority children's social care front door now: a child at significant risk must be "
@@ -113,22 +113,23 @@ class PanCheshireAppendixAForm(SubmitMixin, PortalForm):
     )
 
     def validate(self, extra_validators: Any = None) -> bool:
-        ok = super().validate(extra_validators)
+        ok: bool = super().validate(extra_validators)
         if self.representative_1.data and self.representative_1.data == self.representative_2.data:
-            self.representative_2.errors.append("Choose a different second representative, or leave it blank")
+            add_error(self.representative_2, "Choose a different second representative, or leave it blank")
             ok = False
         step1, step3 = self.step1_date.data, self.date_of_notification.data
         if step1 and step3 and step3 < step1:
-            self.date_of_notification.errors.append("Step 3 start date must be the same as or after the Step 1 date")
+            add_error(self.date_of_notification, "Step 3 start date must be the same as or after the Step 1 date")
             ok = False
         if self.significant_risk.data == "yes":
             if not self.front_door_contacted.data:
-                self.front_door_contacted.errors.append(
-                    "Select yes if the local authority children's social care front door has been contacted"
+                add_error(
+                    self.front_door_contacted,
+                    "Select yes if the local authority children's social care front door has been contacted",
                 )
                 ok = False
             elif self.front_door_contacted.data == "no":
-                self.front_door_contacted.errors.append(FRONT_DOOR_FIRST)
+                add_error(self.front_door_contacted, FRONT_DOOR_FIRST)
                 ok = False
         elif self.significant_risk.data == "no":
             # The question only applies at significant risk; a stale answer would read as a statement of fact.

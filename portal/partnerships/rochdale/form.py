@@ -13,7 +13,7 @@ from portal.web.forms.base import (
     nhs_number_field,
     short_text,
 )
-from portal.web.forms.fields import CHILD_MAX_AGE, GovukDateField
+from portal.web.forms.fields import CHILD_MAX_AGE, GovukDateField, add_error
 from portal.web.forms.validators import LocalIdentifier
 
 
@@ -55,9 +55,9 @@ class RochdaleAppendix1Form(CompletedByMixin, SubmitMixin, PortalForm):
     )
 
     def validate(self, extra_validators: Any = None) -> bool:
-        ok = super().validate(extra_validators)
+        ok: bool = super().validate(extra_validators)
         if self.sent_to_1.data and self.sent_to_1.data == self.sent_to_2.data:
-            self.sent_to_2.errors.append("Choose a different second recipient, or leave it blank")
+            add_error(self.sent_to_2, "Choose a different second recipient, or leave it blank")
             ok = False
         return ok
 

@@ -7,7 +7,13 @@ from typing import Any
 
 from wtforms import ValidationError
 
-from portal.partnerships.trafford.notice import INFORMAL_STAGES, LEVELS_OF_NEED, RAISE_AT_STAGES, skips_a_stage
+from portal.partnerships.trafford.notice import (
+    CONCERNS,
+    INFORMAL_STAGES,
+    LEVELS_OF_NEED,
+    RAISE_AT_STAGES,
+    skips_a_stage,
+)
 from portal.web.forms.base import (
     CompletedByMixin,
     PortalForm,
@@ -18,7 +24,7 @@ from portal.web.forms.base import (
     radio_choice,
     short_text,
 )
-from portal.web.forms.fields import CHILD_MAX_AGE, GovukDateField
+from portal.web.forms.fields import CHILD_MAX_AGE, GovukDateField, add_error
 
 STRAIGHT_TO = "Go straight to stage 3-4 if resolution requires this level of response."  # [002:29]
 STRAIGHT_TO_REASON_MESSAGE = "Enter why resolution requires going straight to this stage"
@@ -62,6 +68,12 @@ class TraffordResolutionNoticeForm(SubmitMixin, PortalForm):
         LEVELS_OF_NEED,
         required="Select the level of need the disagreement is about",
     )
+    concern = radio_choice(
+        "Which of these comes closest to your concern? The other practitioner or agency is:",
+        CONCERNS,
+        required="Select the concern that comes closest",
+        hint="The TSSP counts these to report on the issues in escalations.",
+    )
     informal_stages_held = radio_choice(
         "Which informal stages have taken place?",
         INFORMAL_STAGES,
@@ -99,15 +111,15 @@ class TraffordResolutionNoticeForm(SubmitMixin, PortalForm):
             raise ValidationError("Enter an email address in the correct format, like name@example.com")
 
     def validate(self, extra_validators: Any = None) -> bool:
-        ok = super().validate(extra_validators)
+        ok: bool = super().validate(extra_validators)
         held, stage = self.informal_stages_held.data, self.raise_at_stage.data
         if held != "none" and not self.informal_challenge_evidence.data:
-            self.informal_challenge_evidence.errors.append(INFORMAL_EVIDENCE_MESSAGE)
+            add_error(self.informal_challenge_evidence, INFORMAL_EVIDENCE_MESSAGE)
             ok = False
         if held in dict(INFORMAL_STAGES) and stage in dict(RAISE_AT_STAGES):
             if skips_a_stage(held, stage):
                 if not self.straight_to_reason.data:
-                    self.straight_to_reason.errors.append(STRAIGHT_TO_REASON_MESSAGE)
+                    add_error(self.straight_to_reason, STRAIGHT_TO_REASON_MESSAGE)
                     ok = False
             else:
                 # A reason for a skip that is not happening would print on the notice as if it were.

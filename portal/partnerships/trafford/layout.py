@@ -37,6 +37,7 @@ FIELD_KEYS: Final = (
     "child_dob",
     "nhs_number",
     "level_of_need",
+    "concern",
     "informal_stages_held",
     "raise_at_stage",
     "straight_to_reason",
@@ -113,7 +114,10 @@ def _identifier(context: NoticeContext, key: str) -> str:
 def _level_of_need(context: NoticeContext) -> list[Flowable]:
     chosen = _chosen(context, "level_of_need", LEVELS_OF_NEED)
     boxes = [para(_box(code == chosen, label), STYLES.section_body) for code, label in LEVELS_OF_NEED]
-    return [section_heading(LEVEL_OF_NEED), Spacer(1, 5), *boxes, Spacer(1, 10)]
+    # PROPOSAL (✱): the closest of the seed's examples of concern [002:6-13]; absent on notices raised before.
+    concern = context.value("concern")
+    closest = [para(f"Closest example of concern: {concern}", STYLES.section_body)] if concern else []
+    return [section_heading(LEVEL_OF_NEED), Spacer(1, 5), *boxes, *closest, Spacer(1, 10)]
 
 
 def _straight_to(context: NoticeContext) -> list[Flowable]:

@@ -5,6 +5,7 @@ and open to the partnership's adjustment (✱ in docs/procedures.md#trafford-not
 - the child's name, date of birth and NHS number, all optional: the seed form has no child identifiers, but
   the parties need to know which child they disagree about. The TSSP Business Manager's copy withholds them
   (``pseudonymous_copy``);
+- which of the seed's "examples of concern" [002:6-13] comes closest, so the TSSP can count them;
 - which informal stages have taken place, the stage the notice is raised at, and why, for a notice that goes
   "straight to stage 3-4 if resolution requires this level of response" [002:29].
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from portal.domain.categories import CodeList
 from portal.domain.notice_definition import Entry, NoticeDefinition, Section
 
 FORM_CODE = "trafford-resolution-notice"
@@ -35,6 +37,53 @@ LEVELS_OF_NEED: tuple[tuple[str, str], ...] = (
     ("child-protection", "Children supported under a Child Protection Plan (progress / agreement / dissent)"),
     ("cared-for", "Children supported who cared for or care experienced (progress / agreement / dissent)"),
     ("icpc", "Initial Child Protection Conference (agreement / dissent)"),
+)
+
+# [002:6-13] "Examples where practitioners have concerns ... they perceive other practitioners are": the seed
+# lists them as examples, not boxes; asking for the closest one (or "other") is a proposal (✱).
+CONCERNS: tuple[tuple[str, str], ...] = (
+    ("not-recognising-need", "Not recognising need or the signs of harm"),
+    ("not-sharing-information", "Not sharing information about a child's welfare"),
+    ("not-accepting-referrals", "Not accepting referrals for services"),
+    ("not-delivering-to-threshold", "Not delivering services according to the threshold of need"),
+    ("not-co-operating", "Not co-operating in delivering planned interventions"),
+    ("not-attending", "Not attending Core Groups or TAC meetings"),
+    ("plans-minutes-late", "Not producing Plans or minutes quickly enough"),
+    (
+        "not-fulfilling-roles",
+        "Not fulfilling their roles and responsibilities as defined in Working Together to Safeguard Children",
+    ),
+    ("other", "Something else"),
+)
+
+# Both lists mapped to the common taxonomy (docs/categories.md#trafford).
+LEVEL_OF_NEED_LIST = CodeList(
+    "level_of_need",
+    "Level of need",
+    LEVELS_OF_NEED,
+    common={
+        "referral-enquiry": "thresholds",
+        "child-in-need": "plan-progress",
+        "child-protection": "plan-progress",
+        "cared-for": "looked-after-care-planning",
+        "icpc": "cp-conference",
+    },
+)
+CONCERN_LIST = CodeList(
+    "concern",
+    "Example of concern",
+    CONCERNS,
+    common={
+        "not-recognising-need": "thresholds",
+        "not-sharing-information": "information-sharing",
+        "not-accepting-referrals": "referral-not-accepted",
+        "not-delivering-to-threshold": "thresholds",
+        "not-co-operating": "plan-progress",
+        "not-attending": "attendance-engagement",
+        "plans-minutes-late": "timeliness",
+        "not-fulfilling-roles": "roles-responsibilities",
+        "other": "other",
+    },
 )
 
 INFORMAL_STAGES: tuple[tuple[str, str], ...] = (
@@ -89,7 +138,7 @@ NOTICE = NoticeDefinition(
         ),
         Section("The notice", ("date_of_notification", "escalation_with"), "notification"),
         Section("The child or young person", ("child_name", "child_dob", "nhs_number"), "child"),
-        Section("Level of need", ("level_of_need",), "level-of-need"),
+        Section("Level of need", ("level_of_need", "concern"), "level-of-need"),
         Section("Stages 1 and 2", ("informal_stages_held", "raise_at_stage", "straight_to_reason"), "informal-stages"),
         Section("The disagreement", ("problem", "informal_challenge_evidence", "desired_outcome"), "disagreement"),
     ),
@@ -108,11 +157,14 @@ NOTICE = NoticeDefinition(
         "informal_stages_held",
         "raise_at_stage",
         "straight_to_reason",
+        "concern",
     ),
     choice_labels={
         "level_of_need": dict(LEVELS_OF_NEED),
+        "concern": dict(CONCERNS),
         "informal_stages_held": dict(INFORMAL_STAGES),
         "raise_at_stage": dict(RAISE_AT_STAGES),
     },
+    code_lists=(LEVEL_OF_NEED_LIST, CONCERN_LIST),
     caption="Appendix 1",
 )

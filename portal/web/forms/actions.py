@@ -12,12 +12,13 @@ from typing import Any
 from flask import request
 from govuk_frontend_wtf.wtforms_widgets import GovFileInput, GovSubmitInput
 from werkzeug.datastructures import FileStorage
-from wtforms import FileField, SelectChoice, SubmitField
+from wtforms import FileField, SubmitField
 
+from portal.domain.categories import NO_LEARNING, OUTCOMES
 from portal.domain.notice_definition import YES_NO
 from portal.domain.procedure import Stage
 from portal.web.forms.base import PortalForm, contact_choice, long_text, radio_choice
-from portal.web.forms.fields import GovukDateField
+from portal.web.forms.fields import GovukDateField, SelectChoice, add_error
 
 
 class ButtonForm(PortalForm):
@@ -92,20 +93,26 @@ class EscalateForm(PortalForm):
         if self.only_stage:
             # Nothing was offered to choose, so nothing posted changes it.
             self.to_stage.data = self.only_stage
-        ok = super().validate(extra_validators)
+        ok: bool = super().validate(extra_validators)
         if not self.asks_skip_reason:
             self.skip_reason.data, self.skip_reason.errors = "", []
             ok = not any(f.errors for f in self)
         if self.immediate_risk.data == "yes" and not (self.referral.data or "").strip():
-            self.referral.errors.append("Enter how and when the child protection referral was made")
+            add_error(self.referral, "Enter how and when the child protection referral was made")
             ok = False
         if self.send_to_1.data and self.send_to_1.data == self.send_to_2.data:
-            self.send_to_2.errors.append("Choose a different second contact, or leave it blank")
+            add_error(self.send_to_2, "Choose a different second contact, or leave it blank")
             ok = False
         return ok
 
 
 class CloseForm(PortalForm):
+    outcome_code = radio_choice(
+        "What was the outcome of the escalation?",
+        OUTCOMES,
+        required="Select the outcome of the escalation",
+        hint="The partnership counts these in its reports. Describe the outcome in your own words below.",
+    )
     agreed_outcome = long_text("What outcome was agreed?", required="Enter the outcome that was agreed")
     written_confirmation = long_text(
         "Written confirmation between the parties about the agreed outcome, and how any outstanding issues will be "
@@ -126,9 +133,9 @@ class CloseForm(PortalForm):
     submit = SubmitField("Close notice", widget=GovSubmitInput())
 
     def validate(self, extra_validators: Any = None) -> bool:
-        ok = super().validate(extra_validators)
+        ok: bool = super().validate(extra_validators)
         if self.learning_identified.data == "yes" and not (self.learning.data or "").strip():
-            self.learning.errors.append("Enter the general issues identified for the partnership")
+            add_error(self.learning, "Enter the general issues identified for the partnership")
             ok = False
         return ok
 
@@ -140,7 +147,7 @@ class CloseForm(PortalForm):
             "written_confirmation": self.written_confirmation.data or "",
             "impact_on_child": self.impact_on_child.data or "",
             "debrief": self.debrief.data or "",
-            "learning": learning or "No general issues identified",
+            "learning": learning or NO_LEARNING,
         }
 
 
@@ -186,7 +193,7 @@ class EvidenceForm(PortalForm):
         return found if found is not None and found.filename else None
 
     def validate(self, extra_validators: Any = None) -> bool:
-        ok = super().validate(extra_validators)
+        ok = bool(super().validate(extra_validators))
         if self.upload is None:
             self.file.errors = [*self.file.errors, "Select a file"]
             ok = False

@@ -19,6 +19,7 @@ def no_control_characters(form: Form, field: Field) -> None:
 
 
 class SignInForm(PortalForm):
+    one_message_for_several = True
     email = StringField(
         "Email address",
         validators=[
@@ -78,6 +79,80 @@ class ChangePasswordForm(PortalForm):
         validators=[
             InputRequired("Enter your new password again"),
             EqualTo("new_password", message="The passwords do not match – enter your new password again"),
+        ],
+        widget=GovPasswordInput(),
+    )
+    submit = SubmitField("Change password", widget=GovSubmitInput())
+
+
+def _new_password_field(label: str) -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[
+            InputRequired("Enter a password"),
+            Length(min=MIN_PASSWORD_LENGTH, message=f"Your password must be {MIN_PASSWORD_LENGTH} characters or more"),
+            Length(max=MAX_PASSWORD_LENGTH, message=f"Your password must be {MAX_PASSWORD_LENGTH} characters or fewer"),
+        ],
+        description=(
+            f"Must be {MIN_PASSWORD_LENGTH} characters or more. A few unrelated words together make a password "
+            "that is long and easy to remember. Do not use a password you use anywhere else."
+        ),
+        widget=GovPasswordInput(),
+    )
+
+
+class AcceptInvitationForm(PortalForm):
+    """Set up an account from an invitation: confirm your name and choose a password."""
+
+    name = StringField(
+        "Your full name",
+        validators=[InputRequired("Enter your full name"), Length(max=200, message="Enter a shorter name")],
+        description="As your colleagues will see it on notices",
+        widget=GovTextInput(),
+    )
+    password = _new_password_field("Create a password")
+    confirm_password = PasswordField(
+        "Confirm your password",
+        validators=[
+            InputRequired("Enter your password again"),
+            EqualTo("password", message="The passwords do not match – enter your password again"),
+        ],
+        widget=GovPasswordInput(),
+    )
+    submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
+class FreshLinkForm(PortalForm):
+    """Ask for a fresh link to be sent to the address an invitation or reset link was sent to."""
+
+    submit = SubmitField("Send me a new link", widget=GovSubmitInput())
+
+
+class EmailOnlyForm(PortalForm):
+    """An e-mail address, to be sent a link or to tell administrators (forgotten password, lost authenticator)."""
+
+    email = StringField(
+        "Email address",
+        validators=[
+            InputRequired("Enter your email address"),
+            Length(max=254, message="Enter a shorter email address"),
+            no_control_characters,
+        ],
+        description="The address you sign in with",
+        widget=GovTextInput(),
+    )
+    submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
+class ResetPasswordForm(PortalForm):
+    """Choose a new password from a reset link."""
+
+    password = _new_password_field("New password")
+    confirm_password = PasswordField(
+        "Confirm new password",
+        validators=[
+            InputRequired("Enter your new password again"),
+            EqualTo("password", message="The passwords do not match – enter your new password again"),
         ],
         widget=GovPasswordInput(),
     )

@@ -15,11 +15,11 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextInput,
 )
 from werkzeug.datastructures import CombinedMultiDict
-from wtforms import Field, RadioField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import Field, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired
 
-from portal.web.forms.fields import GovukDateField
+from portal.web.forms.fields import GovukDateField, SelectChoice
 from portal.web.forms.validators import NhsNumber, PlainText
 
 LONG_TEXT_LIMIT = 10_000
@@ -32,7 +32,9 @@ def _strip(value: Any) -> Any:
 class PortalForm(FlaskForm):
     """Strip surrounding whitespace from every text answer (notifications-admin's StripWhitespaceForm)."""
 
-    class Meta:
+    # WTForms builds the form's meta class from every Meta in the MRO, so naming FlaskForm's here changes
+    # nothing at run time; it tells the type checker where super() goes.
+    class Meta(FlaskForm.Meta):
         def wrap_formdata(self, form: Any, formdata: Any) -> Any:
             # Flask-WTF adds uploaded files to the answers; no question here is a file, and a file part sent
             # under a text question's name would reach its validators as an object, not a string.
@@ -42,14 +44,21 @@ class PortalForm(FlaskForm):
         def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Field:
             if unbound_field.field_class not in (GovukDateField,) and "password" not in (options.get("name") or ""):
                 options["filters"] = (*unbound_field.kwargs.get("filters", ()), _strip)
-            return unbound_field.bind(form=form, **options)
+            field: Field = unbound_field.bind(form=form, **options)
+            return field
+
+    # Set where one failure is reported on several fields at once (sign-in cannot say which answer was wrong).
+    one_message_for_several = False
 
     def error_list(self, order: Sequence[str] | None = None) -> list[dict[str, str]]:
         """Errors in page order, each linking to the input to fix (a date's day box)."""
         items: list[dict[str, str]] = []
         fields = [self[name] for name in order if name in self] if order else list(self)
         for f in fields:
-            if f.errors:
+            # One message that is about two fields (sign-in's "email or password") is listed once, at the first;
+            # elsewhere two fields with the same message are two things to fix, and each gets its link.
+            repeated = self.one_message_for_several and any(item["text"] == f.errors[0] for item in items if f.errors)
+            if f.errors and not repeated:
                 target = f.first_input_id if isinstance(f, GovukDateField) else f.id
                 items.append({"text": f.errors[0], "href": f"#{target}"})
         return items
@@ -109,7 +118,7 @@ def contact_choice(label: str, *, required: str | None, hint: str = "") -> Selec
         validators=validators,
         description=hint,
         widget=GovSelect(),
-        invalid_choice_message="Choose a contact from the list",
+        invalid_choice_message="Choose a contact from the list",  # type: ignore[call-arg]  # WTForms 3.3 argument
     )
 
 
@@ -122,7 +131,7 @@ def agency_choice(label: str, *, required: str | None, hint: str = "") -> Select
         validators=validators,
         description=hint,
         widget=GovSelect(),
-        invalid_choice_message="Choose an agency from the list",
+        invalid_choice_message="Choose an agency from the list",  # type: ignore[call-arg]  # WTForms 3.3 argument
     )
 
 
@@ -131,7 +140,7 @@ class RadioInput(GovRadioInput):
     hint element that the fieldset's aria-describedby then points to."""
 
     def map_gov_params(self, field: Any, **kwargs: Any) -> dict[str, Any]:
-        params = super().map_gov_params(field, **kwargs)
+        params: dict[str, Any] = super().map_gov_params(field, **kwargs)
         if not field.description and not (params.get("hint") or {}).get("text"):
             params.pop("hint", None)
         return params
@@ -160,7 +169,7 @@ def radio_choice(label: str, choices: Sequence[tuple[str, str]], *, required: st
         validators=validators,
         description=hint,
         widget=RadioInput(),
-        invalid_choice_message="Select one of the options",
+        invalid_choice_message="Select one of the options",  # type: ignore[call-arg]  # WTForms 3.3 argument
     )
 
 
@@ -181,7 +190,7 @@ class SubmitMixin:
     submit = SubmitField("Continue", widget=GovSubmitInput())
 
 
-def unbound_fields(form_class: type) -> list[tuple[str, UnboundField]]:
+def unbound_fields(form_class: type) -> list[tuple[str, UnboundField[Any]]]:
     """List a form class's fields without instantiating it (WTForms only does so on first use)."""
     found = [
         (name, getattr(form_class, name))

@@ -3,12 +3,40 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from govuk_frontend_wtf.wtforms_widgets import GovDateInput
 from wtforms import Field, ValidationError
+from wtforms import SelectChoice as SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; types-WTForms stops at 3.2
 
 from portal.domain.dates import london_today, long_date
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+
+class _Question(Protocol[T_co]):
+    name: str
+
+    @property
+    def data(self) -> T_co | None: ...
+
+
+def answer(field: _Question[T]) -> T:
+    """The answer to a required question once its form has validated (its validators refused no answer)."""
+    data = field.data
+    if data is None:
+        raise ValueError(f"the question {field.name!r} has no answer: validate the form first")
+    return data
+
+
+def add_error(field: Field, message: str) -> None:
+    """Show one more error on a field after the form's own checks (a rule that spans fields, a failed sign-in).
+
+    A new list rather than ``append``: WTForms makes ``errors`` a list only once the field is validated, and
+    types it as a Sequence."""
+    field.errors = [*field.errors, message]
+
 
 # Children's services stay involved to 25 for care leavers and young people with an EHC plan: an older date of
 # birth on a child's notice is refused as a slip.
@@ -62,7 +90,7 @@ class GovukDateField(Field):
         day, month, year = self.raw_data
         if not any(self.raw_data):
             if self.required:
-                self.errors[:] = []
+                self.errors = []
                 raise ValidationError(f"Enter the {self.subject.lower()}")
             return
         missing = [name for name, part in (("day", day), ("month", month), ("year", year)) if not part]

@@ -7,11 +7,11 @@ from datetime import date
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
-from wtforms import SelectChoice
 
 from portal.domain.notice_definition import NoticeDefinition
 from portal.web.forms import notice_form
 from portal.web.forms.base import PortalForm, date_fields, field_limits
+from portal.web.forms.fields import SelectChoice
 
 Choices = list[tuple[str, str]]
 

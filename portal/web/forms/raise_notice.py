@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
-from wtforms import RadioField, SelectChoice, SubmitField
+from wtforms import RadioField, SubmitField
 from wtforms.validators import InputRequired
 
 from portal.web.forms.base import PortalForm, RadioInput
+from portal.web.forms.fields import SelectChoice
 
 
 class ImmediateRiskForm(PortalForm):

@@ -7,7 +7,6 @@ and the keep-alive endpoint the warning's "Stay signed in" button posts to.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
@@ -19,8 +18,9 @@ from portal.services import accounts
 from portal.web.access import rule
 from portal.web.database import get_session
 from portal.web.forms.auth import ChangePasswordForm
+from portal.web.forms.fields import add_error, answer
 from portal.web.runtime import portal_services
-from portal.web.sessions import TOUCH_AFTER
+from portal.web.sessions import TOUCH_AFTER, server_session, session_interface
 
 bp = Blueprint("account", __name__)
 
@@ -37,18 +37,18 @@ def password() -> str | Response:
             accounts.change_password(
                 get_session(),
                 portal_services(),
-                current_user._get_current_object(),  # type: ignore[attr-defined]
-                form.current_password.data,
-                form.new_password.data,
+                current_user._get_current_object(),
+                answer(form.current_password),
+                answer(form.new_password),
                 remote_addr=request.remote_addr or "",
             )
         except accounts.PasswordChangeError as error:
-            form[error.field].errors.append(error.message)
+            add_error(form[error.field], error.message)
         else:
             # Every session of this user, this one included, has already been deleted: start a clean one.
             logout_user()
             session.clear()
-            session.regenerate()  # type: ignore[attr-defined]
+            server_session().regenerate()
             flash(
                 "Your password has been changed and you have been signed out everywhere. Sign in with your new password"
             )
@@ -73,11 +73,14 @@ def seconds_until_idle_timeout() -> int:
     than TOUCH_AFTER); otherwise the timeout still runs from the earlier write. Called at the end of the
     page so that changes made while rendering (flash messages read, CSRF token made) are counted.
     """
-    idle: timedelta = current_app.session_interface.idle  # type: ignore[attr-defined]
-    last = getattr(session, "last_active_at", None)
+    idle = session_interface(current_app).idle
+    current = server_session()
+    last = current.last_active_at
     now = utcnow()
-    saved_now = getattr(session, "token", None) is None or session.modified or last is None or now - last > TOUCH_AFTER
-    left = idle if saved_now else idle - (now - last)
+    if current.token is None or current.modified or last is None or now - last > TOUCH_AFTER:
+        left = idle  # this response saves the session, restarting the timeout
+    else:
+        left = idle - (now - last)
     return max(0, int(left.total_seconds()))
 
 
@@ -87,6 +90,6 @@ def timeout_warning_settings() -> dict[str, Any]:
         return {}
     return {
         "session_seconds_left": seconds_until_idle_timeout,
-        "session_idle_seconds": int(current_app.session_interface.idle.total_seconds()),  # type: ignore[attr-defined]
+        "session_idle_seconds": int(session_interface(current_app).idle.total_seconds()),
         "session_warning_seconds": int(current_app.config.get("SESSION_WARNING_SECONDS", DEFAULT_WARNING_SECONDS)),
     }

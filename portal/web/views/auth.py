@@ -6,16 +6,22 @@ the password step; only a valid code from it stores the new secret and signs the
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from portal.domain.models import User
-from portal.services import accounts, signin, throttle
+from portal.services import accounts, invitations, recovery, signin, throttle
+from portal.services.errors import RuleBrokenError
 from portal.web.access import rule
 from portal.web.database import get_session
-from portal.web.forms.auth import CodeForm, SignInForm
+from portal.web.forms.auth import CodeForm, EmailOnlyForm, ResetPasswordForm, SignInForm
+from portal.web.forms.fields import add_error, answer
+from portal.web.qr import qr_svg
 from portal.web.runtime import portal_services
+from portal.web.sessions import server_session
 
 bp = Blueprint("auth", __name__)
 
@@ -39,12 +45,12 @@ def sign_in() -> str | Response:
     timed_out = session.pop("signed_out_idle", False) or getattr(session, "timed_out", False)
     if form.validate_on_submit():
         result = signin.check_password(
-            get_session(), portal_services(), form.email.data, form.password.data, remote_addr=_remote_addr()
+            get_session(), portal_services(), answer(form.email), answer(form.password), remote_addr=_remote_addr()
         )
         if result.user_id is not None:
             next_path = session.get("next")
             session.clear()
-            session.regenerate()  # type: ignore[attr-defined]
+            server_session().regenerate()
             session["pending_user_id"] = result.user_id
             session["pending_stamp"] = result.stamp
             if next_path:
@@ -54,10 +60,10 @@ def sign_in() -> str | Response:
             return redirect(url_for("auth.code"))
         if result.throttled:
             # Shown whether or not the password was right, for known and unknown addresses alike.
-            form.email.errors.append(throttle.THROTTLED)
+            add_error(form.email, throttle.THROTTLED)
         else:
-            form.password.errors.append(FAILED)
-            form.email.errors.append(FAILED)
+            add_error(form.password, FAILED)
+            add_error(form.email, FAILED)
     return render_template("auth/sign-in.html", form=form, timed_out=timed_out)
 
 
@@ -72,7 +78,7 @@ def _pending_user() -> User | None:
 def _complete_sign_in(user: User, message: str | None = None) -> Response:
     next_path = session.get("next")
     session.clear()
-    session.regenerate()  # type: ignore[attr-defined]
+    server_session().regenerate()
     login_user(user)
     if message:
         flash(message)
@@ -97,10 +103,12 @@ def code() -> str | Response:
         return redirect(url_for("auth.set_up_2fa"))
     form = CodeForm()
     if form.validate_on_submit():
-        result = signin.check_code(get_session(), portal_services(), user, form.code.data, remote_addr=_remote_addr())
+        result = signin.check_code(
+            get_session(), portal_services(), user, answer(form.code), remote_addr=_remote_addr()
+        )
         if result.user is not None:
             return _complete_sign_in(result.user)
-        form.code.errors.append(throttle.THROTTLED if result.throttled else CODE_FAILED)
+        add_error(form.code, throttle.THROTTLED if result.throttled else CODE_FAILED)
     return render_template("auth/code.html", form=form)
 
 
@@ -124,19 +132,74 @@ def set_up_2fa() -> str | Response:
         session["pending_totp"] = sealed
     form = CodeForm()
     if form.validate_on_submit():
-        result = signin.confirm_enrolment(db, services, user, sealed, form.code.data, remote_addr=_remote_addr())
+        result = signin.confirm_enrolment(db, services, user, sealed, answer(form.code), remote_addr=_remote_addr())
         if result.user is not None:
             return _complete_sign_in(
                 result.user, "Your authenticator app is set up. Use it for a new security code each time you sign in"
             )
-        form.code.errors.append(throttle.THROTTLED if result.throttled else ENROL_FAILED)
+        add_error(form.code, throttle.THROTTLED if result.throttled else ENROL_FAILED)
     secret = accounts.open_pending_totp(db, services.keyring, user, sealed)
+    uri = accounts.provisioning_uri(secret, user.email)
     return render_template(
         "auth/set-up-2fa.html",
         form=form,
         secret=accounts.grouped_secret(secret),
-        uri=accounts.provisioning_uri(secret, user.email),
+        uri=uri,
+        qr=qr_svg(uri, title="QR code to scan with your authenticator app"),
+        # A new account (from an invitation) has never signed in; otherwise an administrator reset 2FA.
+        first_time=invitations.made_account(db, user.id),
     )
+
+
+# -- problems signing in ------------------------------------------------------------------------------
+# Each answer is the same page whether or not the address has an account, and whether or not it was throttled.
+
+
+@bp.route("/sign-in/forgotten-password", methods=["GET", "POST"])
+@rule("signing_in")
+def forgotten_password() -> str:
+    form = EmailOnlyForm()
+    if form.validate_on_submit():
+        recovery.request_password_reset(
+            get_session(), portal_services(), answer(form.email), remote_addr=_remote_addr()
+        )
+        return render_template("auth/check-email.html")
+    return render_template("auth/forgotten-password.html", form=form)
+
+
+@bp.route("/sign-in/reset/<token>", methods=["GET", "POST"])
+@rule("signing_in")
+def reset_password(token: str) -> str | Response | tuple[str, int]:
+    db = get_session()
+    if not recovery.reset_link_usable(db, token):
+        return render_template("auth/reset-unusable.html"), 410
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            recovery.reset_password(db, portal_services(), token, answer(form.password), remote_addr=_remote_addr())
+        except recovery.ResetLinkUnusableError:
+            return render_template("auth/reset-unusable.html"), 410
+        except RuleBrokenError as error:
+            add_error(form[error.field], error.message)
+        else:
+            # Every session of the user has ended, this browser's too if it had one: sign in afresh, code and all.
+            logout_user()
+            session.clear()
+            flash("Your password has been changed. Sign in with it and a code from your authenticator app")
+            return redirect(url_for("auth.sign_in"))
+    return render_template("auth/reset-password.html", form=form, token=token)
+
+
+@bp.route("/sign-in/lost-authenticator", methods=["GET", "POST"])
+@rule("signing_in")
+def lost_authenticator() -> str:
+    form = EmailOnlyForm()
+    if form.validate_on_submit():
+        recovery.report_lost_authenticator(
+            get_session(), portal_services(), answer(form.email), remote_addr=_remote_addr()
+        )
+        return render_template("auth/lost-authenticator-sent.html")
+    return render_template("auth/lost-authenticator.html", form=form)
 
 
 @bp.post("/sign-out")
@@ -151,10 +214,10 @@ def sign_out() -> Response:
     return response
 
 
-def _safe_path(path: str | None) -> bool:
+def _safe_path(path: str | None) -> TypeGuard[str]:
     """Only follow same-site absolute paths after sign-in (no open redirect, nothing that is not printable)."""
     return (
-        bool(path)
+        path is not None
         and path.startswith("/")
         and not path.startswith("//")
         and "\\" not in path

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -20,18 +20,20 @@ bp = Blueprint("home", __name__)
 def index() -> str | Response:
     role = current_user.role_enum
     if role is Role.BUSINESS_MANAGER:
-        return redirect(url_for("business.notices"))
+        return redirect(url_for("reports.dashboard"))
     if role is Role.ADMIN:
         return render_template("home/admin.html")
     db = get_session()
     services = portal_services()
-    rows = casework.notices_for_user(db, services, current_user)
+    page = casework.notices_for_user(
+        db, services, current_user, after=request.args.get("after"), before=request.args.get("before")
+    )
     drafts = raising.drafts_of(db, current_user) if role is Role.PRACTITIONER else []
     return render_template(
         "home/index.html",
-        rows=rows,
+        page=page,
         drafts=drafts,
-        labels=casework.labels_for(db, services, rows),
+        labels=casework.labels_for(db, services, page.rows),
         draft_labels=raising.draft_labels(db, services, drafts),
     )
 

@@ -29,6 +29,7 @@ from portal.web.forms.actions import (
     WithdrawForm,
 )
 from portal.web.forms.base import PortalForm, answers_from, field_labels
+from portal.web.forms.fields import answer
 from portal.web.forms.notice import answers_as_formdata, build_notice_form, typed_answers
 from portal.web.forms.raise_notice import ImmediateRiskForm, SubmitNoticeForm
 from portal.web.runtime import portal_services
@@ -90,6 +91,7 @@ def draft(draft_id: str) -> str | Response:
         draft_id=draft_id,
         label=label,
         errors=form.error_list(definition.field_order) if request.method == "POST" else [],
+        review_notes=routing.overdue_contact_notes(db, current_user.partnership_id, services.today()),
     )
 
 
@@ -145,7 +147,7 @@ def check(draft_id: str) -> str | Response:
         answers=shown,
         draft_id=draft_id,
         labels=field_labels(notice_form(definition.code)),
-        sender_notes=routing.sender_notes(db, recipient_ids),
+        sender_notes=routing.sender_notes(db, recipient_ids, today=services.today()),
     )
 
 
@@ -166,9 +168,9 @@ def show(notice_id: str) -> str:
 
 def _directory(definition: NoticeDefinition) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """The partnership's active contacts, and its agencies when the form routes by agency."""
-    db, partnership_id = get_session(), current_user.partnership_id
-    agencies = routing.agency_choices(db, partnership_id) if definition.agency_fields else []
-    return routing.contact_choices(db, partnership_id), agencies
+    return routing.form_choices(
+        get_session(), portal_services(), current_user.partnership_id, with_agencies=bool(definition.agency_fields)
+    )
 
 
 # -- the response loop: each view loads the notice through the engine (audited 404 if not allowed now) --
@@ -230,7 +232,7 @@ def respond(notice_id: str) -> str | Response:
             portal_services(),
             current_user,
             notice_id,
-            response=form.response.data,
+            response=answer(form.response),
             agreed_actions=form.agreed_actions.data or "",
             **_seen(),
             remote_addr=_addr(),
@@ -251,7 +253,7 @@ def due_date(notice_id: str) -> str | Response:
                 portal_services(),
                 current_user,
                 notice_id,
-                agreed=form.agreed_due.data,
+                agreed=answer(form.agreed_due),
                 **_seen(),
                 remote_addr=_addr(),
             )
@@ -288,7 +290,7 @@ def escalate(notice_id: str) -> str | Response:
                 current_user,
                 notice_id,
                 to_stage=form.to_stage.data,
-                reason=form.reason.data,
+                reason=answer(form.reason),
                 immediate_risk=form.immediate_risk.data == "yes",
                 referral=form.referral.data or "",
                 skip_reason=form.skip_reason.data or "",
@@ -325,6 +327,7 @@ def close(notice_id: str) -> str | Response:
                 current_user,
                 notice_id,
                 closure=form.closure(),
+                outcome=form.outcome_code.data,
                 **_seen(),
                 remote_addr=_addr(),
             )

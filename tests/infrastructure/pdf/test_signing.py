@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from pyhanko.pdf_utils import generic, incremental_writer
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.metadata import info as pdf_info
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import attributes
 from pyhanko.sign.signers import pdf_cms, pdf_signer
@@ -367,8 +368,10 @@ class _OsWithFixedUrandom:
 
 @pytest.fixture
 def deterministic_pyhanko(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pin the two things that differ between two signings of one document: /M and the trailer /ID."""
+    """Pin what differs between two signings of one document: /M, the trailer /ID, and the document's ModDate
+    (pyHanko stamps "now" into the info dictionary: two signings a second apart, as under load, differ there)."""
     monkeypatch.setattr(pdf_signer, "datetime", _PinnedDatetime)
+    monkeypatch.setattr(pdf_info, "datetime", _PinnedDatetime)
     monkeypatch.setattr(incremental_writer, "os", _OsWithFixedUrandom())
 
 
@@ -388,6 +391,7 @@ def test_template_signed_pdfs_equal_pyhankos_byte_for_byte(
     for pdf, reason in documents:
         from_template = signer.sign(pdf, reason=reason)
         assert b"/M (D\\07220261123140507Z)" in from_template  # the pinned time took effect
+        assert b"/ModDate (D\\07220261123140507" in from_template  # and in the document's information
         assert from_template == signing._outside_running_loop(signer._sign_with_pyhanko, pdf, reason)
         assert verify_signed_pdf(from_template, keypair[1])
 

@@ -60,7 +60,7 @@ def test_a_sixth_partnership_defined_only_in_tests_lives_a_whole_life(app: Flask
     assert life.reference.startswith("TST-")
     [managers] = life.stages()
     assert managers.stage == "managers" and managers.due_on is not None  # 5 working days
-    # The recipient, and the raiser told that it went.
+    # The chosen contact, and the raiser told that the notice went.
     assert addresses(life.new_mail()) == {"head.service@cs.testshire.test", raiser.account.email}
     assert "Testshire Escalation Notice" in life.pdf_text("spoc", 1)
 

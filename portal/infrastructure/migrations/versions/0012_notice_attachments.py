@@ -1,7 +1,7 @@
 """Evidence attached to a notice, and the SHA-256 of every signed version
 
 Revision ID: 0012
-Revises: 0007
+Revises: 0011
 
 - notice_attachment: one row per attached document, its name and content sealed under the notice's data key
   (re-encrypted by data-key rotation, deleted when the notice is shredded); its checked type, size and
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0007"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,104 @@
+"""Lists are paginated on the server: a page's work does not grow with the number of notices (issue 11)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from bs4 import BeautifulSoup
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event
+
+from portal.domain.models import Role
+from portal.services import casework
+from tests.helpers import Accounts, sign_in
+from tests.services.builders import TARGET, World
+
+
+@contextmanager
+def statements(app: Flask) -> Iterator[list[str]]:
+    """Every SQL statement sent to the database inside the block."""
+    engine = app.extensions["portal.engine"]
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def queries_for(app: Flask, client: FlaskClient, url: str) -> int:
+    client.get(url)  # the first request after signing in may refresh the session: not the list's work
+    with statements(app) as seen:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(seen)
+
+
+def references(html: str) -> list[str]:
+    soup = BeautifulSoup(html, "html.parser")
+    return [a.text for a in soup.select("table.govuk-table tbody a.govuk-link")]
+
+
+def link(html: str, rel: str) -> str | None:
+    soup = BeautifulSoup(html, "html.parser")
+    found = soup.select_one(f"nav.govuk-pagination a[rel={rel}]")
+    return str(found["href"]) if found else None
+
+
+def test_list_pages_issue_the_same_statements_at_5_and_at_60_notices(app: Flask, accounts: Accounts) -> None:
+    world = World(app)
+    raiser = accounts.make(Role.PRACTITIONER)
+    spoc = accounts.make(Role.SPOC, agency=TARGET)
+    manager = accounts.make(Role.BUSINESS_MANAGER)
+    clients = {}
+    for name, account in (("practitioner", raiser), ("spoc", spoc), ("business", manager)):
+        clients[name] = app.test_client()
+        sign_in(clients[name], app, account)
+    pages = {
+        "practitioner": "/",
+        "spoc": "/",
+        "business": "/business/notices",
+        "business overdue": "/business/notices?due=overdue",
+    }
+
+    def measure() -> dict[str, int]:
+        return {page: queries_for(app, clients[page.split()[0]], url) for page, url in pages.items()}
+
+    made = [world.raise_rochdale(raiser) for _ in range(5)]
+    at_5 = measure()
+    made += [world.raise_rochdale(raiser) for _ in range(55)]
+    at_60 = measure()
+    assert at_60 == at_5
+
+    # Only a page of rows is rendered, and every notice is reached once by following the pages.
+    first = clients["business"].get("/business/notices").text
+    assert "All notices (60)" in first
+    assert len(references(first)) == casework.PAGE_SIZE
+    after = link(first, "next")
+    assert after is not None and link(first, "prev") is None
+    second = clients["business"].get(after).text
+    assert len(references(second)) == 60 - casework.PAGE_SIZE and link(second, "next") is None
+    newest_first = [n.reference for n in sorted(made, key=lambda n: (n.submitted_at, n.id), reverse=True)]
+    assert references(first) + references(second) == newest_first
+    back = link(second, "prev")
+    assert back is not None and references(clients["business"].get(back).text) == references(first)
+
+    # The SPOC's and the practitioner's home pages are paginated the same way.
+    for name in ("spoc", "practitioner"):
+        home = clients[name].get("/").text
+        assert len(references(home)) == casework.PAGE_SIZE and link(home, "next") is not None
+
+
+def test_a_page_cursor_the_portal_did_not_make_is_not_found(app: Flask, accounts: Accounts) -> None:
+    client = app.test_client()
+    sign_in(client, app, accounts.make(Role.BUSINESS_MANAGER))
+    for forged in ("not-a-cursor", "%%%", "QUFB"):
+        assert client.get(f"/business/notices?after={forged}").status_code == 404
+    assert "There are no notices yet." in client.get("/business/notices?due=nonsense").text
