@@ -32,7 +32,7 @@ class VerifyForm(PortalForm):
         return normalise_hash(self.sha256.data or "") if self.upload is None else None
 
     def validate(self, extra_validators: Any = None) -> bool:
-        ok = super().validate(extra_validators)
+        ok: bool = super().validate(extra_validators)
         if self.upload is None and not (self.sha256.data or "").strip():
             self.file.errors = [*self.file.errors, "Upload the PDF, or enter its SHA-256 fingerprint"]
             return False
