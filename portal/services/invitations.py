@@ -136,6 +136,30 @@ def issue(
     return Issued(invitation, token, link(services, token))
 
 
+def issue_again(
+    session: Session,
+    services: PortalServices,
+    old: Invitation,
+    *,
+    invited_by_id: int | None = None,
+    remote_addr: str = "",
+) -> Issued:
+    """A fresh invitation with everything the old one was bound to (a new link asked for, or an administrator's
+    resend); the old token is not revived. Audited like any issue; the caller commits."""
+    return issue(
+        session,
+        services,
+        email=old.email,
+        partnership_id=old.partnership_id,
+        agency_id=old.agency_id,
+        contact_id=old.contact_id,
+        tier=old.tier,
+        notice_id=old.notice_id,
+        invited_by_id=invited_by_id,
+        remote_addr=remote_addr,
+    )
+
+
 def contact_tier(partnership_slug: str, procedure_version: str, contact: DirectoryContact) -> str | None:
     """The procedure's tier this contact belongs to (Halton routes by tier), or None."""
     procedure = procedure_for(partnership_slug, procedure_version)
@@ -365,17 +389,7 @@ def _send_fresh(
             body=sign_in_body(services, invitation.notice_id),
         )
         return "has_account"
-    issued = issue(
-        session,
-        services,
-        email=invitation.email,
-        partnership_id=invitation.partnership_id,
-        agency_id=invitation.agency_id,
-        contact_id=invitation.contact_id,
-        tier=invitation.tier,
-        notice_id=invitation.notice_id,
-        remote_addr=remote_addr,
-    )
+    issued = issue_again(session, services, invitation, remote_addr=remote_addr)
     queue_mail(session, to=invitation.email, subject=INVITATION_SUBJECT, body=invitation_body(issued, services))
     return "sent"
 
@@ -482,18 +496,7 @@ def resend(
     now = utcnow()
     if old.used_at is None and old.revoked_at is None:
         old.revoked_at = now
-    issued = issue(
-        session,
-        services,
-        email=old.email,
-        partnership_id=old.partnership_id,
-        agency_id=old.agency_id,
-        contact_id=old.contact_id,
-        tier=old.tier,
-        notice_id=old.notice_id,
-        invited_by_id=admin_id,
-        remote_addr=remote_addr,
-    )
+    issued = issue_again(session, services, old, invited_by_id=admin_id, remote_addr=remote_addr)
     queue_mail(session, to=old.email, subject=INVITATION_SUBJECT, body=invitation_body(issued, services))
     session.commit()
     return issued
