@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app portal
 ASSETS := portal/static/govuk/app.min.css
 
-.PHONY: help run install assets init system-deps test test-postgres lint bench bench-scale faults clean
+.PHONY: help run install assets init system-deps test test-postgres lint bench bench-scale bench-load faults clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -53,6 +53,10 @@ faults: install assets ## Play SMTP down, a killed mail worker and a PostgreSQL 
 SIZES ?= 1000,10000,100000
 bench-scale: install ## Grow a scratch PostgreSQL database to SIZES notices and time every list page, search and export
 	$(PY) bench/bench_scale.py --sizes $(SIZES)
+
+SIZE ?= 100000
+bench-load: install ## 64 connections for 60 s against gunicorn (4 workers, production) at SIZE notices on PostgreSQL
+	$(PY) bench/bench_load.py --size $(SIZE)
 
 clean: ## Remove the virtualenv and built assets (keeps instance/)
 	rm -rf $(VENV) portal/static/govuk frontend/node_modules
