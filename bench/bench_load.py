@@ -5,8 +5,9 @@
 
 What it does, all thrown away at the end:
 
-* a scratch PostgreSQL database on the given server, grown to --size Rochdale notices through the portal's own
-  services (bench_scale's Grower: every field sealed, its blind index written, its PDF sealed);
+* a scratch PostgreSQL database on the given server (or the one `bench_scale.py --workdir` kept), grown to --size
+  Rochdale notices through the portal's own services (bench_scale's Grower: every field sealed, its blind
+  index written, its PDF sealed);
 * production keys (`generate-keys --production`) and the portal served by gunicorn with --workers sync
   workers in production mode (`PORTAL_ENV=production`); no mail worker, so mail waits in the outbox;
 * people signed in over HTTP through the real password and TOTP pages: practitioners (each with a draft open),
@@ -30,7 +31,6 @@ import secrets
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import defaultdict
@@ -42,8 +42,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import pyotp  # noqa: E402
-from bench_scale import AGENCIES, Grower, reuse_signed_pdfs  # noqa: E402
-from bench_submit import percentile, portal_app, scratch_database  # noqa: E402
+from bench_scale import AGENCIES, Grower, reuse_signed_pdfs, workspace  # noqa: E402
+from bench_submit import percentile, portal_app  # noqa: E402
 from faults import CSRF, Browser, answers, free_port  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
@@ -69,10 +69,6 @@ def production_env(folder: Path, database_url: str) -> dict[str, str]:
         "PORTAL_SMTP_HOST": "127.0.0.1",
         "PORTAL_SMTP_PORT": "9",
     }
-
-
-def flask(env: dict[str, str], *args: str) -> None:
-    subprocess.run([sys.executable, "-m", "flask", "--app", "portal", *args], cwd=ROOT, env=env, check=True)
 
 
 class Person:
@@ -250,13 +246,11 @@ def main() -> None:
     parser.add_argument("--submit-share", type=float, default=0.02)
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--workdir", help="a folder bench_scale.py --workdir grew a database in: start from it")
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    with tempfile.TemporaryDirectory() as tmp, scratch_database(args.postgres) as database_url:
-        assert database_url is not None
-        folder = Path(tmp)
+    with workspace(args.postgres, args.workdir) as (folder, database_url):
         env = production_env(folder, database_url)
-        flask({**env, "PORTAL_ENV": "development"}, "generate-keys", "--production")
         app = portal_app(folder, database_url)
         reuse_signed_pdfs(app)
         accounts = Accounts(app)
@@ -267,6 +261,10 @@ def main() -> None:
         started = time.perf_counter()
         grown, seconds = grower.grow_to(args.size)
         print(f"grew {grown} notices in {time.perf_counter() - started:.0f} s", flush=True)
+        for account in load_people:
+            # On a database grown before (--workdir), these new people have raised nothing yet.
+            for _ in range(20):
+                grower.raise_one(account.id)
         with app.extensions["portal.engine"].connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
         with session_factory(app)() as db:

@@ -1,9 +1,13 @@
 """Grow a PostgreSQL database through the portal's own services and time every list page at each size.
 
     .venv/bin/python bench/bench_scale.py [--sizes 1000,10000,100000] [--runs 30]
-        [--postgres postgresql+psycopg://postgres@127.0.0.1:5432] [--render-pdfs]
+        [--postgres postgresql+psycopg://postgres@127.0.0.1:5432] [--render-pdfs] [--workdir DIR]
 
-The database is the bench's own (created on the server, dropped afterwards). Notices are raised the honest
+The database is the bench's own (created on the server, dropped afterwards), unless --workdir names a folder to
+keep: then the keys stay there and the database (`portal_bench_kept`) stays on the server, so a later run, or
+bench_load.py with the same --workdir, starts from the notices already grown (growing 100,000 takes an hour or
+more on the shared two-core machine). Delete both by hand when done: the folder, and `DROP DATABASE
+portal_bench_kept`. Notices are raised the honest
 way: a safety check, a draft and `raising.submit_notice` for each, so every answer is sealed under the
 notice's own data key, its blind indexes written, its stage entered, its mail queued and its PDF sealed
 and stored, all by the portal's code. The one shortcut, unless --render-pdfs: the PDF of each notice is
@@ -20,14 +24,17 @@ the Flask test client, beside a bare Flask request timed in the same run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
+import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -35,11 +42,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import psycopg  # noqa: E402
 from bench_submit import bare_flask, percentile, portal_app, scratch_database  # noqa: E402
 from bs4 import BeautifulSoup  # noqa: E402
 from flask import Flask  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
-from sqlalchemy import delete, func, select  # noqa: E402
+from sqlalchemy import delete, func, make_url, select  # noqa: E402
 
 from portal.domain.models import AttemptClaim, Notice, Role, User  # noqa: E402
 from portal.domain.nhs_number import nhs_number_is_valid  # noqa: E402
@@ -62,6 +70,45 @@ AGENCIES = (
 )
 SURNAMES = ("Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Patel", "Khan")
 PRACTITIONERS = 50
+
+
+KEPT_DATABASE = "portal_bench_kept"
+
+
+@contextlib.contextmanager
+def workspace(server: str, workdir: str | None) -> Iterator[tuple[Path, str]]:
+    """A folder for keys and logs and a database URL: thrown away at the end, or kept in --workdir."""
+    if workdir is None:
+        with tempfile.TemporaryDirectory() as tmp, scratch_database(server) as url:
+            assert url is not None
+            production_keys(Path(tmp))
+            yield Path(tmp), url
+        return
+    folder = Path(workdir).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    url = make_url(server)
+    admin = url.set(database="postgres").render_as_string(hide_password=False).replace("+psycopg", "")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (KEPT_DATABASE,)).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{KEPT_DATABASE}"')
+    production_keys(folder)
+    yield folder, url.set(database=KEPT_DATABASE).render_as_string(hide_password=False)
+
+
+def production_keys(folder: Path) -> None:
+    """Production keys (so gunicorn in production mode accepts them), made once per folder."""
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "portal", "generate-keys", "--production"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "PORTAL_ENV": "development",
+            "PORTAL_KEY_DIR": str(folder / "keys"),
+        },
+        check=True,
+        capture_output=True,
+    )
 
 
 def valid_nhs_number(rng: random.Random) -> str:
@@ -102,7 +149,7 @@ class Grower:
         self.nhs_numbers: list[str] = []
         self.sessions = session_factory(app)
 
-    def raise_one(self) -> None:
+    def raise_one(self, raiser: str | None = None) -> None:
         rng = self.rng
         nhs = valid_nhs_number(rng)
         self.nhs_numbers.append(nhs)
@@ -115,7 +162,7 @@ class Grower:
             date_of_notification=(date(2026, 11, 20) - timedelta(days=rng.randrange(700))).isoformat(),
         )
         with self.sessions() as db:
-            user = db.get(User, rng.choice(self.raisers))
+            user = db.get(User, raiser or rng.choice(self.raisers))
             assert user is not None
             check = raising.record_safety_check(db, self.services, user, immediate_risk=False)
             draft = raising.start_draft(db, self.services, user, check.id)
@@ -203,11 +250,13 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432")
     parser.add_argument("--render-pdfs", action="store_true", help="render and sign every notice's PDF")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--workdir", help="keep the keys here and the database on the server, to grow once")
+    parser.add_argument("--grow-only", action="store_true", help="grow to the largest size and measure nothing")
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
     rng = random.Random(args.seed)
-    with tempfile.TemporaryDirectory() as tmp, scratch_database(args.postgres) as database_url:
-        app = portal_app(Path(tmp), database_url)
+    with workspace(args.postgres, args.workdir) as (folder, database_url):
+        app = portal_app(folder, database_url)
         if not args.render_pdfs:
             reuse_signed_pdfs(app)
         accounts = Accounts(app)
@@ -220,6 +269,10 @@ def main() -> None:
         grower.raisers.append(practitioner.id)
         backend = app.config["DATABASE_URL"].split(":")[0]
         print(f"database: {backend}; PDFs {'rendered' if args.render_pdfs else 'rendered once, sealed per notice'}")
+        if args.grow_only:
+            grown, seconds = grower.grow_to(sizes[-1])
+            print(f"grew {grown} notices in {seconds:.0f} s ({grown / max(seconds, 1e-9):.0f}/s)")
+            sizes = []
         for size in sizes:
             grown, seconds = grower.grow_to(size)
             # What autovacuum does in production (the bench's server may have it off): plans need statistics.
