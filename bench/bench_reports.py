@@ -47,7 +47,8 @@ from portal.services.directory import import_partnerships
 from portal.services.runtime import PortalServices
 
 SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
-NAME = "portal_bench_reports"
+# A second bench on the same server (another worktree) can name its own scratch database.
+NAME = os.environ.get("PORTAL_BENCH_DATABASE", "portal_bench_reports")
 YEAR = reports.financial_year(2025)
 OUTCOMES = [code for code, _ in reports.OUTCOMES]
 BATCH = 5000
@@ -155,6 +156,9 @@ def fill(session: Session, count: int, rng: random.Random) -> None:
                     "due_on": ENGLAND_AND_WALES_CALENDAR.add_working_days(start, 10),
                     "skipped_from": "stage-1" if straight else None,
                     "ended_on": ended,
+                    "working_days": None
+                    if ended is None
+                    else ENGLAND_AND_WALES_CALENDAR.working_days_between(start, ended),
                     "ended_at": stamp if ended else None,
                     "outcome": None if ended is None else ("resolved" if position == len(codes) - 1 else "escalated"),
                     "chase_count": rng.choice((0, 0, 0, 1, 2)),

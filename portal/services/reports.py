@@ -17,12 +17,12 @@ import csv
 import io
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, case, distinct, func, or_, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from portal.domain.categories import (
     COMMON_LABELS,
@@ -45,7 +45,6 @@ from portal.domain.models import (
     utcnow,
 )
 from portal.domain.procedure import Procedure
-from portal.domain.working_days import ENGLAND_AND_WALES_CALENDAR
 from portal.infrastructure.pdf.report import ReportSection, render_report
 from portal.partnerships import current_procedure, spec_for
 from portal.services import audit
@@ -216,7 +215,7 @@ def _nearest_rank(distribution: Counter[int], share: float) -> int | None:
 
 @dataclass
 class _Tally:
-    """What one scan of the partnership's notices gives: the counts of five sections."""
+    """What one scan of the partnership's notices gives: the counts of six sections."""
 
     opened: int = 0
     closed: int = 0
@@ -226,19 +225,44 @@ class _Tally:
     outcomes: Counter[str | None] = field(default_factory=Counter)
     debriefs: Counter[bool | None] = field(default_factory=Counter)
     flagged: int = 0
+    # Raised and closed in each of the trend's quarters, oldest first.
+    trend_opened: list[int] = field(default_factory=list)
+    trend_closed: list[int] = field(default_factory=list)
     # From the notices' stages: chasers per stage, and how many notices skipped a stage.
     chases: Counter[str] = field(default_factory=Counter)
     skipped: int = 0
-    # Stages ended in the period: (stage, started on, ended on, had a limit, kept to it, how many).
-    ended: list[tuple[str, date, date, bool, bool, int]] = field(default_factory=list)
+    # Stages ended in the period: (stage, working days taken, had a limit, kept to it, how many).
+    ended: list[tuple[str, int, bool, bool, int]] = field(default_factory=list)
     # Learning log items of the notices closed in the period, by status.
     learning: Counter[str] = field(default_factory=Counter)
 
 
+def _trend_quarters(last_day: date) -> list[Period]:
+    """The eight quarters ending with the one ``last_day`` falls in, oldest first."""
+    year, number = quarter_of(last_day)
+    quarters = []
+    for _ in range(TREND_QUARTERS):
+        quarters.append(quarter(year, number))
+        year, number = (year, number - 1) if number > 1 else (year - 1, 4)
+    quarters.reverse()
+    return quarters
+
+
+def _quarter_index(
+    day: ColumnElement[date | None] | InstrumentedAttribute[date | None], quarters: list[Period]
+) -> ColumnElement[int]:
+    """Which of ``quarters`` a day falls in (0 the oldest), NULL outside them: counted by FILTER."""
+    return case(*((day.between(q.start, q.end), i) for i, q in enumerate(quarters)))
+
+
 def _tally(session: Session, scope: ColumnElement[bool], period: Period) -> _Tally:
-    """One scan of the notices raised, closed or open in the period, grouped by what the sections count."""
+    """One scan of the notices raised, closed or open in the period, or raised or closed in the trend's eight
+    quarters, grouped by what the sections count; then one of their stages."""
     opened, closed = _opened_in(period), _closed_in(period)
     open_at_end = and_(Notice.opened_on <= period.end, or_(Notice.closed_on.is_(None), Notice.closed_on > period.end))
+    quarters = _trend_quarters(period.end)
+    first, last = quarters[0].start, quarters[-1].end
+    in_trend = or_(Notice.opened_on.between(first, last), Notice.closed_on.between(first, last))
     flags = (
         select(
             Notice.stage,
@@ -250,16 +274,25 @@ def _tally(session: Session, scope: ColumnElement[bool], period: Period) -> _Tal
             case((closed, 1), else_=0).label("c"),
             case((open_at_end, 1), else_=0).label("e"),
             LearningItem.status.label("learning"),
+            _quarter_index(Notice.opened_on, quarters).label("oq"),
+            _quarter_index(Notice.closed_on, quarters).label("cq"),
         )
         .outerjoin(LearningItem, LearningItem.notice_id == Notice.id)
-        .where(scope, or_(opened, closed, open_at_end))
+        .where(scope, or_(opened, closed, open_at_end, in_trend))
         .subquery()
     )
     keys = [flags.c.stage, flags.c.raising_agency_id, flags.c.outcome_code, flags.c.debrief_held]
     keys += [flags.c.learning_flagged, flags.c.o, flags.c.c, flags.c.e, flags.c.learning]
-    tally = _Tally()
-    for row in session.execute(select(*keys, func.count()).group_by(*keys)):
-        stage, raiser, outcome, debrief, flagged, o, c, e, learning, n = tuple(row)
+    # The trend as sixteen filtered counts per group rather than two more grouping columns: the groups stay as
+    # few as the sections need.
+    per_quarter = [func.count().filter(flags.c.oq == i) for i in range(len(quarters))]
+    per_quarter += [func.count().filter(flags.c.cq == i) for i in range(len(quarters))]
+    tally = _Tally(trend_opened=[0] * len(quarters), trend_closed=[0] * len(quarters))
+    for row in session.execute(select(*keys, func.count(), *per_quarter).group_by(*keys)):
+        stage, raiser, outcome, debrief, flagged, o, c, e, learning, n, *trend = tuple(row)
+        for i in range(len(quarters)):
+            tally.trend_opened[i] += int(trend[i] or 0)
+            tally.trend_closed[i] += int(trend[len(quarters) + i] or 0)
         if o:
             tally.opened += n
             tally.stages[stage] += n
@@ -274,15 +307,15 @@ def _tally(session: Session, scope: ColumnElement[bool], period: Period) -> _Tal
         if e:
             tally.open_at_end += n
     # One scan of the stages of notices raised in the period (chasers, skips) or ending in it (timeliness). The
-    # stages ending in it group by their days: a year has few distinct (start, end) pairs. Whether each had a
-    # limit, and kept to it, ride along as grouping columns.
+    # stages ending in it group by the working days each took (kept when it ended): few distinct values. Whether
+    # each had a limit, and kept to it, ride along as grouping columns.
     limit = func.coalesce(NoticeStage.agreed_due_on, NoticeStage.due_on)
     ended_in = NoticeStage.ended_on.between(period.start, period.end)
     columns = (
         select(
             NoticeStage.stage,
-            case((ended_in, NoticeStage.started_on)).label("started"),
-            case((ended_in, NoticeStage.ended_on)).label("ended"),
+            case((ended_in, 1), else_=0).label("ended"),
+            case((ended_in, NoticeStage.working_days)).label("days"),
             case((and_(ended_in, limit.is_not(None)), 1), else_=0).label("limited"),
             case((and_(ended_in, NoticeStage.ended_on <= limit), 1), else_=0).label("kept"),
             case((opened, NoticeStage.chase_count), else_=0).label("chased"),
@@ -292,16 +325,16 @@ def _tally(session: Session, scope: ColumnElement[bool], period: Period) -> _Tal
         .where(scope, or_(opened, ended_in))
         .subquery()
     )
-    keys = [columns.c.stage, columns.c.started, columns.c.ended, columns.c.limited, columns.c.kept]
+    keys = [columns.c.stage, columns.c.ended, columns.c.days, columns.c.limited, columns.c.kept]
     for row in session.execute(
         select(*keys, func.sum(columns.c.chased), func.sum(columns.c.skipped), func.count()).group_by(*keys)
     ):
-        stage, started, ended, limited, kept, chased, skipped, n = tuple(row)
+        stage, ended, days, limited, kept, chased, skipped, n = tuple(row)
         tally.chases[stage] += int(chased or 0)
         # A notice skips on entering a stage: one stage row per notice that skipped.
         tally.skipped += int(skipped or 0)
-        if ended is not None:
-            tally.ended.append((stage, started, ended, bool(limited), bool(kept), int(n)))
+        if ended:
+            tally.ended.append((stage, int(days), bool(limited), bool(kept), int(n)))
     return tally
 
 
@@ -336,36 +369,31 @@ def build_report(
 
 
 def _trend(session: Session, scope: ColumnElement[bool], last_day: date) -> Figure:
-    """Raised and closed per quarter over the eight quarters ending with the one ``last_day`` falls in."""
-    year, number = quarter_of(last_day)
-    quarters = []
-    for _ in range(TREND_QUARTERS):
-        quarters.append(quarter(year, number))
-        year, number = (year, number - 1) if number > 1 else (year - 1, 4)
-    quarters.reverse()
+    """Raised and closed per quarter over the eight quarters ending with the one ``last_day`` falls in (the
+    dashboard's; a report counts its trend in its one scan of the notices)."""
+    quarters = _trend_quarters(last_day)
     first, last = quarters[0].start, quarters[-1].end
-    by_day: dict[str, Counter[date]] = {"opened": Counter(), "closed": Counter()}
-    # One scan for both: each notice raised or closed in the eight quarters, grouped by its two days.
-    for opened_on, closed_on, count in session.execute(
-        select(Notice.opened_on, Notice.closed_on, func.count())
-        .where(scope, or_(Notice.opened_on.between(first, last), Notice.closed_on.between(first, last)))
-        .group_by(Notice.opened_on, Notice.closed_on)
-    ):
-        if opened_on is not None and first <= opened_on <= last:
-            by_day["opened"][opened_on] += count
-        if closed_on is not None and first <= closed_on <= last:
-            by_day["closed"][closed_on] += count
-    rows: list[tuple[str, tuple[Value, ...]]] = []
-    for q in quarters:
-        raised = sum(c for d, c in by_day["opened"].items() if q.start <= d <= q.end)
-        done = sum(c for d, c in by_day["closed"].items() if q.start <= d <= q.end)
-        rows.append((q.label.split(":")[0], (raised, done)))
+    counts = session.execute(
+        select(
+            *(func.count().filter(Notice.opened_on.between(q.start, q.end)) for q in quarters),
+            *(func.count().filter(Notice.closed_on.between(q.start, q.end)) for q in quarters),
+        ).where(scope, or_(Notice.opened_on.between(first, last), Notice.closed_on.between(first, last)))
+    ).one()
+    return _trend_figure(
+        quarters, [int(n or 0) for n in counts[: len(quarters)]], [int(n or 0) for n in counts[len(quarters) :]]
+    )
+
+
+def _trend_figure(quarters: list[Period], raised: list[int], closed: list[int]) -> Figure:
+    rows: list[tuple[str, tuple[Value, ...]]] = [
+        (q.label.split(":")[0], (r, c)) for q, r, c in zip(quarters, raised, closed, strict=True)
+    ]
     peak = max(rows, key=lambda r: r[1][0] or 0)
     return Figure(
         "trend",
         "Trend over the last eight quarters",
-        f"Notices raised and closed per quarter over the eight quarters to {long_date(last)}; the most raised in "
-        f"one quarter was {peak[1][0]}, in {peak[0]}.",
+        f"Notices raised and closed per quarter over the eight quarters to {long_date(quarters[-1].end)}; the most "
+        f"raised in one quarter was {peak[1][0]}, in {peak[0]}.",
         ("Raised", "Closed"),
         tuple(rows),
         count_columns=frozenset({0, 1}),
@@ -382,7 +410,7 @@ def _volume(session: Session, scope: ColumnElement[bool], period: Period, tally:
         (("Raised in the period", (opened,)), ("Closed in the period", (closed,)), ("Open at the end", (still_open,))),
         chart=False,
     )
-    trend = _trend(session, scope, period.end)
+    trend = _trend_figure(_trend_quarters(period.end), tally.trend_opened, tally.trend_closed)
     return [volume, trend]
 
 
@@ -507,36 +535,15 @@ def _categories(
     return figures
 
 
-def _working_days_counter(days: Sequence[date]) -> Callable[[date, date], int]:
-    """working_days_between for days in the range of ``days``, from one running count of working days.
-
-    The same count as portal.domain.working_days (working days after a, up to and including b), built once per
-    report so a year's thousands of distinct (start, end) pairs cost a subtraction each.
-    """
-    if not days:
-        return ENGLAND_AND_WALES_CALENDAR.working_days_between
-    first, last = min(days), max(days)
-    running: dict[date, int] = {}
-    total, day = 0, first
-    while day <= last:
-        total += ENGLAND_AND_WALES_CALENDAR.is_working_day(day)
-        running[day] = total
-        day += timedelta(days=1)
-    return lambda a, b: running[b] - running[a]
-
-
 def _timeliness(procedure: Procedure, tally: _Tally) -> Figure:
-    pairs = tally.ended
     within: Counter[str] = Counter()
     on_time: Counter[str] = Counter()
-    for code, _start, _end, limited, in_time, n in pairs:
+    days: dict[str, Counter[int]] = defaultdict(Counter)
+    for code, taken, limited, in_time, n in tally.ended:
         within[code] += n if limited else 0
         on_time[code] += n if in_time else 0
+        days[code][taken] += n
     chases = tally.chases
-    days: dict[str, Counter[int]] = defaultdict(Counter)
-    count_between = _working_days_counter([d for row in pairs for d in (row[1], row[2])])
-    for code, started, ended_on, _limited, _in_time, n in pairs:
-        days[code][count_between(started, ended_on)] += n
     rows: list[tuple[str, tuple[Value, ...]]] = []
     for stage in procedure.stages:
         dist = days.get(stage.code, Counter())

@@ -357,6 +357,7 @@ def escalate(
         record.seal_answer(session, notice, dek, name, value)
     current.ended_at = utcnow()
     current.ended_on = services.today()
+    current.count_working_days()
     current.outcome = OUTCOME_ESCALATED
     record.add_event(
         session,
@@ -429,6 +430,7 @@ def close(
     now = utcnow()
     current.ended_at = now
     current.ended_on = services.today()
+    current.count_working_days()
     current.outcome = OUTCOME_RESOLVED
     notice.status = NoticeStatus.CLOSED
     notice.closed_at = now
@@ -490,6 +492,7 @@ def withdraw(
     now = utcnow()
     current.ended_at = now
     current.ended_on = services.today()
+    current.count_working_days()
     current.outcome = OUTCOME_WITHDRAWN
     notice.status = NoticeStatus.WITHDRAWN
     notice.closed_at = now
