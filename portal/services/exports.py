@@ -13,10 +13,13 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import tempfile
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, aliased
 
@@ -95,6 +98,28 @@ def export_register(
     server-side cursor one batch at a time (iterate them while the session is open), so neither the rows nor
     the file are ever held whole in memory.
     """
+    scope, count, today = _claim(session, services, user, remote_addr=remote_addr, kind="")
+    filename = f"{user.partnership.code}-notices-{today.isoformat()}-OFFICIAL-SENSITIVE.csv"
+    return filename, _chunks(session, scope, count, today)
+
+
+def export_register_xlsx(
+    session: Session, services: PortalServices, user: User, *, remote_addr: str = ""
+) -> tuple[str, Iterator[bytes]]:
+    """Return (file name, XLSX chunks) of the same register, under the same cap and audit as the CSV.
+
+    The workbook is written in openpyxl's write-only mode, which keeps one row in memory and spills the sheet
+    to a temporary file; the finished file is then sent from disk in chunks.
+    """
+    scope, count, today = _claim(session, services, user, remote_addr=remote_addr, kind=" format=xlsx")
+    filename = f"{user.partnership.code}-notices-{today.isoformat()}-OFFICIAL-SENSITIVE.xlsx"
+    return filename, _xlsx_chunks(session, scope, count, today)
+
+
+def _claim(
+    session: Session, services: PortalServices, user: User, *, remote_addr: str, kind: str
+) -> tuple[list[ColumnElement[bool]], int, date]:
+    """Claim an export against the hourly cap (both formats count), count its rows and audit it."""
     # Claimed before the work, so exports asked for at once meet an exact cap (portal.services.limits).
     attempt = limits.claim(
         session,
@@ -132,13 +157,11 @@ def export_register(
         outcome="ok",
         actor_id=user.id,
         object_type="partnership",
-        object_id=f"rows={count}",
+        object_id=f"rows={count}{kind}",
         remote_addr=remote_addr,
     )
     session.commit()
-    today = services.today()
-    filename = f"{user.partnership.code}-notices-{today.isoformat()}-OFFICIAL-SENSITIVE.csv"
-    return filename, _chunks(session, scope, count, today)
+    return scope, count, services.today()
 
 
 def _chunks(session: Session, scope: list[ColumnElement[bool]], count: int, today: date) -> Iterator[bytes]:
@@ -156,10 +179,47 @@ def _chunks(session: Session, scope: list[ColumnElement[bool]], count: int, toda
     # The header is the first row, so the file imports as it is; the marking is in the file name and the last row.
     writer.writerow(COLUMNS)
     yield flush()
-    marking = [MARKING] + [""] * (len(COLUMNS) - 1)
-    if count == 0:
-        writer.writerow(marking)
+    for batch in _batches(session, scope, count, today):
+        for cells in batch:
+            writer.writerow([neutralise(cell) for cell in cells])
         yield flush()
+    writer.writerow([MARKING] + [""] * (len(COLUMNS) - 1))
+    yield flush()
+
+
+# Bytes of the finished workbook sent per chunk.
+XLSX_CHUNK = 64 * 1024
+
+
+def _xlsx_chunks(session: Session, scope: list[ColumnElement[bool]], count: int, today: date) -> Iterator[bytes]:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Register")
+    # The marking a printed page carries at its head and foot, besides the file name and the last row.
+    for part in (sheet.oddHeader.center, sheet.oddFooter.center):
+        part.text = "OFFICIAL-SENSITIVE"
+    sheet.oddFooter.right.text = "Page &P of &N"
+    sheet.append(list(COLUMNS))
+    for batch in _batches(session, scope, count, today):
+        for cells in batch:
+            # Numbers stay numbers; text is disarmed as in the CSV (openpyxl reads "=..." as a formula) and
+            # cleared of the control characters a workbook may not hold.
+            sheet.append(
+                [cell if isinstance(cell, int) else ILLEGAL_CHARACTERS_RE.sub("", neutralise(cell)) for cell in cells]
+            )
+    sheet.append([MARKING])
+    with tempfile.TemporaryFile() as spooled:
+        workbook.save(spooled)
+        spooled.seek(0)
+        while chunk := spooled.read(XLSX_CHUNK):
+            yield chunk
+
+
+def _batches(
+    session: Session, scope: list[ColumnElement[bool]], count: int, today: date
+) -> Iterator[list[list[object]]]:
+    """The register's rows (cells before neutralising), BATCH_SIZE at a time, oldest notice first."""
+    if count == 0:
+        session.rollback()
         return
     # Chase counts aggregated in SQL and joined: no list of ids bound as parameters, however many notices.
     chases = (
@@ -233,12 +293,10 @@ def _chunks(session: Session, scope: list[ColumnElement[bool]], count: int, toda
                 .order_by(NoticeCategory.notice_id, NoticeCategory.id)
             ):
                 coded[category.notice_id].append(category)
-            for r in batch:
-                cells = _row(r, stages[r.id], agencies[r.id], today, procedures, working_days) + _codes(r, coded[r.id])
-                writer.writerow([neutralise(cell) for cell in cells])
-            yield flush()
-        writer.writerow(marking)
-        yield flush()
+            yield [
+                _row(r, stages[r.id], agencies[r.id], today, procedures, working_days) + _codes(r, coded[r.id])
+                for r in batch
+            ]
     finally:
         # End the read (and close its server-side cursor) when the last chunk is sent or the client goes: the
         # request's own teardown ran when the view returned, before the first chunk, and will not do it.

@@ -7,6 +7,7 @@ import io
 from datetime import date
 from typing import Any
 
+import openpyxl
 import pytest
 from flask import Flask
 from sqlalchemy import event, func, select
@@ -103,6 +104,51 @@ def test_exports_are_minimal_safe_and_restricted(app: Flask, accounts: Accounts)
             .all()
         )
         assert outcomes.count("ok") == exports.EXPORTS_PER_HOUR and outcomes.count("denied") == 1
+
+
+def test_the_register_as_xlsx_is_marked_disarmed_capped_and_audited(app: Flask, accounts: Accounts) -> None:
+    with session_factory(app)() as db:
+        rochdale = db.execute(select(Partnership).where(Partnership.slug == "rochdale")).scalar_one()
+        db.add(Agency(partnership_id=rochdale.id, name=HOSTILE_AGENCY, sender_note="", position=99))
+        db.commit()
+    raiser = accounts.make(Role.PRACTITIONER, agency=HOSTILE_AGENCY)
+    bm = accounts.make(Role.BUSINESS_MANAGER)
+    client, manager = app.test_client(), app.test_client()
+    sign_in(client, app, raiser)
+    sign_in(manager, app, bm)
+    _notice_id, reference = raise_notice(client, appendix1_answers(contact_id(app, "Rochdale Children's Social Care")))
+
+    # Offered beside the CSV on the business unit's list.
+    assert 'href="/business/notices.xlsx"' in manager.get("/business/notices").get_data(as_text=True)
+    response = manager.get("/business/notices.xlsx")
+    assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
+    assert response.headers["Content-Disposition"].endswith('-OFFICIAL-SENSITIVE.xlsx"')
+    workbook = openpyxl.load_workbook(io.BytesIO(response.data))
+    sheet = workbook.active
+    assert sheet is not None
+    rows = [[cell if cell is not None else "" for cell in row] for row in sheet.iter_rows(values_only=True)]
+    # The header first, one row per notice, the marking last; the same cells as the CSV.
+    assert rows[0] == list(exports.COLUMNS)
+    [row] = rows[1:-1]
+    assert row[0] == reference and row[5] == "'" + HOSTILE_AGENCY and row[8] == "Stage 3"
+    assert isinstance(row[exports.COLUMNS.index("Working days open")], int)
+    assert rows[-1][0] == exports.MARKING
+    assert sheet.oddHeader.center.text == "OFFICIAL-SENSITIVE"
+    assert sheet.oddFooter.center.text == "OFFICIAL-SENSITIVE"
+    # No cell is a formula, and no child's detail is in the file.
+    assert all(cell.data_type != "f" for line in sheet.iter_rows() for cell in line)
+    text = " ".join(str(cell) for line in rows for cell in line)
+    for secret in (CANARY_NAME, CANARY_NHS, CANARY_NHS.replace(" ", ""), CANARY_NARRATIVE):
+        assert secret not in text
+
+    # Audited with its row count and format; practitioners get 404; the CSV and XLSX share the hourly cap.
+    with session_factory(app)() as db:
+        entry = db.execute(select(AuditEvent).where(AuditEvent.action == "notice.export")).scalar_one()
+        assert (entry.actor_id, entry.outcome, entry.object_id) == (bm.id, "ok", "rows=1 format=xlsx")
+    assert client.get("/business/notices.xlsx").status_code == 404
+    for _ in range(exports.EXPORTS_PER_HOUR - 1):
+        assert manager.get("/business/notices.csv").status_code == 200
+    assert manager.get("/business/notices.xlsx").status_code == 429
 
 
 def register_as_before(db: Session, services: PortalServices, user: User) -> bytes:

@@ -256,6 +256,10 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("business.export", "GET"): row(
         anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=DENIED
     ),
+    # The same register as an XLSX workbook: the same rule, cap and audit.
+    ("business.export_xlsx", "GET"): row(
+        anon=SIGN_IN, raiser=DENIED, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=OK, bm2=OK, admin=DENIED
+    ),
     # -- administration (issue 9): the partnership's administrators only ------------------------------
     # {user} is a Rochdale practitioner who is none of the actors, so deactivating them changes no row.
     ("admin.users", "GET"): row(

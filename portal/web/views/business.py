@@ -88,3 +88,16 @@ def export() -> Response:
     response = Response(stream_with_context(chunks), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+@bp.get("/notices.xlsx")
+@rule("business_manager")
+def export_xlsx() -> Response:
+    filename, chunks = exports.export_register_xlsx(
+        get_session(), portal_services(), current_user, remote_addr=request.remote_addr or ""
+    )
+    response = Response(
+        stream_with_context(chunks), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
