@@ -301,6 +301,8 @@ class Notice(Base):
         Index("ix_notice_raised_by_submitted", "raised_by_id", "submitted_at", "id"),
         Index("ix_notice_partnership_opened", "partnership_id", "opened_on"),
         Index("ix_notice_partnership_closed", "partnership_id", "closed_on"),
+        # The business unit's list in order of reference, paged by keyset on (reference, id).
+        Index("ix_notice_partnership_reference", "partnership_id", "reference", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)

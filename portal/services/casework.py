@@ -91,6 +91,13 @@ class NoticeView:
 # Rows a list page shows: a page is a screenful a person reads, and no request's work grows with the table.
 PAGE_SIZE = 50
 DUE_FILTERS = ("overdue", "this-week")
+# The orders the business unit's list offers: each pages by keyset on (its key, id), from an index that begins
+# with the partnership (ix_notice_partnership_submitted, ix_notice_partnership_reference).
+SORTS: dict[str, str] = {
+    "newest": "Newest raised first",
+    "oldest": "Oldest raised first",
+    "reference": "Reference",
+}
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,8 @@ class ListFilters:
     category: str = ""
     # A reference, exactly (case does not matter).
     reference: str = ""
+    # One of SORTS: not a filter, but carried with them from page to page.
+    sort: str = "newest"
 
     def narrowing(self) -> list[ColumnElement[bool]]:
         """The conditions beyond the due-date clocks."""
@@ -251,16 +260,23 @@ def _page(
         .outerjoin(NoticeStage, _CURRENT_STAGE)
         .where(*wanted)
     )
-    key = tuple_(Notice.submitted_at, Notice.id)
+    sort = filters.sort if filters.sort in SORTS else "newest"
+    column = Notice.reference if sort == "reference" else Notice.submitted_at
+    # Keyset on (the sort's key, id): a page starts strictly after the last row of the one before, in the
+    # list's own order, so following the pages meets every notice once whatever the order.
+    ascending = sort != "newest"
+    key = tuple_(column, Notice.id)
     backwards = before is not None and after is None
     if after is not None:
-        query = query.where(key < tuple_(*_bind_cursor(after)))
+        edge = tuple_(*_bind_cursor(after, sort))
+        query = query.where(key > edge if ascending else key < edge)
     elif before is not None:
-        query = query.where(key > tuple_(*_bind_cursor(before)))
-    if backwards:
-        query = query.order_by(Notice.submitted_at.asc(), Notice.id.asc())
+        edge = tuple_(*_bind_cursor(before, sort))
+        query = query.where(key < edge if ascending else key > edge)
+    if ascending != backwards:
+        query = query.order_by(column.asc(), Notice.id.asc())
     else:
-        query = query.order_by(Notice.submitted_at.desc(), Notice.id.desc())
+        query = query.order_by(column.desc(), Notice.id.desc())
     fetched = list(db.execute(query.limit(per_page + 1)).all())
     more = len(fetched) > per_page
     fetched = fetched[:per_page]
@@ -288,15 +304,34 @@ def _page(
         total=total,
         overdue=overdue_total,
         due_this_week=due_total,
-        next_cursor=encode_cursor(last.submitted_at, last.id) if has_next and last is not None else None,
-        previous_cursor=encode_cursor(first.submitted_at, first.id) if has_previous and first is not None else None,
+        next_cursor=_encode_for(sort, last) if has_next and last is not None else None,
+        previous_cursor=_encode_for(sort, first) if has_previous and first is not None else None,
     )
 
 
-def _bind_cursor(token: str) -> tuple[object, str]:
+def _bind_cursor(token: str, sort: str = "newest") -> tuple[object, str]:
+    if sort == "reference":
+        return _decode_reference_cursor(token)
     at, notice_id = decode_cursor(token)
     # Bound through the column's own type, so the comparison is with what the database stores.
     return literal(at, type_=Notice.__table__.c.submitted_at.type), notice_id
+
+
+def _encode_for(sort: str, row: Any) -> str:
+    if sort == "reference":
+        # A reference is the partnership's code, the year and a number: nothing about a child.
+        return base64.urlsafe_b64encode(f"{row.reference}~{row.id}".encode()).decode().rstrip("=")
+    return encode_cursor(row.submitted_at, row.id)
+
+
+def _decode_reference_cursor(token: str) -> tuple[str, str]:
+    try:
+        reference, notice_id = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().rsplit("~", 1)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PageCursorError("not a page cursor") from exc
+    if len(notice_id) > 36 or len(reference) > 30:
+        raise PageCursorError("not a page cursor")
+    return reference, notice_id
 
 
 def _row(r: Any, slug: str, agencies: list[str], today: date) -> NoticeRow:

@@ -66,6 +66,7 @@ def test_list_pages_issue_the_same_statements_at_5_and_at_60_notices(app: Flask,
         "spoc": "/",
         "business": "/business/notices",
         "business overdue": "/business/notices?due=overdue",
+        **{f"business sort {sort}": f"/business/notices?sort={sort}" for sort in casework.SORTS},
     }
 
     def measure() -> dict[str, int]:
@@ -96,9 +97,36 @@ def test_list_pages_issue_the_same_statements_at_5_and_at_60_notices(app: Flask,
         assert len(references(home)) == casework.PAGE_SIZE and link(home, "next") is not None
 
 
+def test_each_order_pages_through_every_notice_once(app: Flask, accounts: Accounts) -> None:
+    world = World(app)
+    raiser = accounts.make(Role.PRACTITIONER)
+    client = app.test_client()
+    sign_in(client, app, accounts.make(Role.BUSINESS_MANAGER))
+    made = [world.raise_rochdale(raiser) for _ in range(casework.PAGE_SIZE + 7)]
+    expected = {
+        "newest": [n.reference for n in sorted(made, key=lambda n: (n.submitted_at, n.id), reverse=True)],
+        "oldest": [n.reference for n in sorted(made, key=lambda n: (n.submitted_at, n.id))],
+        "reference": sorted(n.reference for n in made),
+    }
+    for sort, wanted in expected.items():
+        first = client.get(f"/business/notices?sort={sort}").text
+        after = link(first, "next")
+        # The order is carried to the next page (the default needs no parameter).
+        assert after is not None and (f"sort={sort}" in after) == (sort != "newest")
+        second = client.get(after).text
+        # Forward: every notice once, in the order chosen; back again: the first page as it was.
+        assert references(first) + references(second) == wanted, sort
+        back = link(second, "prev")
+        assert back is not None and references(client.get(back).text) == references(first), sort
+    # The order chosen is shown as chosen; an order that is not offered is the default.
+    assert 'value="reference" selected' in client.get("/business/notices?sort=reference").text
+    assert references(client.get("/business/notices?sort=nonsense").text) == expected["newest"][: casework.PAGE_SIZE]
+
+
 def test_a_page_cursor_the_portal_did_not_make_is_not_found(app: Flask, accounts: Accounts) -> None:
     client = app.test_client()
     sign_in(client, app, accounts.make(Role.BUSINESS_MANAGER))
     for forged in ("not-a-cursor", "%%%", "QUFB"):
         assert client.get(f"/business/notices?after={forged}").status_code == 404
+        assert client.get(f"/business/notices?sort=reference&after={forged}").status_code == 404
     assert "There are no notices yet." in client.get("/business/notices?due=nonsense").text

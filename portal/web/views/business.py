@@ -44,7 +44,17 @@ def notices() -> str:
         "reference": filters.reference,
     }
     kept = {name: str(value) for name, value in applied.items() if value not in ("", None)}
-    return render_template("business/notices.html", page=page, filters=filters, choices=choices, kept=kept)
+    # The order is carried from page to page with the filters, but does not narrow the list.
+    carried = {**kept, "sort": filters.sort} if filters.sort != "newest" else kept
+    return render_template(
+        "business/notices.html",
+        page=page,
+        filters=filters,
+        choices=choices,
+        kept=kept,
+        carried=carried,
+        sorts=casework.SORTS,
+    )
 
 
 def _id_in(value: str, allowed: list[tuple[int, str]]) -> int | None:
@@ -65,6 +75,7 @@ def _filters(args: MultiDict[str, str], choices: casework.FilterChoices) -> case
     stage = args.get("stage", "")
     category = args.get("category", "")
     reference = args.get("reference", "").strip()
+    sort = args.get("sort", "")
     return casework.ListFilters(
         due=due if due in casework.DUE_FILTERS else "",
         status=status if status in dict(choices.statuses) else "",
@@ -75,6 +86,7 @@ def _filters(args: MultiDict[str, str], choices: casework.FilterChoices) -> case
         opened_to=_day(args.get("to", "")),
         category=category if category in dict(choices.themes) else "",
         reference=reference if len(reference) <= 30 else "",
+        sort=sort if sort in casework.SORTS else "newest",
     )
 
 

@@ -6,6 +6,8 @@ Revises: 0012
 - notice_stage.working_days: the working days a stage took (started_on to ended_on), kept when it ends so a
   year's report takes its medians over 100,000 stages in SQL. Filled here for the stages already ended, one
   calendar count per distinct (start, end) pair.
+- ix_notice_partnership_reference: the business unit's list in order of reference, paged by keyset on
+  (reference, id); newest and oldest first page from ix_notice_partnership_submitted, read either way.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("notice_stage", schema=None) as batch_op:
         batch_op.add_column(sa.Column("working_days", sa.Integer(), nullable=True))
+    op.create_index("ix_notice_partnership_reference", "notice", ["partnership_id", "reference", "id"])
     bind = op.get_bind()
     pairs = bind.execute(
         sa.text("SELECT DISTINCT started_on, ended_on FROM notice_stage WHERE ended_on IS NOT NULL")
@@ -46,5 +49,6 @@ def _day(value: object) -> date:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_notice_partnership_reference", table_name="notice")
     with op.batch_alter_table("notice_stage", schema=None) as batch_op:
         batch_op.drop_column("working_days")
