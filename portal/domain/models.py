@@ -340,6 +340,10 @@ class Notice(Base):
     learning_flagged: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     # The days in England the notice was raised and closed (services.today()): the days reports count by,
     # the same days the stage clocks run on.
+    # Repeat escalations found when the notice was submitted (portal.services.repeats), for the business
+    # unit's list: the same child within 12 months, the same pair of agencies a third time in six months.
+    repeat_child: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    repeat_pair: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     opened_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     closed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 

@@ -48,6 +48,8 @@ class NoticeRow:
     due_on: date | None
     overdue: bool
     due_this_week: bool
+    # Repeat escalations kept at submit (portal.services.repeats): set on the business unit's list only.
+    repeats: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,7 @@ def _page(
     after: str | None = None,
     before: str | None = None,
     per_page: int = PAGE_SIZE,
+    show_repeats: bool = False,
 ) -> NoticePage:
     """A constant number of statements whatever the size of the list: the counts, the page, its recipients.
     Every notice in ``scope`` is of one partnership, whose ``slug`` names its procedures."""
@@ -249,6 +252,8 @@ def _page(
             Notice.status,
             Notice.stage,
             Notice.procedure_version,
+            Notice.repeat_child,
+            Notice.repeat_pair,
             raising.name.label("raising_agency"),
             NoticeStage.id.label("stage_row"),
             NoticeStage.ended_at,
@@ -293,7 +298,7 @@ def _page(
         ):
             names[notice_id].append(name)
 
-    rows = [_row(r, slug, names[r.id], today) for r in fetched]
+    rows = [_row(r, slug, names[r.id], today, repeats_shown=show_repeats) for r in fetched]
     first, last = (fetched[0], fetched[-1]) if fetched else (None, None)
     if backwards:
         has_previous, has_next = more, True
@@ -334,7 +339,7 @@ def _decode_reference_cursor(token: str) -> tuple[str, str]:
     return reference, notice_id
 
 
-def _row(r: Any, slug: str, agencies: list[str], today: date) -> NoticeRow:
+def _row(r: Any, slug: str, agencies: list[str], today: date, *, repeats_shown: bool = False) -> NoticeRow:
     open_stage = r.stage_row is not None and r.ended_at is None and r.status == NoticeStatus.OPEN
     due = r.due_on if open_stage else None
     overdue = due is not None and due < today
@@ -361,6 +366,11 @@ def _row(r: Any, slug: str, agencies: list[str], today: date) -> NoticeRow:
         due_on=due,
         overdue=overdue,
         due_this_week=due is not None and not overdue and due <= _week_end(today),
+        repeats=tuple(
+            tag for tag, flagged in (("Same child", r.repeat_child), ("Same agencies", r.repeat_pair)) if flagged
+        )
+        if repeats_shown
+        else (),
     )
 
 
@@ -420,6 +430,8 @@ def notices_for_partnership(
         after=after,
         before=before,
         per_page=per_page,
+        # Only the business unit sees repeat flags: a practitioner or SPOC would learn that other notices exist.
+        show_repeats=user.role_enum is Role.BUSINESS_MANAGER,
     )
 
 

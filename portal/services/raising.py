@@ -29,7 +29,7 @@ from portal.domain.notice_definition import Entry, NoticeDefinition
 from portal.domain.policy import printable_id, responder, well_formed_id
 from portal.infrastructure.db import begin_write
 from portal.partnerships import notice_definition, procedure_for
-from portal.services import audit, messages, record, routing, search, transitions, vault
+from portal.services import audit, messages, record, repeats, routing, search, transitions, vault
 from portal.services.documents import issue_version
 from portal.services.errors import DraftNotFoundError, DraftSubmittedError, FormNotAvailableError
 from portal.services.references import next_reference
@@ -356,6 +356,7 @@ def submit_notice(
             f"Your notice has been sent under the {partnership.name} procedure to {agencies}. It is at {stage.name}.",
         )
 
+    repeats.flag_on_submit(session, services, notice, answers)
     if check is not None:
         check.notice_id = notice.id
     session.delete(draft)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import select
 
-from portal.domain.models import AuditEvent, Role
+from portal.domain.models import AuditEvent, Notice, Role
 from portal.services import casework
-from tests.helpers import Accounts
+from tests.helpers import Accounts, sign_in
 from tests.services.builders import RAISING, World
 from tests.services.report_seed import seed_trafford
 
@@ -47,3 +47,34 @@ def test_a_third_notice_between_the_same_agencies_in_six_months_is_flagged(app: 
         )
         assert casework.read_notice(db, world.services, bm, seeded.ids["N1"]).repeats == ()
         assert casework.read_notice(db, world.services, bm, seeded.ids["N3"]).repeats == ()
+
+
+def test_repeat_flags_kept_at_submit_show_on_the_business_units_list_only(app: Flask, accounts: Accounts) -> None:
+    world = World(app)
+    raiser = accounts.make(Role.PRACTITIONER, agency=RAISING)
+    bm = accounts.make(Role.BUSINESS_MANAGER)
+    first = world.raise_rochdale(raiser)
+    other_child = world.raise_rochdale(raiser, child_name="Another Child", nhs_number="", child_dob="2015-01-01")
+    second = world.raise_rochdale(raiser)
+    with world.session() as db:
+        kept = {
+            n.id: (n.repeat_child, n.repeat_pair)
+            for n in db.execute(select(Notice).where(Notice.id.in_([first.id, other_child.id, second.id]))).scalars()
+        }
+        # The first of the child's notices repeats nothing; the third is the same child, and the third notice
+        # between the same two agencies in six months.
+        assert kept == {first.id: (False, False), other_child.id: (False, False), second.id: (True, True)}
+        rows = {
+            r.reference: r.repeats
+            for r in casework.notices_for_partnership(db, world.services, world.user(db, bm)).rows
+        }
+        assert rows == {
+            first.reference: (),
+            other_child.reference: (),
+            second.reference: ("Same child", "Same agencies"),
+        }
+        # The raiser's own list shows no flag: it would tell them of notices they may not read.
+        assert all(r.repeats == () for r in casework.notices_for_user(db, world.services, world.user(db, raiser)).rows)
+    client = app.test_client()
+    sign_in(client, app, bm)
+    assert client.get("/business/notices").text.count("Repeat: Same child") == 1

@@ -8,6 +8,9 @@ Revises: 0012
   calendar count per distinct (start, end) pair.
 - ix_notice_partnership_reference: the business unit's list in order of reference, paged by keyset on
   (reference, id); newest and oldest first page from ix_notice_partnership_submitted, read either way.
+- notice.repeat_child, repeat_pair: repeat escalations found at submit, for the business unit's list. NULL for
+  notices raised before: the notice page sets repeat_child when the business unit opens one
+  (docs/reports.md#repeats).
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("notice_stage", schema=None) as batch_op:
         batch_op.add_column(sa.Column("working_days", sa.Integer(), nullable=True))
+    with op.batch_alter_table("notice", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("repeat_child", sa.Boolean(), nullable=True))
+        batch_op.add_column(sa.Column("repeat_pair", sa.Boolean(), nullable=True))
     op.create_index("ix_notice_partnership_reference", "notice", ["partnership_id", "reference", "id"])
     bind = op.get_bind()
     pairs = bind.execute(
@@ -50,5 +56,8 @@ def _day(value: object) -> date:
 
 def downgrade() -> None:
     op.drop_index("ix_notice_partnership_reference", table_name="notice")
+    with op.batch_alter_table("notice", schema=None) as batch_op:
+        batch_op.drop_column("repeat_pair")
+        batch_op.drop_column("repeat_child")
     with op.batch_alter_table("notice_stage", schema=None) as batch_op:
         batch_op.drop_column("working_days")
