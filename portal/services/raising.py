@@ -355,8 +355,8 @@ def submit_notice(
             f"OFFICIAL-SENSITIVE: escalation notice {notice.reference}: sent",
             f"Your notice has been sent under the {partnership.name} procedure to {agencies}. It is at {stage.name}.",
         )
+        repeats.flag_on_submit(session, services, notice, answers)
 
-    repeats.flag_on_submit(session, services, notice, answers)
     if check is not None:
         check.notice_id = notice.id
     session.delete(draft)

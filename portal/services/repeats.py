@@ -39,7 +39,9 @@ def flag_on_submit(session: Session, services: PortalServices, notice: Notice, a
     plaintext; the match is confirmed by decrypting the candidates, as on the notice page, but names no notice
     to anyone, so it is not a read to audit. Nothing is committed here: the submit's own transaction does it."""
     notice.repeat_child = bool(_confirmed_same_child(session, services, notice, answers))
-    notice.repeat_pair = any(n >= PAIR_REPEATS for _, n in _pair_counts(session, services, notice))
+    # Called before the submit's rows are flushed: the other notices are counted, and this one added.
+    others = _pair_counts(session, services, notice, others_only=True)
+    notice.repeat_pair = any(n + 1 >= PAIR_REPEATS for _, n in others)
 
 
 def _same_child(
@@ -102,7 +104,9 @@ def _confirmed_same_child(
     return confirmed
 
 
-def _pair_counts(session: Session, services: PortalServices, notice: Notice) -> list[tuple[int, int]]:
+def _pair_counts(
+    session: Session, services: PortalServices, notice: Notice, *, others_only: bool = False
+) -> list[tuple[int, int]]:
     """(receiving agency, notices) raised by this notice's agency with each of its receivers in six months."""
     if notice.raising_agency_id is None or notice.opened_on is None:
         return []
@@ -116,6 +120,7 @@ def _pair_counts(session: Session, services: PortalServices, notice: Notice) -> 
             Notice.id.not_in(sorted(services.honeytokens)),
             NoticeRecipient.agency_id.in_(receivers),
             Notice.opened_on.between(notice.opened_on - PAIR_WINDOW, notice.opened_on),
+            *((Notice.id != notice.id,) if others_only else ()),
         )
         .group_by(NoticeRecipient.agency_id)
     ).all()
