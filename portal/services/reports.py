@@ -1,10 +1,10 @@
 """The business unit's reports: one partnership's notices over a period, as aggregates only (docs/reports.md).
 
 Every figure is counted by SQL over plain columns (stages, agencies, dates, category and outcome codes): nothing
-is decrypted, and no reference, child identifier or narrative reaches a report. The only figures finished in
-Python are the working-day medians and 90th percentiles: SQL groups the stages by (stage, start day, end day)
-with a count, and portal.domain.working_days counts each distinct pair once, so the cost follows the number of
-distinct day pairs, not of notices.
+is decrypted, and no reference, child identifier or narrative reaches a report. The working-day medians and
+90th percentiles are read in Python from SQL's count of stages per (stage, working days taken): the days are
+kept on each stage when it ends (notice_stage.working_days), so the cost follows the few distinct numbers of
+days, not the number of notices.
 
 A report is a list of ``Figure``s (a title, a text summary, a table and whether it is drawn as a chart), so the
 page, the CSV and the PDF show the same figures. Counts of 1 to 4 are shown as "fewer than 5" wherever a report
