@@ -11,11 +11,13 @@ import zipfile
 from datetime import date
 from pathlib import Path
 
+import openpyxl
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, expect
 
 from portal.infrastructure.pdf.signing import verify_signed_pdf
+from portal.services import exports
 from tests.browser.test_journey import assert_accessible, sign_in
 from tests.helpers import Accounts
 from tests.services.report_seed import seed_trafford
@@ -92,4 +94,21 @@ def test_the_business_manager_builds_traffords_quarterly_report(
     page.get_by_role("button", name="Find notices").click()
     expect(page.get_by_role("table").locator("caption")).to_contain_text("Notices (2)")
     assert_accessible(page, "list, filtered")
+
+    # The same two in order of reference, the order kept in the form.
+    page.get_by_label("Order").select_option("reference")
+    page.get_by_role("button", name="Find notices").click()
+    shown = page.locator("table.govuk-table tbody a.govuk-link").all_inner_texts()
+    assert len(shown) == 2 and shown == sorted(shown)
+    expect(page.get_by_label("Order")).to_have_value("reference")
+
+    # The register as an XLSX workbook: the header first, the marking in its page header and last row.
+    with page.expect_download() as xlsx_info:
+        page.get_by_role("link", name="as an Excel workbook (XLSX)").click()
+    assert xlsx_info.value.suggested_filename.endswith("-OFFICIAL-SENSITIVE.xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(Path(xlsx_info.value.path()).read_bytes())).active
+    assert sheet is not None and sheet.oddHeader.center.text == "OFFICIAL-SENSITIVE"
+    rows = list(sheet.iter_rows(values_only=True))
+    assert list(rows[0]) == list(exports.COLUMNS) and str(rows[-1][0]).startswith("OFFICIAL-SENSITIVE")
+    assert len(rows) > 2 and all(row[0] for row in rows[1:-1])
     context.close()
