@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, timedelta
 from typing import Any
 
 from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event
+from sqlalchemy import event, select
 
-from portal.domain.models import Role
+from portal.domain.models import NoticeStage, Role
 from portal.services import casework
 from tests.helpers import Accounts, sign_in
 from tests.services.builders import TARGET, World
@@ -103,9 +104,17 @@ def test_each_order_pages_through_every_notice_once(app: Flask, accounts: Accoun
     client = app.test_client()
     sign_in(client, app, accounts.make(Role.BUSINESS_MANAGER))
     made = [world.raise_rochdale(raiser) for _ in range(casework.PAGE_SIZE + 7)]
+    # Rochdale sets no timescale of its own: give some open stages a due date, two on one day, so "due soonest"
+    # orders by the day, then the notices without one.
+    due = {n.id: date(2026, 5, 1) + timedelta(days=i % 9) for i, n in enumerate(made[::3])}
+    with world.session() as db:
+        for stage in db.execute(select(NoticeStage).where(NoticeStage.notice_id.in_(list(due)))).scalars():
+            stage.due_on = due[stage.notice_id]
+        db.commit()
     expected = {
         "newest": [n.reference for n in sorted(made, key=lambda n: (n.submitted_at, n.id), reverse=True)],
         "oldest": [n.reference for n in sorted(made, key=lambda n: (n.submitted_at, n.id))],
+        "due": [n.reference for n in sorted(made, key=lambda n: (due.get(n.id, casework.NOT_DUE), n.id))],
         "reference": sorted(n.reference for n in made),
     }
     for sort, wanted in expected.items():
@@ -129,4 +138,5 @@ def test_a_page_cursor_the_portal_did_not_make_is_not_found(app: Flask, accounts
     for forged in ("not-a-cursor", "%%%", "QUFB"):
         assert client.get(f"/business/notices?after={forged}").status_code == 404
         assert client.get(f"/business/notices?sort=reference&after={forged}").status_code == 404
+        assert client.get(f"/business/notices?sort=due&after={forged}").status_code == 404
     assert "There are no notices yet." in client.get("/business/notices?due=nonsense").text
