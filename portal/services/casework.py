@@ -270,7 +270,7 @@ def _page(
         .where(*wanted)
     )
     sort = filters.sort if filters.sort in SORTS else "newest"
-    column: ColumnElement[Any] = Notice.reference if sort == "reference" else Notice.submitted_at  # type: ignore[assignment]
+    column: ColumnElement[Any] = (Notice.reference if sort == "reference" else Notice.submitted_at).expression
     if sort == "due":
         # The current stage's due date, as the row shows it (_row); no index serves a key across two tables,
         # so this order sorts the matching notices, still in the same few statements.
