@@ -44,6 +44,8 @@ from portal.services.runtime import PortalServices
 
 FULL_COPY = "full"
 BUSINESS_UNIT_COPY = "business-unit"
+# The one-page summary for the child's file, written at closure (portal.services.child_file).
+CHILD_FILE_COPY = "child-file"
 _STATUS = {None: "Open", "escalated": "Escalated", "resolved": "Resolved", "withdrawn": "Withdrawn"}
 
 

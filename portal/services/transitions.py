@@ -31,13 +31,18 @@ from portal.domain.models import (
     utcnow,
 )
 from portal.domain.procedure import AudienceKind, DayWindow, DeadlineRuleError, Stage, When
-from portal.services import documents, messages, record, routing
+from portal.services import child_file, documents, messages, record, routing
 from portal.services.errors import RuleBrokenError
 from portal.services.runtime import PortalServices
 
 OUTCOME_ESCALATED = "escalated"
 OUTCOME_RESOLVED = "resolved"
 OUTCOME_WITHDRAWN = "withdrawn"
+# Said in the closure mail: each involved agency's summary for the child's file is on the notice (never in the mail).
+CHILD_FILE_READY = (
+    "A one-page summary for the child's file, and the same facts as a structured record, "
+    "can be downloaded from the notice."
+)
 
 
 @dataclass(frozen=True)
@@ -442,7 +447,9 @@ def close(
     record.add_event(
         session, notice, user, "closed", f"Closed at {stage.name} with an agreed outcome", stage=stage.code
     )
-    addresses = messages.notify(session, services, notice, stage, When.ON_CLOSE, extra="The notice is closed.")
+    # The closure mail is the one that tells each involved agency its child's-file summary is ready (no second mail).
+    closed = f"The notice is closed. {CHILD_FILE_READY}"
+    addresses = messages.notify(session, services, notice, stage, When.ON_CLOSE, extra=closed)
     # Everyone the notice went to, and whoever raised it, learns that it is closed.
     others = [r.email for r in notice.recipients] + [notice.raised_by.email]
     messages.send(
@@ -451,10 +458,11 @@ def close(
         notice,
         [a for a in others if a not in addresses],
         messages.subject(notice, When.ON_CLOSE, False),
-        messages.body(notice, stage, When.ON_CLOSE, "The notice is closed."),
+        messages.body(notice, stage, When.ON_CLOSE, closed),
     )
     record.touch(notice)
-    new_version(session, services, notice, dek)
+    version = new_version(session, services, notice, dek)
+    child_file.issue(session, services, notice, dek, user, version)
     record.audit_action(session, services, user, notice, "close", remote_addr)
     session.commit()
     return notice
@@ -518,7 +526,7 @@ def withdraw(
     return notice
 
 
-def new_version(session: Session, services: PortalServices, notice: Notice, dek: bytes) -> None:
-    """Issue the next signed PDF version of the notice, from what is recorded now."""
+def new_version(session: Session, services: PortalServices, notice: Notice, dek: bytes) -> int:
+    """Issue the next signed PDF version of the notice, from what is recorded now; return its number."""
     session.flush()
-    documents.issue_version(session, services, notice, dek=dek)
+    return documents.issue_version(session, services, notice, dek=dek)

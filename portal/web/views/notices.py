@@ -12,7 +12,18 @@ from werkzeug.wrappers import Response
 from portal.domain import file_types
 from portal.domain.dates import long_date
 from portal.domain.notice_definition import NoticeDefinition
-from portal.services import casework, chaser, conversation, documents, evidence, raising, record, routing, transitions
+from portal.services import (
+    casework,
+    chaser,
+    child_file,
+    conversation,
+    documents,
+    evidence,
+    raising,
+    record,
+    routing,
+    transitions,
+)
 from portal.services.errors import RuleBrokenError
 from portal.web.access import rule
 from portal.web.database import get_session
@@ -463,5 +474,27 @@ def pdf(notice_id: str) -> Response:
         get_session(), portal_services(), current_user, notice_id, version, remote_addr=_addr()
     )
     response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@bp.get("/<notice_id>/child-file.pdf")
+@rule("notice")
+def child_file_pdf(notice_id: str) -> Response:
+    filename, data = child_file.download_pdf(
+        get_session(), portal_services(), current_user, notice_id, remote_addr=_addr()
+    )
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@bp.get("/<notice_id>/child-file.json")
+@rule("notice")
+def child_file_json(notice_id: str) -> Response:
+    filename, data = child_file.download_json(
+        get_session(), portal_services(), current_user, notice_id, remote_addr=_addr()
+    )
+    response = Response(data, mimetype="application/json")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
