@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from portal.domain import file_types
 from portal.domain.models import NoticeAttachment, User, new_id, utcnow
 from portal.domain.policy import well_formed_id
-from portal.services import audit, record, transitions, vault
+from portal.services import audit, conversation, messages, record, transitions, vault
 from portal.services.errors import NotFoundError, RuleBrokenError
 from portal.services.runtime import PortalServices
 
@@ -96,6 +96,16 @@ def attach(
         "evidence",
         f"Evidence attached at {stage.name}: {kind.label}, {_size(len(data))}",
         stage=stage.code,
+    )
+    # The other sides learn there is something new to read; the file itself is never e-mailed.
+    messages.send(
+        session,
+        services,
+        notice,
+        conversation.other_sides(session, notice, user, stage.code),
+        f"OFFICIAL-SENSITIVE: escalation notice {notice.reference}: evidence added",
+        f"Evidence has been attached to this notice at {stage.name} ({notice.partnership.name}). "
+        "Documents are never sent by e-mail: sign in to read it.",
     )
     record.touch(notice)
     transitions.new_version(session, services, notice, dek)

@@ -31,7 +31,7 @@ from portal.domain.models import (
     utcnow,
 )
 from portal.domain.procedure import AudienceKind, DayWindow, DeadlineRuleError, Stage, When
-from portal.services import child_file, documents, messages, record, routing
+from portal.services import child_file, conversation, documents, messages, record, routing
 from portal.services.errors import RuleBrokenError
 from portal.services.runtime import PortalServices
 
@@ -52,6 +52,8 @@ class Entered:
     stage_row: NoticeStage
     recipients: list[DirectoryContact]
     prompts: list[str]
+    # The addresses the stage's ON_ENTER mail went to, so the action that entered it tells nobody twice.
+    told: tuple[str, ...] = ()
 
 
 def enter_stage(
@@ -120,10 +122,10 @@ def enter_stage(
     prompts = _prompts(stage, recipients)
     for prompt in prompts:
         record.add_event(session, notice, actor, "prompt", f"Prompt shown: {prompt}", stage=stage.code)
-    messages.notify(
+    told = messages.notify(
         session, services, notice, stage, When.ON_ENTER, recipients=recipients, first=notice.stages[0] is stage_row
     )
-    return Entered(stage_row, recipients, prompts)
+    return Entered(stage_row, recipients, prompts, tuple(told))
 
 
 def _prompts(stage: Stage, recipients: list[DirectoryContact]) -> list[str]:
@@ -170,18 +172,21 @@ def acknowledge(
     record.add_event(
         session, notice, user, "acknowledged", f"Receipt acknowledged at {stage.name}{due}", stage=stage.code
     )
+    # Whoever raised the notice always learns it was received (the other side acted); where the stage has a due
+    # date, both parties are also reminded of it (Bolton: the BSCP acknowledges "with a reminder of the timescales").
+    addresses = [notice.raised_by.email]
+    text = f"Receipt of this notice at {stage.name} has been acknowledged ({notice.partnership.name})."
     if current.due_on:
-        # Bolton: the BSCP acknowledges receipt "with a reminder of the timescales".
-        addresses = [r.email for r in notice.recipients if r.stage == stage.code] + [notice.raised_by.email]
-        messages.send(
-            session,
-            services,
-            notice,
-            addresses,
-            f"OFFICIAL-SENSITIVE: escalation notice {notice.reference}: received",
-            f"Receipt of this notice at {stage.name} has been acknowledged. "
-            f"The response is due by {format_date(current.due_on)}.",
-        )
+        addresses = [r.email for r in notice.recipients if r.stage == stage.code] + addresses
+        text += f" The response is due by {format_date(current.due_on)}."
+    messages.send(
+        session,
+        services,
+        notice,
+        [a for a in addresses if a != user.email],
+        f"OFFICIAL-SENSITIVE: escalation notice {notice.reference}: received",
+        text,
+    )
     record.touch(notice)
     record.audit_action(session, services, user, notice, "acknowledge", remote_addr)
     session.commit()
@@ -221,9 +226,9 @@ def respond(
     if current.acknowledged_at is None:
         current.acknowledged_at, current.acknowledged_by_id = now, user.id
     record.add_event(session, notice, user, "responded", f"Response recorded at {stage.name}", stage=stage.code)
-    messages.notify(session, services, notice, stage, When.ON_RESPONSE)
-    if not any(n.when is When.ON_RESPONSE for n in stage.notify):
-        # Whoever raised the notice always learns that it has been answered.
+    told = messages.notify(session, services, notice, stage, When.ON_RESPONSE)
+    if notice.raised_by.email not in told:
+        # Whoever raised the notice always learns that it has been answered, whatever the stage's rules name.
         messages.send(
             session,
             services,
@@ -277,6 +282,17 @@ def agree_due_date(
         f"Due date at {stage.name} agreed: {format_date(agreed)}",
         stage=stage.code,
     )
+    if user.id != notice.raised_by_id:
+        # The other side set the date the raiser waits for: tell them, by a link-only e-mail.
+        messages.send(
+            session,
+            services,
+            notice,
+            [notice.raised_by.email],
+            f"OFFICIAL-SENSITIVE: escalation notice {notice.reference}: due date agreed",
+            f"A due date for the response at {stage.name} has been agreed ({notice.partnership.name}): "
+            f"{format_date(agreed)}.",
+        )
     record.touch(notice)
     record.audit_action(session, services, user, notice, "agree_due", remote_addr)
     session.commit()
@@ -372,7 +388,10 @@ def escalate(
         + ("; the child was reported at immediate risk and a referral recorded" if immediate_risk else ""),
         stage=leaving.code,
     )
-    messages.notify(session, services, notice, leaving, When.ON_CLOSE, extra=f"It has been escalated to {target.name}.")
+    told = messages.notify(
+        session, services, notice, leaving, When.ON_CLOSE, extra=f"It has been escalated to {target.name}."
+    )
+    answered_by = [r.email for r in notice.recipients if r.stage == leaving.code]
     answers = record.answers_with_key(notice, dek)
     agency_ids = routing.involved_agency_ids(notice, answers, record.definition_of(notice).agency_fields)
     recipients = routing.stage_recipients(session, notice, target, chosen=chosen, agency_ids=agency_ids)
@@ -387,6 +406,21 @@ def escalate(
         skipped_from=leaving.code if procedure.index(target.code) > procedure.index(leaving.code) + 1 else None,
         skip_reason=skip_reason.strip() if targets[to_stage] or skip_reason.strip() else "",
         dek=dek,
+    )
+    # The other side learns the notice moved on, once: the raiser when someone else escalated it, and (when the
+    # raiser's side or the business unit escalated it) the agencies that were answering at the stage left, unless
+    # the stage's rules or the next stage already told them.
+    others = [notice.raised_by.email] if user.id != notice.raised_by_id else []
+    if conversation.side_of(user, notice) != "recipient":
+        others += answered_by
+    already = {*told, *entered.told, user.email}
+    messages.send(
+        session,
+        services,
+        notice,
+        [a for a in others if a not in already],
+        f"OFFICIAL-SENSITIVE: escalation notice {notice.reference}: escalated",
+        f"This notice has been escalated from {leaving.name} to {target.name} ({notice.partnership.name}).",
     )
     record.touch(notice)
     new_version(session, services, notice, dek)
