@@ -131,7 +131,7 @@ def attachment_records(session: Session, notice: Notice, dek: bytes) -> list[Att
         try:
             stage_name = procedure.stage(row.stage).name
         except LookupError:
-            stage_name = row.stage
+            stage_name = "At closure" if row.stage == "closure" else row.stage
         found.append(
             AttachmentRecord(
                 id=row.id,

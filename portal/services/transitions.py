@@ -17,6 +17,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
+from portal.domain import file_types
 from portal.domain.categories import NO_LEARNING, OUTCOME_LABELS
 from portal.domain.dates import format_date
 from portal.domain.models import (
@@ -31,7 +32,7 @@ from portal.domain.models import (
     utcnow,
 )
 from portal.domain.procedure import AudienceKind, DayWindow, DeadlineRuleError, Stage, When
-from portal.services import child_file, conversation, documents, messages, record, routing
+from portal.services import attachments, child_file, conversation, documents, messages, record, routing
 from portal.services.errors import RuleBrokenError
 from portal.services.runtime import PortalServices
 
@@ -437,11 +438,15 @@ def close(
     *,
     closure: dict[str, str],
     outcome: str | None = None,
+    evidence: tuple[str, bytes] | None = None,
     seen_version: int | None = None,
     seen_stage: str | None = None,
     remote_addr: str = "",
 ) -> Notice:
     """Close the notice at its current stage with the agreed outcome, its code and the closure record.
+
+    ``evidence`` is an optional (file name, content) given with the closure (the written confirmation between
+    the parties, say): checked and sealed like any evidence, listed in the closing version and the child's file.
 
     The outcome code, whether a debrief took place and whether general issues were flagged are also kept plain
     for reports (docs/categories.md); flagged issues open an item on the business unit's learning log.
@@ -461,10 +466,13 @@ def close(
             raise RuleBrokenError(name, "Answer this before closing the notice")
     if outcome not in OUTCOME_LABELS:
         raise RuleBrokenError("outcome_code", "Select the outcome of the escalation")
+    kind = attachments.checked_kind(session, evidence[1], notice_id=notice.id) if evidence else None
     dek = record.data_key(session, services, notice)
     for name, value in closure.items():
         if value:
             record.seal_answer(session, notice, dek, record.closure_field(name), value)
+    if evidence and kind:
+        _attach_at_closure(session, notice, user, dek, evidence, kind)
     now = utcnow()
     current.ended_at = now
     current.ended_on = services.today()
@@ -500,6 +508,25 @@ def close(
     record.audit_action(session, services, user, notice, "close", remote_addr)
     session.commit()
     return notice
+
+
+def _attach_at_closure(
+    session: Session, notice: Notice, user: User, dek: bytes, evidence: tuple[str, bytes], kind: str
+) -> None:
+    filename, data = evidence
+    attachments.seal(
+        session,
+        key_id=notice.data_key_id,
+        dek=dek,
+        owner_id=notice.id,
+        user=user,
+        stage=attachments.CLOSURE_STAGE,
+        filename=filename,
+        data=data,
+        kind=kind,
+    )
+    label = f"{file_types.KINDS[kind].label}, {attachments.size_label(len(data))}"
+    record.add_event(session, notice, user, "evidence", f"Evidence attached with the closure: {label}")
 
 
 def withdraw(
