@@ -100,8 +100,9 @@ def test_canary_is_nowhere_in_plaintext(app: Flask, client: FlaskClient, account
     # Error pages too.
     assert client.get("/notices/not-a-notice").status_code == 404
     transport = smtp_transport(smtp.port)
-    # Two recipients and the raiser when it was sent; the raiser and the business unit's mailbox of the message.
-    assert deliver_due(session_factory(app), transport, worker_id="canary").sent == 5
+    # Two recipients and the raiser when it was sent; the raiser and the business unit's mailbox of the message;
+    # the two recipients and the business unit of the evidence (link-only: no name, no content).
+    assert deliver_due(session_factory(app), transport, worker_id="canary").sent == 8
 
     dumped = database_bytes(app)
     assert reference.encode() in dumped  # the dump is real

@@ -674,9 +674,13 @@ class NoticeAttachment(Base):
     the notice and this attachment; its size, checked type and SHA-256 kept plain, to list and verify it."""
 
     __tablename__ = "notice_attachment"
+    # Evidence belongs to a draft until it is sent, then to the notice (which keeps the draft's id, so the
+    # binding of its ciphertexts holds): exactly one owner (migration 0014).
+    __table_args__ = (CheckConstraint("(notice_id IS NULL) <> (draft_id IS NULL)", name="one_owner"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), index=True)
+    notice_id: Mapped[str | None] = mapped_column(ForeignKey("notice.id"), index=True, nullable=True)
+    draft_id: Mapped[str | None] = mapped_column(ForeignKey("notice_draft.id"), index=True, nullable=True)
     # The stage it was attached at (the procedure's code), or "closure".
     stage: Mapped[str] = mapped_column(String(40))
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), nullable=True)

@@ -79,6 +79,8 @@ class NoticeView:
     attachments: tuple[AttachmentRecord, ...] = ()
     # Repeat escalations, for the business unit only (portal.services.repeats).
     repeats: tuple[str, ...] = ()
+    # The closing version whose summary for the child's file this reader may download (None: none to offer).
+    child_file_version: int | None = None
 
     @property
     def outcome(self) -> str:
@@ -522,6 +524,15 @@ def read_notice(
         closure=documents.closure_record(notice, answers),
         actions=record.actions_for(user, notice),
         withheld=copy == documents.BUSINESS_UNIT_COPY,
+        # Only the full copy's readers: the summary carries the child's identifiers.
+        child_file_version=next(
+            (
+                d.version
+                for d in notice.documents
+                if d.copy == documents.CHILD_FILE_COPY and copy == documents.FULL_COPY
+            ),
+            None,
+        ),
         label=answers.get(raising.LABEL_FIELD, ""),
         withdrawal=answers.get(record.WITHDRAWAL_FIELD, ""),
         thread=tuple(conversation.thread(answers)),

@@ -54,6 +54,20 @@ def side_of(user: User, notice: Notice) -> str:
     return "business_unit"
 
 
+def other_sides(session: Session, notice: Notice, user: User, stage: str) -> list[str]:
+    """The addresses of the sides ``user`` does not write for: the raiser, the agencies the current stage went to,
+    the business unit (never the writer). Told by a link-only e-mail when a side adds to the notice."""
+    side = side_of(user, notice)
+    addresses: list[str] = []
+    if side != "raiser":
+        addresses.append(notice.raised_by.email)
+    if side != "recipient":
+        addresses += [r.email for r in notice.recipients if r.stage == stage]
+    if side != "business_unit":
+        addresses += routing.business_unit_addresses(session, notice)
+    return [a for a in addresses if a != user.email]
+
+
 def post(
     session: Session,
     services: PortalServices,
@@ -87,18 +101,11 @@ def post(
     payload = {"side": side, "author": user.name, "at": at.isoformat(), "text": text}
     record.seal_answer(session, notice, dek, f"{PREFIX}{number:04d}", json.dumps(payload))
     record.add_event(session, notice, user, "message", f"Message from {SIDES[side]}", stage=stage.code)
-    addresses: list[str] = []
-    if side != "raiser":
-        addresses.append(notice.raised_by.email)
-    if side != "recipient":
-        addresses += [r.email for r in notice.recipients if r.stage == current.stage]
-    if side != "business_unit":
-        addresses += routing.business_unit_addresses(session, notice)
     messages.send(
         session,
         services,
         notice,
-        [a for a in addresses if a != user.email],
+        other_sides(session, notice, user, current.stage),
         f"OFFICIAL-SENSITIVE: escalation notice {notice.reference}: new message",
         f"There is a new message from {SIDES[side]} on this notice ({notice.partnership.name}).",
     )

@@ -44,6 +44,8 @@ from portal.services.runtime import PortalServices
 
 FULL_COPY = "full"
 BUSINESS_UNIT_COPY = "business-unit"
+# The one-page summary for the child's file, written at closure (portal.services.child_file).
+CHILD_FILE_COPY = "child-file"
 _STATUS = {None: "Open", "escalated": "Escalated", "resolved": "Resolved", "withdrawn": "Withdrawn"}
 
 
@@ -129,7 +131,7 @@ def attachment_records(session: Session, notice: Notice, dek: bytes) -> list[Att
         try:
             stage_name = procedure.stage(row.stage).name
         except LookupError:
-            stage_name = row.stage
+            stage_name = "At closure" if row.stage == "closure" else row.stage
         found.append(
             AttachmentRecord(
                 id=row.id,

@@ -9,30 +9,18 @@ e-mailed; a download is allowed to whoever may read the notice, and audited; shr
 
 from __future__ import annotations
 
-import hashlib
-
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.domain import file_types
-from portal.domain.models import NoticeAttachment, User, new_id, utcnow
+from portal.domain.models import NoticeAttachment, User
 from portal.domain.policy import well_formed_id
-from portal.services import audit, record, transitions, vault
-from portal.services.errors import NotFoundError, RuleBrokenError
+from portal.services import attachments, audit, conversation, messages, record, transitions, vault
+from portal.services.errors import NotFoundError
 from portal.services.runtime import PortalServices
 
-TABLE = "notice_attachment"
-
-
-def _binding(notice_id: str, attachment_id: str) -> str:
-    return f"{notice_id}/{attachment_id}"
-
-
-def clean_name(name: str) -> str:
-    """A file name as shown and offered back: its last path part, printable, at most 150 characters."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    text = "".join(ch for ch in base if ch.isprintable() and ch not in '"<>|*?:')
-    return text.strip()[:150] or "evidence"
+TABLE = attachments.TABLE
+clean_name = attachments.clean_name
+_binding = attachments.binding
 
 
 def attach(
@@ -58,37 +46,19 @@ def attach(
         seen_version=seen_version,
         seen_stage=seen_stage,
     )
-    if not data:
-        raise RuleBrokenError("file", "The selected file is empty")
-    if len(data) > file_types.MAX_BYTES:
-        raise RuleBrokenError("file", f"The selected file must be smaller than {file_types.limit_label()}")
-    kind = file_types.sniff(data)
-    if kind is None:
-        raise RuleBrokenError("file", "The selected file must be a PDF, Word, Excel, image or e-mail file")
-    count = session.execute(
-        select(func.count()).select_from(NoticeAttachment).where(NoticeAttachment.notice_id == notice.id)
-    ).scalar_one()
-    if count >= file_types.MAX_FILES:
-        raise RuleBrokenError("file", f"A notice can have at most {file_types.MAX_FILES} files attached")
+    kind = file_types.KINDS[attachments.checked_kind(session, data, notice_id=notice.id)]
     dek = record.data_key(session, services, notice)
-    attachment = NoticeAttachment(
-        id=new_id(),
-        notice_id=notice.id,
+    attachment = attachments.seal(
+        session,
+        key_id=notice.data_key_id,
+        dek=dek,
+        owner_id=notice.id,
+        user=user,
         stage=stage.code,
-        uploaded_by_id=user.id,
-        uploaded_at=utcnow(),
+        filename=filename,
+        data=data,
         kind=kind.code,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
     )
-    binding = _binding(notice.id, attachment.id)
-    attachment.name_ct = vault.seal_text(
-        notice.data_key_id, dek, clean_name(filename), table=TABLE, field="name", row_id=binding
-    )
-    attachment.content_ct = vault.seal_bytes(
-        notice.data_key_id, dek, data, table=TABLE, field="content", row_id=binding
-    )
-    session.add(attachment)
     record.add_event(
         session,
         notice,
@@ -96,6 +66,16 @@ def attach(
         "evidence",
         f"Evidence attached at {stage.name}: {kind.label}, {_size(len(data))}",
         stage=stage.code,
+    )
+    # The other sides learn there is something new to read; the file itself is never e-mailed.
+    messages.send(
+        session,
+        services,
+        notice,
+        conversation.other_sides(session, notice, user, stage.code),
+        f"OFFICIAL-SENSITIVE: escalation notice {notice.reference}: evidence added",
+        f"Evidence has been attached to this notice at {stage.name} ({notice.partnership.name}). "
+        "Documents are never sent by e-mail: sign in to read it.",
     )
     record.touch(notice)
     transitions.new_version(session, services, notice, dek)
@@ -146,14 +126,5 @@ def download(
     return name, kind.mimetype, data
 
 
-def _size(n: int) -> str:
-    if n < 1024:
-        return f"{n} bytes"
-    if n < 1024 * 1024:
-        return f"{n / 1024:.0f} KB"
-    return f"{n / 1024 / 1024:.1f} MB"
-
-
-def size_label(n: int) -> str:
-    """A size as people read it: 812 bytes, 120 KB, 3.4 MB."""
-    return _size(n)
+_size = attachments.size_label
+size_label = attachments.size_label

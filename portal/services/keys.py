@@ -433,12 +433,29 @@ def _notice_units(session: Session, ids: list[Any]) -> list[_Unit]:
         unit = units.setdefault(row.data_key_id, _Unit(row.data_key_id, f"notice {row.id}"))
         unit.repoint.append((_notice, row.id))
         by_notice[row.id] = unit
+    by_draft: dict[str, _Unit] = {}
     for row in _lock(session, _draft, ids, _draft.c.answers_ct):
         unit = units.setdefault(row.data_key_id, _Unit(row.data_key_id, f"draft {row.id}"))
         unit.repoint.append((_draft, row.id))
+        by_draft[row.id] = unit
         if row.answers_ct is not None:
             unit.sealed.append(
                 (_draft, row.id, "answers_ct", FieldBinding("notice_draft", "answers", row.id), row.answers_ct)
+            )
+    if by_draft:
+        # Evidence attached before sending: bound as the notice's will be (the draft's id is the notice's).
+        for row in session.execute(
+            select(_attachment.c.id, _attachment.c.draft_id, _attachment.c.name_ct, _attachment.c.content_ct).where(
+                _attachment.c.draft_id.in_(sorted(by_draft))
+            )
+        ):
+            bound = f"{row.draft_id}/{row.id}"
+            unit = by_draft[row.draft_id]
+            unit.sealed.append(
+                (_attachment, row.id, "name_ct", FieldBinding("notice_attachment", "name", bound), row.name_ct)
+            )
+            unit.sealed.append(
+                (_attachment, row.id, "content_ct", FieldBinding("notice_attachment", "content", bound), row.content_ct)
             )
     if by_notice:
         notice_ids = sorted(by_notice)

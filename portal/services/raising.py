@@ -29,7 +29,7 @@ from portal.domain.notice_definition import Entry, NoticeDefinition
 from portal.domain.policy import printable_id, responder, well_formed_id
 from portal.infrastructure.db import begin_write
 from portal.partnerships import notice_definition, procedure_for
-from portal.services import audit, messages, record, repeats, routing, search, transitions, vault
+from portal.services import attachments, audit, messages, record, repeats, routing, search, transitions, vault
 from portal.services.documents import issue_version
 from portal.services.errors import DraftNotFoundError, DraftSubmittedError, FormNotAvailableError
 from portal.services.references import next_reference
@@ -208,6 +208,7 @@ def delete_draft(
     data key is destroyed (its wrapped copy erased), so no backup taken later can open what was typed either."""
     draft, _ = get_draft(session, services, user, draft_id, lock=True)
     key = session.execute(select(DataKey).where(DataKey.id == draft.data_key_id).with_for_update()).scalar_one()
+    attachments.delete_draft_evidence(session, draft.id)
     session.delete(draft)
     session.flush()
     key.wrapped = None
@@ -340,6 +341,7 @@ def submit_notice(
             skip_reason=entry.skip_reason.strip(),
             dek=dek,
         )
+        _adopt_evidence(session, notice, user, stage.code)
         issue_version(
             session, services, notice, dek=dek, answers={k: v for k, v in answers.items() if v} | _entry_answers(entry)
         )
@@ -372,6 +374,13 @@ def submit_notice(
     )
     session.commit()
     return notice
+
+
+def _adopt_evidence(session: Session, notice: Notice, user: User, stage: str) -> None:
+    """Evidence attached to the draft becomes the notice's, at its first stage, before the first PDF lists it."""
+    if moved := attachments.adopt_draft_evidence(session, notice.id, stage):
+        files = "1 file" if moved == 1 else f"{moved} files"
+        record.add_event(session, notice, user, "evidence", f"Evidence sent with the notice: {files}", stage=stage)
 
 
 def categories_of(notice: Notice, definition: NoticeDefinition, answers: dict[str, str]) -> list[NoticeCategory]:

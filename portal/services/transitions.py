@@ -17,6 +17,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
+from portal.domain import file_types
 from portal.domain.categories import NO_LEARNING, OUTCOME_LABELS
 from portal.domain.dates import format_date
 from portal.domain.models import (
@@ -31,13 +32,18 @@ from portal.domain.models import (
     utcnow,
 )
 from portal.domain.procedure import AudienceKind, DayWindow, DeadlineRuleError, Stage, When
-from portal.services import documents, messages, record, routing
+from portal.services import attachments, child_file, conversation, documents, messages, record, routing
 from portal.services.errors import RuleBrokenError
 from portal.services.runtime import PortalServices
 
 OUTCOME_ESCALATED = "escalated"
 OUTCOME_RESOLVED = "resolved"
 OUTCOME_WITHDRAWN = "withdrawn"
+# Said in the closure mail: each involved agency's summary for the child's file is on the notice (never in the mail).
+CHILD_FILE_READY = (
+    "A one-page summary for the child's file, and the same facts as a structured record, "
+    "can be downloaded from the notice."
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,8 @@ class Entered:
     stage_row: NoticeStage
     recipients: list[DirectoryContact]
     prompts: list[str]
+    # The addresses the stage's ON_ENTER mail went to, so the action that entered it tells nobody twice.
+    told: tuple[str, ...] = ()
 
 
 def enter_stage(
@@ -115,10 +123,10 @@ def enter_stage(
     prompts = _prompts(stage, recipients)
     for prompt in prompts:
         record.add_event(session, notice, actor, "prompt", f"Prompt shown: {prompt}", stage=stage.code)
-    messages.notify(
+    told = messages.notify(
         session, services, notice, stage, When.ON_ENTER, recipients=recipients, first=notice.stages[0] is stage_row
     )
-    return Entered(stage_row, recipients, prompts)
+    return Entered(stage_row, recipients, prompts, tuple(told))
 
 
 def _prompts(stage: Stage, recipients: list[DirectoryContact]) -> list[str]:
@@ -165,18 +173,21 @@ def acknowledge(
     record.add_event(
         session, notice, user, "acknowledged", f"Receipt acknowledged at {stage.name}{due}", stage=stage.code
     )
+    # Whoever raised the notice always learns it was received (the other side acted); where the stage has a due
+    # date, both parties are also reminded of it (Bolton: the BSCP acknowledges "with a reminder of the timescales").
+    addresses = [notice.raised_by.email]
+    text = f"Receipt of this notice at {stage.name} has been acknowledged ({notice.partnership.name})."
     if current.due_on:
-        # Bolton: the BSCP acknowledges receipt "with a reminder of the timescales".
-        addresses = [r.email for r in notice.recipients if r.stage == stage.code] + [notice.raised_by.email]
-        messages.send(
-            session,
-            services,
-            notice,
-            addresses,
-            f"OFFICIAL-SENSITIVE: escalation notice {notice.reference}: received",
-            f"Receipt of this notice at {stage.name} has been acknowledged. "
-            f"The response is due by {format_date(current.due_on)}.",
-        )
+        addresses = [r.email for r in notice.recipients if r.stage == stage.code] + addresses
+        text += f" The response is due by {format_date(current.due_on)}."
+    messages.send(
+        session,
+        services,
+        notice,
+        [a for a in addresses if a != user.email],
+        f"OFFICIAL-SENSITIVE: escalation notice {notice.reference}: received",
+        text,
+    )
     record.touch(notice)
     record.audit_action(session, services, user, notice, "acknowledge", remote_addr)
     session.commit()
@@ -216,9 +227,9 @@ def respond(
     if current.acknowledged_at is None:
         current.acknowledged_at, current.acknowledged_by_id = now, user.id
     record.add_event(session, notice, user, "responded", f"Response recorded at {stage.name}", stage=stage.code)
-    messages.notify(session, services, notice, stage, When.ON_RESPONSE)
-    if not any(n.when is When.ON_RESPONSE for n in stage.notify):
-        # Whoever raised the notice always learns that it has been answered.
+    told = messages.notify(session, services, notice, stage, When.ON_RESPONSE)
+    if notice.raised_by.email not in told:
+        # Whoever raised the notice always learns that it has been answered, whatever the stage's rules name.
         messages.send(
             session,
             services,
@@ -272,6 +283,17 @@ def agree_due_date(
         f"Due date at {stage.name} agreed: {format_date(agreed)}",
         stage=stage.code,
     )
+    if user.id != notice.raised_by_id:
+        # The other side set the date the raiser waits for: tell them, by a link-only e-mail.
+        messages.send(
+            session,
+            services,
+            notice,
+            [notice.raised_by.email],
+            f"OFFICIAL-SENSITIVE: escalation notice {notice.reference}: due date agreed",
+            f"A due date for the response at {stage.name} has been agreed ({notice.partnership.name}): "
+            f"{format_date(agreed)}.",
+        )
     record.touch(notice)
     record.audit_action(session, services, user, notice, "agree_due", remote_addr)
     session.commit()
@@ -368,7 +390,10 @@ def escalate(
         + ("; the child was reported at immediate risk and a referral recorded" if immediate_risk else ""),
         stage=leaving.code,
     )
-    messages.notify(session, services, notice, leaving, When.ON_CLOSE, extra=f"It has been escalated to {target.name}.")
+    told = messages.notify(
+        session, services, notice, leaving, When.ON_CLOSE, extra=f"It has been escalated to {target.name}."
+    )
+    answered_by = [r.email for r in notice.recipients if r.stage == leaving.code]
     answers = record.answers_with_key(notice, dek)
     agency_ids = routing.involved_agency_ids(notice, answers, record.definition_of(notice).agency_fields)
     recipients = routing.stage_recipients(session, notice, target, chosen=chosen, agency_ids=agency_ids)
@@ -383,6 +408,21 @@ def escalate(
         skipped_from=leaving.code if procedure.index(target.code) > procedure.index(leaving.code) + 1 else None,
         skip_reason=skip_reason.strip() if targets[to_stage] or skip_reason.strip() else "",
         dek=dek,
+    )
+    # The other side learns the notice moved on, once: the raiser when someone else escalated it, and (when the
+    # raiser's side or the business unit escalated it) the agencies that were answering at the stage left, unless
+    # the stage's rules or the next stage already told them.
+    others = [notice.raised_by.email] if user.id != notice.raised_by_id else []
+    if conversation.side_of(user, notice) != "recipient":
+        others += answered_by
+    already = {*told, *entered.told, user.email}
+    messages.send(
+        session,
+        services,
+        notice,
+        [a for a in others if a not in already],
+        f"OFFICIAL-SENSITIVE: escalation notice {notice.reference}: escalated",
+        f"This notice has been escalated from {leaving.name} to {target.name} ({notice.partnership.name}).",
     )
     record.touch(notice)
     new_version(session, services, notice, dek)
@@ -399,11 +439,15 @@ def close(
     *,
     closure: dict[str, str],
     outcome: str | None = None,
+    evidence: tuple[str, bytes] | None = None,
     seen_version: int | None = None,
     seen_stage: str | None = None,
     remote_addr: str = "",
 ) -> Notice:
     """Close the notice at its current stage with the agreed outcome, its code and the closure record.
+
+    ``evidence`` is an optional (file name, content) given with the closure (the written confirmation between
+    the parties, say): checked and sealed like any evidence, listed in the closing version and the child's file.
 
     The outcome code, whether a debrief took place and whether general issues were flagged are also kept plain
     for reports (docs/categories.md); flagged issues open an item on the business unit's learning log.
@@ -423,10 +467,13 @@ def close(
             raise RuleBrokenError(name, "Answer this before closing the notice")
     if outcome not in OUTCOME_LABELS:
         raise RuleBrokenError("outcome_code", "Select the outcome of the escalation")
+    kind = attachments.checked_kind(session, evidence[1], notice_id=notice.id) if evidence else None
     dek = record.data_key(session, services, notice)
     for name, value in closure.items():
         if value:
             record.seal_answer(session, notice, dek, record.closure_field(name), value)
+    if evidence and kind:
+        _attach_at_closure(session, notice, user, dek, evidence, kind)
     now = utcnow()
     current.ended_at = now
     current.ended_on = services.today()
@@ -444,7 +491,9 @@ def close(
     record.add_event(
         session, notice, user, "closed", f"Closed at {stage.name} with an agreed outcome", stage=stage.code
     )
-    addresses = messages.notify(session, services, notice, stage, When.ON_CLOSE, extra="The notice is closed.")
+    # The closure mail is the one that tells each involved agency its child's-file summary is ready (no second mail).
+    closed = f"The notice is closed. {CHILD_FILE_READY}"
+    addresses = messages.notify(session, services, notice, stage, When.ON_CLOSE, extra=closed)
     # Everyone the notice went to, and whoever raised it, learns that it is closed.
     others = [r.email for r in notice.recipients] + [notice.raised_by.email]
     messages.send(
@@ -453,13 +502,33 @@ def close(
         notice,
         [a for a in others if a not in addresses],
         messages.subject(notice, When.ON_CLOSE, False),
-        messages.body(notice, stage, When.ON_CLOSE, "The notice is closed."),
+        messages.body(notice, stage, When.ON_CLOSE, closed),
     )
     record.touch(notice)
-    new_version(session, services, notice, dek)
+    version = new_version(session, services, notice, dek)
+    child_file.issue(session, services, notice, dek, user, version)
     record.audit_action(session, services, user, notice, "close", remote_addr)
     session.commit()
     return notice
+
+
+def _attach_at_closure(
+    session: Session, notice: Notice, user: User, dek: bytes, evidence: tuple[str, bytes], kind: str
+) -> None:
+    filename, data = evidence
+    attachments.seal(
+        session,
+        key_id=notice.data_key_id,
+        dek=dek,
+        owner_id=notice.id,
+        user=user,
+        stage=attachments.CLOSURE_STAGE,
+        filename=filename,
+        data=data,
+        kind=kind,
+    )
+    label = f"{file_types.KINDS[kind].label}, {attachments.size_label(len(data))}"
+    record.add_event(session, notice, user, "evidence", f"Evidence attached with the closure: {label}")
 
 
 def withdraw(
@@ -521,7 +590,7 @@ def withdraw(
     return notice
 
 
-def new_version(session: Session, services: PortalServices, notice: Notice, dek: bytes) -> None:
-    """Issue the next signed PDF version of the notice, from what is recorded now."""
+def new_version(session: Session, services: PortalServices, notice: Notice, dek: bytes) -> int:
+    """Issue the next signed PDF version of the notice, from what is recorded now; return its number."""
     session.flush()
-    documents.issue_version(session, services, notice, dek=dek)
+    return documents.issue_version(session, services, notice, dek=dek)

@@ -109,7 +109,8 @@ def test_bolton_rpde_from_formal_to_partnership_resolution(
     )
     formal, partnership = life.stages()
     assert (formal.outcome, partnership.stage, partnership.due_on) == ("escalated", "partnership-resolution", None)
-    assert addresses(life.new_mail()) == {bm.account.email}  # the BSCP refers it to the statutory partners
+    # The BSCP refers it to the statutory partners; Agency A, whose notice the other side moved on, is told too.
+    assert addresses(life.new_mail()) == {bm.account.email, raiser.account.email}
     v3 = life.pdf_text("bm", 3)
     assert "Agency A does not accept the plan" in v3
     assert "Once a resolution is made, there is no further option to escalate." in v3

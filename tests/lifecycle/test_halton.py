@@ -72,9 +72,11 @@ def test_halton_record_up_the_tiers_to_the_mascu_manager(app: Flask, accounts: A
     life.escalate("spoc", "hscb-representative", "Managers could not agree")
     hscb = "HSCB Representative for Agency"
     assert set(life.recipients("hscb-representative")) == tier_addresses(app, hscb)
-    assert addresses(life.new_mail()) == tier_addresses(app, hscb)
+    # ... and whoever raised it learns the other side moved it on.
+    assert addresses(life.new_mail()) == tier_addresses(app, hscb) | {raiser.account.email}
     life.escalate("raiser", "mascu-manager", "The HSCB representatives could not agree")
-    assert addresses(life.new_mail()) == {bm.account.email}
+    # The MASCU manager's business unit, and the HSCB representatives who were answering learn it moved past them.
+    assert addresses(life.new_mail()) == {bm.account.email} | tier_addresses(app, hscb)
     assert [s.stage for s in life.stages()] == ["manager-named-professional", "hscb-representative", "mascu-manager"]
 
     life.respond("bm", "Mediation held; course of action decided and reported to the HSCB Chair")

@@ -84,8 +84,9 @@ def test_pan_cheshire_appendix_a_from_step_3_to_the_statutory_partners(
     # Step 4 starts by Day 16 (Mon 22 Dec) and concludes by Day 21 (Wed 31 Dec).
     assert (step4.start_by, step4.due_on) == (date(2025, 12, 22), date(2025, 12, 31))
     mail = life.new_mail()
-    # Feedback to the practitioner who raised it after Step 3, and the Safeguarding Partnership Manager told.
-    assert addresses(mail) == {raiser.account.email, bm.account.email}
+    # Feedback to the practitioner who raised it after Step 3, and the Safeguarding Partnership Manager told; the
+    # agency that was answering at Step 3 learns it moved on.
+    assert addresses(mail) == {raiser.account.email, bm.account.email, *life.recipients("step-3")}
     v3 = life.pdf_text("bm", 3)
     assert "Our representation: threshold not met on current information" in v3
     assert "Our representation: the threshold is met; see the chronology" in v3

@@ -118,6 +118,12 @@ def test_trafford_notice_with_agreed_dates_and_a_pseudonymous_partnership_copy(
     bm_final = life.pdf_text("bm", 5)
     assert CANARY_NAME not in bm_final and "Independent advisor: review within 5 working days" in bm_final
     assert life.notice().status == "closed"
+    # The child's file carries the identifiers: the parties download it; the TSSP, which gets the pseudonymous
+    # copy, is neither offered nor given it.
+    assert life.client("raiser").get(f"/notices/{life.notice_id}/child-file.pdf").status_code == 200
+    assert "For the child's file" not in life.page("bm")
+    for suffix in ("pdf", "json"):
+        assert life.client("bm").get(f"/notices/{life.notice_id}/child-file.{suffix}").status_code == 404
 
 
 def test_trafford_may_go_straight_to_stage_4_with_a_stated_reason(

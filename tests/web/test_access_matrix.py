@@ -533,6 +533,39 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("notices.evidence_download", "GET"): row(
         anon=SIGN_IN, raiser=READ, prac2=DENIED, spoc=READ, spoc2=DENIED, bm=READ, bm2=DENIED, admin=DENIED
     ),
+    # -- evidence on an unsent draft: only its writer (an empty upload is asked again). Removing takes a file of the
+    # draft: the notice's own file is not one, so the writer gets a 404 as for a file that is not there.
+    ("notices.draft_evidence_upload", "GET"): row(
+        anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=DENIED
+    ),
+    ("notices.draft_evidence_upload", "POST"): row(
+        anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=DENIED
+    ),
+    ("notices.draft_evidence_remove", "POST"): row(
+        anon=SIGN_IN, raiser=NOT_FOUND, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=DENIED
+    ),
+    # -- the child's file: whoever may read the notice, once it is closed (this one is open: a 404 for its readers,
+    # with no denial; tests/web/test_child_file.py downloads both from a closed notice, audited)
+    ("notices.child_file_pdf", "GET"): row(
+        anon=SIGN_IN,
+        raiser=NOT_FOUND,
+        prac2=DENIED,
+        spoc=NOT_FOUND,
+        spoc2=DENIED,
+        bm=NOT_FOUND,
+        bm2=DENIED,
+        admin=DENIED,
+    ),
+    ("notices.child_file_json", "GET"): row(
+        anon=SIGN_IN,
+        raiser=NOT_FOUND,
+        prac2=DENIED,
+        spoc=NOT_FOUND,
+        spoc2=DENIED,
+        bm=NOT_FOUND,
+        bm2=DENIED,
+        admin=DENIED,
+    ),
     # -- deleting an unsent draft: only its writer; an empty answer to "are you sure?" deletes nothing --
     ("notices.delete_draft", "GET"): row(
         anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=DENIED

@@ -130,7 +130,19 @@ class CloseForm(PortalForm):
         required="Select yes if any general issues were identified for the partnership",
     )
     learning = long_text("If yes: what are they?", required=None)
+    # Optional: the written confirmation between the parties, or other evidence, given with the closure.
+    file = FileField(
+        "Attach the written confirmation or other evidence (optional)",
+        widget=GovFileInput(),
+        description="One file: PDF, Word, Excel, an image or a saved e-mail. It is never sent by e-mail.",
+    )
     submit = SubmitField("Close notice", widget=GovSubmitInput())
+
+    @property
+    def upload(self) -> FileStorage | None:
+        """The file given with the closure, if any (read from the request, as EvidenceForm does)."""
+        found = request.files.get(self.file.name)
+        return found if found is not None and found.filename else None
 
     def validate(self, extra_validators: Any = None) -> bool:
         ok: bool = super().validate(extra_validators)

@@ -12,7 +12,19 @@ from werkzeug.wrappers import Response
 from portal.domain import file_types
 from portal.domain.dates import long_date
 from portal.domain.notice_definition import NoticeDefinition
-from portal.services import casework, chaser, conversation, documents, evidence, raising, record, routing, transitions
+from portal.services import (
+    casework,
+    chaser,
+    child_file,
+    conversation,
+    documents,
+    draft_evidence,
+    evidence,
+    raising,
+    record,
+    routing,
+    transitions,
+)
 from portal.services.errors import RuleBrokenError
 from portal.web.access import rule
 from portal.web.database import get_session
@@ -146,6 +158,8 @@ def check(draft_id: str) -> str | Response:
         definition=definition,
         answers=shown,
         draft_id=draft_id,
+        files=draft_evidence.files(db, services, current_user, draft_id),
+        remove=ButtonForm(),
         labels=field_labels(notice_form(definition.code)),
         sender_notes=routing.sender_notes(db, recipient_ids, today=services.today()),
     )
@@ -320,6 +334,7 @@ def escalate(notice_id: str) -> str | Response:
 def close(notice_id: str) -> str | Response:
     form = CloseForm()
     if form.validate_on_submit():
+        upload = form.upload
         try:
             transitions.close(
                 get_session(),
@@ -328,6 +343,7 @@ def close(notice_id: str) -> str | Response:
                 notice_id,
                 closure=form.closure(),
                 outcome=form.outcome_code.data,
+                evidence=(upload.filename or "", upload.read(file_types.MAX_BYTES + 1)) if upload else None,
                 **_seen(),
                 remote_addr=_addr(),
             )
@@ -465,3 +481,67 @@ def pdf(notice_id: str) -> Response:
     response = Response(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+@bp.get("/<notice_id>/child-file.pdf")
+@rule("notice")
+def child_file_pdf(notice_id: str) -> Response:
+    filename, data = child_file.download_pdf(
+        get_session(), portal_services(), current_user, notice_id, remote_addr=_addr()
+    )
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@bp.get("/<notice_id>/child-file.json")
+@rule("notice")
+def child_file_json(notice_id: str) -> Response:
+    filename, data = child_file.download_json(
+        get_session(), portal_services(), current_user, notice_id, remote_addr=_addr()
+    )
+    response = Response(data, mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@bp.route("/drafts/<draft_id>/evidence", methods=["GET", "POST"])
+@rule("practitioner")
+def draft_evidence_upload(draft_id: str) -> str | Response:
+    db, services = get_session(), portal_services()
+    form = EvidenceForm()
+    if form.validate_on_submit():
+        upload = form.upload
+        try:
+            if upload is None:  # validate() has already asked for one
+                raise RuleBrokenError("file", "Select a file")
+            draft_evidence.attach(
+                db,
+                services,
+                current_user,
+                draft_id,
+                filename=upload.filename or "",
+                data=upload.read(file_types.MAX_BYTES + 1),
+                remote_addr=_addr(),
+            )
+            flash("File attached: it will be sent with the notice and listed in its signed PDF", "success")
+            return redirect(url_for("notices.check", draft_id=draft_id, _anchor="evidence"))
+        except RuleBrokenError as problem:
+            _rule_error(form, problem)
+    files = draft_evidence.files(db, services, current_user, draft_id)
+    return render_template(
+        "notices/draft-evidence.html",
+        draft_id=draft_id,
+        files=files,
+        form=form,
+        limits=file_types,
+        errors=form.error_list() if request.method == "POST" else [],
+    )
+
+
+@bp.post("/drafts/<draft_id>/evidence/<attachment_id>/remove")
+@rule("practitioner")
+def draft_evidence_remove(draft_id: str, attachment_id: str) -> Response:
+    draft_evidence.remove(get_session(), portal_services(), current_user, draft_id, attachment_id, remote_addr=_addr())
+    flash("File removed from the notice", "success")
+    return redirect(url_for("notices.check", draft_id=draft_id, _anchor="evidence"))

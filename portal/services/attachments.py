@@ -1,0 +1,111 @@
+"""Sealing a piece of evidence, wherever it is attached: to a draft, to an open notice, or with the closure.
+
+One set of rules for all three (portal.services.evidence, portal.services.draft_evidence, the close step in
+portal.services.transitions): the type read from the content, the size and count caps, the name and content
+sealed under the notice's data key and bound to ``<notice id>/<attachment id>``. A draft's id becomes its
+notice's id and its data key the notice's, so evidence attached to a draft is sealed exactly as the notice's
+will be, and moving it to the notice on submit changes only who owns the row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from portal.domain import file_types
+from portal.domain.models import NoticeAttachment, User, new_id, utcnow
+from portal.services import vault
+from portal.services.errors import RuleBrokenError
+
+TABLE = "notice_attachment"
+# The stage recorded for evidence given with the closure record (not one of the procedure's stages).
+CLOSURE_STAGE = "closure"
+
+
+def binding(owner_id: str, attachment_id: str) -> str:
+    """The associated data of an attachment's ciphertexts: its notice (or draft, the same id) and itself."""
+    return f"{owner_id}/{attachment_id}"
+
+
+def clean_name(name: str) -> str:
+    """A file name as shown and offered back: its last path part, printable, at most 150 characters."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    text = "".join(ch for ch in base if ch.isprintable() and ch not in '"<>|*?:')
+    return text.strip()[:150] or "evidence"
+
+
+def size_label(n: int) -> str:
+    """A size as people read it: 812 bytes, 120 KB, 3.4 MB."""
+    if n < 1024:
+        return f"{n} bytes"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.0f} KB"
+    return f"{n / 1024 / 1024:.1f} MB"
+
+
+def checked_kind(session: Session, data: bytes, *, notice_id: str | None = None, draft_id: str | None = None) -> str:
+    """The file's type code, read from its content; refused when empty, too big, of another type, or one too many
+    for its notice or draft (RuleBrokenError on the ``file`` field)."""
+    if not data:
+        raise RuleBrokenError("file", "The selected file is empty")
+    if len(data) > file_types.MAX_BYTES:
+        raise RuleBrokenError("file", f"The selected file must be smaller than {file_types.limit_label()}")
+    kind = file_types.sniff(data)
+    if kind is None:
+        raise RuleBrokenError("file", "The selected file must be a PDF, Word, Excel, image or e-mail file")
+    owner = NoticeAttachment.notice_id == notice_id if notice_id else NoticeAttachment.draft_id == draft_id
+    count = session.execute(select(func.count()).select_from(NoticeAttachment).where(owner)).scalar_one()
+    if count >= file_types.MAX_FILES:
+        raise RuleBrokenError("file", f"A notice can have at most {file_types.MAX_FILES} files attached")
+    return kind.code
+
+
+def seal(
+    session: Session,
+    *,
+    key_id: str,
+    dek: bytes,
+    owner_id: str,
+    user: User,
+    stage: str,
+    filename: str,
+    data: bytes,
+    kind: str,
+    draft: bool = False,
+) -> NoticeAttachment:
+    """Add the attachment row, name and content sealed under the notice's (or its draft's) data key."""
+    attachment = NoticeAttachment(
+        id=new_id(),
+        notice_id=None if draft else owner_id,
+        draft_id=owner_id if draft else None,
+        stage=stage,
+        uploaded_by_id=user.id,
+        uploaded_at=utcnow(),
+        kind=kind,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+    bound = binding(owner_id, attachment.id)
+    attachment.name_ct = vault.seal_text(key_id, dek, clean_name(filename), table=TABLE, field="name", row_id=bound)
+    attachment.content_ct = vault.seal_bytes(key_id, dek, data, table=TABLE, field="content", row_id=bound)
+    session.add(attachment)
+    return attachment
+
+
+def adopt_draft_evidence(session: Session, draft_id: str, stage: str) -> int:
+    """On submit: the draft's evidence becomes the notice's (same id, so the same binding), at its first stage.
+    Return how many files moved."""
+    moved = session.execute(
+        update(NoticeAttachment)
+        .where(NoticeAttachment.draft_id == draft_id)
+        .values(notice_id=draft_id, draft_id=None, stage=stage)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(moved, "rowcount", 0) or 0)
+
+
+def delete_draft_evidence(session: Session, draft_id: str) -> None:
+    """With a deleted draft its evidence goes too (its data key is destroyed as well, so no copy opens)."""
+    session.execute(delete(NoticeAttachment).where(NoticeAttachment.draft_id == draft_id))
