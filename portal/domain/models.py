@@ -288,6 +288,8 @@ class NoticeDraft(Base):
     answers_ct: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The reference its first submit was given (migration 0015): every later submit of the draft uses it.
+    reference: Mapped[str | None] = mapped_column(String(30), nullable=True)
 
 
 class Notice(Base):
@@ -459,6 +461,8 @@ class NoticeBlindIndex(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"))
+    # Never set: it tells a flush to write the notice before its rows (a submit writes them in one flush).
+    notice: Mapped[Notice] = relationship(foreign_keys=[notice_id])
     kind: Mapped[str] = mapped_column(String(20))
     key_version: Mapped[int] = mapped_column(Integer)
     # HMAC-SHA256 under the version's key, truncated to portal.services.search.INDEX_BITS bits.
@@ -516,6 +520,8 @@ class NoticeEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), index=True)
+    # Never set: it tells a flush to write the notice before its rows (a submit writes them in one flush).
+    notice: Mapped[Notice] = relationship(foreign_keys=[notice_id])
     at: Mapped[datetime] = mapped_column(default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), nullable=True)
     kind: Mapped[str] = mapped_column(String(40))
@@ -543,6 +549,8 @@ class OutboxMessage(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     notice_id: Mapped[str | None] = mapped_column(ForeignKey("notice.id"), nullable=True, index=True)
+    # Never set: it tells a flush to write the notice before its rows (a submit writes them in one flush).
+    notice: Mapped[Notice | None] = relationship(foreign_keys=[notice_id])
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
@@ -596,6 +604,8 @@ class NoticeCategory(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), index=True)
+    # Never set: it tells a flush to write the notice before its rows (a submit writes them in one flush).
+    notice: Mapped[Notice] = relationship(foreign_keys=[notice_id])
     # The form field the code list is asked in (portal.domain.categories.CodeList.field).
     list_field: Mapped[str] = mapped_column(String(40))
     code: Mapped[str] = mapped_column(String(60))
@@ -681,6 +691,10 @@ class NoticeAttachment(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     notice_id: Mapped[str | None] = mapped_column(ForeignKey("notice.id"), index=True, nullable=True)
     draft_id: Mapped[str | None] = mapped_column(ForeignKey("notice_draft.id"), index=True, nullable=True)
+    # Never set: it tells a flush to write the notice before its rows (a submit writes them in one flush).
+    notice: Mapped[Notice | None] = relationship(foreign_keys=[notice_id])
+    # Never set either: a submit's flush moves the draft's evidence to the notice before it deletes the draft.
+    draft: Mapped[NoticeDraft | None] = relationship(foreign_keys=[draft_id])
     # The stage it was attached at (the procedure's code), or "closure".
     stage: Mapped[str] = mapped_column(String(40))
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), nullable=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from portal.domain import file_types
@@ -96,14 +96,12 @@ def seal(
 
 def adopt_draft_evidence(session: Session, draft_id: str, stage: str) -> int:
     """On submit: the draft's evidence becomes the notice's (same id, so the same binding), at its first stage.
-    Return how many files moved."""
-    moved = session.execute(
-        update(NoticeAttachment)
-        .where(NoticeAttachment.draft_id == draft_id)
-        .values(notice_id=draft_id, draft_id=None, stage=stage)
-        .execution_options(synchronize_session=False)
-    )
-    return int(getattr(moved, "rowcount", 0) or 0)
+    Return how many files moved. The rows change in the session only: a submit writes nothing until its one
+    flush under the draft's lock (portal.services.raising.submit_notice), which writes the notice first."""
+    rows = session.execute(select(NoticeAttachment).where(NoticeAttachment.draft_id == draft_id)).scalars().all()
+    for row in rows:
+        row.notice_id, row.draft_id, row.stage = draft_id, None, stage
+    return len(rows)
 
 
 def delete_draft_evidence(session: Session, draft_id: str) -> None:

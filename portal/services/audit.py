@@ -9,7 +9,9 @@ Four layers, each covering what the one before cannot:
 1. The database refuses UPDATE and DELETE on audit_event (migration 0002 triggers), so the application,
    or an attacker holding only its connection, can only append.
 2. Appends are serialised (an advisory lock on PostgreSQL, the write lock taken *before* the head is read
-   on SQLite), and seq is the primary key and prev_hash is unique, so the chain can never fork.
+   on SQLite), and seq is the primary key and prev_hash is unique, so the chain can never fork. The lock is
+   taken when the entries are flushed, not when they are recorded, so it is held only from the flush that
+   writes them to the commit (issue 11: a read or a submit no longer holds it while it works).
 3. ``verify`` recomputes every HMAC and names the first entry that does not follow from the one before:
    an edited column, a missing seq (deletion), or swapped contents. A database administrator who
    disables the triggers cannot forge an entry without the key, which is not in the database.
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from portal.domain.models import AuditEvent, utcnow
@@ -127,16 +129,17 @@ def record(
     remote_addr: str = "",
     at: datetime | None = None,
 ) -> AuditEvent:
-    """Append an entry in the caller's transaction (it becomes durable when the caller commits).
+    """Add an entry to the caller's transaction; it is chained, and durable, when the caller's changes are flushed.
 
-    The append lock is held until the caller commits or rolls back, so commit promptly. On PostgreSQL the
-    transaction must be READ COMMITTED (the default): a REPEATABLE READ snapshot could miss the newest head,
-    and the insert would then fail on the seq primary key rather than fork the chain.
+    Nothing is locked or read here: the entry waits in the session, and the flush that writes it (the caller's
+    commit, or an earlier flush) takes the append lock, reads the head and links every waiting entry in the order
+    they were recorded (``_chain_pending``). So the lock that serialises appends is held from that flush to the
+    commit, not across whatever the caller does after recording (a submit renders and signs a PDF after the
+    entry's action is known). On PostgreSQL the transaction must be READ COMMITTED (the default): a REPEATABLE
+    READ snapshot could miss the newest head, and the insert would then fail on the seq primary key rather than
+    fork the chain.
     """
-    _take_append_lock(session)
-    head = session.execute(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).scalar_one_or_none()
-    event = AuditEvent(
-        seq=(head.seq + 1) if head else 1,
+    entry = AuditEvent(
         at=(at or utcnow()).astimezone(UTC),
         actor_id=actor_id,
         action=action,
@@ -144,13 +147,43 @@ def record(
         object_id=object_id,
         outcome=outcome,
         remote_addr=remote_addr[:64],
-        prev_hash=head.hash if head else GENESIS,
+        prev_hash="",
         hash="",
     )
-    event.hash = _entry_hash(key, event)
-    session.add(event)
-    session.flush()
-    return event
+    session.add(entry)
+    session.info.setdefault(_PENDING, []).append((entry, key))
+    return entry
+
+
+# The session.info entry listing the entries recorded but not yet chained, in the order they were recorded.
+_PENDING = "portal.audit.pending"
+
+
+@event.listens_for(Session, "before_flush")
+def _chain_pending(session: Session, _context: object, _instances: object) -> None:
+    """Link the entries recorded since the last flush to the head, under the append lock, just before they are
+    written. An entry that left the session (a rollback expunged it) is dropped from the list."""
+    waiting = [(e, k) for e, k in session.info.pop(_PENDING, []) if e in session.new]
+    if not waiting:
+        return
+    _take_append_lock(session)
+    # Read through the connection: the session is flushing, and the head is a committed (or flushed) row.
+    head = (
+        session.connection()
+        .execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1))
+        .first()
+    )
+    seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
+    for entry, key in waiting:
+        seq += 1
+        entry.seq, entry.prev_hash = seq, prev
+        entry.hash = prev = _entry_hash(key, entry)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_pending(session: Session, _previous: object) -> None:
+    # Entries recorded in a transaction that rolled back were never written; they must not be chained later.
+    session.info.pop(_PENDING, None)
 
 
 @dataclass(frozen=True)

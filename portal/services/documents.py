@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from portal.domain import file_types
@@ -119,7 +119,9 @@ def attachment_records(session: Session, notice: Notice, dek: bytes) -> list[Att
     """The notice's evidence as listed on it and in its PDF, names opened (never the content)."""
     rows = session.execute(
         select(NoticeAttachment)
-        .where(NoticeAttachment.notice_id == notice.id)
+        # Or still the draft's in the database: at submit, the first version lists the evidence the draft carried
+        # before the one flush writes its new owner (a notice keeps its draft's id).
+        .where(or_(NoticeAttachment.notice_id == notice.id, NoticeAttachment.draft_id == notice.id))
         .order_by(NoticeAttachment.uploaded_at, NoticeAttachment.id)
     ).scalars()
     found = []

@@ -30,6 +30,7 @@ from portal.domain.models import (
     Partnership,
     Role,
     User,
+    new_id,
     normalise_email,
     utcnow,
 )
@@ -109,7 +110,10 @@ def issue(
     """Make an invitation and return its token (which exists nowhere else). Audited; the caller commits."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
     now = utcnow()
+    # The id is made here, not by a flush: a submit issues invitations while it builds the notice, before
+    # anything of it is written (issue 11), and the audit entry needs the id.
     invitation = Invitation(
+        id=new_id(),
         token_hash=hash_token(token),
         email=normalise_email(email),
         partnership_id=partnership_id,
@@ -122,7 +126,6 @@ def issue(
         invited_by_id=invited_by_id,
     )
     session.add(invitation)
-    session.flush()
     audit.record(
         session,
         services.keyring.audit_key,

@@ -1,14 +1,15 @@
 """Raising a notice: the immediate-risk gate, encrypted drafts, submission, routing and reading back.
 
-submit_notice is the whole path in one transaction: validate -> encrypt -> store -> render -> sign -> queue.
-Either all of it is committed (the notice, its signed PDF, its recipients, its e-mails, its timeline and
-audit entries) or none of it is.
+submit_notice is the whole path: validate -> reference -> encrypt -> render -> sign -> queue -> store. Either all
+of the notice is committed in one write transaction (the notice, its signed PDF, its recipients, its e-mails,
+its timeline and audit entries) or none of it is; only its reference is taken before, in a transaction of its own.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import date
+from typing import NoReturn
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,7 +33,7 @@ from portal.partnerships import notice_definition, procedure_for
 from portal.services import attachments, audit, messages, record, repeats, routing, search, transitions, vault
 from portal.services.documents import issue_version
 from portal.services.errors import DraftNotFoundError, DraftSubmittedError, FormNotAvailableError
-from portal.services.references import next_reference
+from portal.services.references import claim_reference
 from portal.services.runtime import PortalServices
 
 DRAFT_FIELD = "answers"
@@ -272,6 +273,15 @@ def submit_notice(
 
     ``answers`` are the draft's answers as the form has just checked them; a recipient who has left the
     directory since is refused (RuleBrokenError on that field) and nothing is saved.
+
+    Three steps, so that nothing that serialises submits is held while the PDF is made (issue 11):
+    1. the reference, in a short transaction of its own (portal.services.references: gaps are possible);
+    2. every row of the notice built in the session and its PDF rendered and signed, writing nothing and
+       holding no lock (the session does not flush: no_autoflush);
+    3. one short write transaction: the draft's row locked and found still a draft, then every row written
+       in one flush (the audit entry chained in it) and committed. Of several submits of one draft, the first
+       to get here raises the notice and the others find it raised (DraftSubmittedError); a fault anywhere
+       leaves no part of the notice saved, and the draft keeps its reference for the next try.
     """
     draft, stored = get_draft(session, services, user, draft_id)
     definition = definition_for(user.partnership)
@@ -285,37 +295,41 @@ def submit_notice(
             # The form module maps answers to skips the procedure allows; anything else is a programming error.
             raise NoticeError(f"the procedure does not allow {entry.skipped_from} to {entry.stage} like this")
     chosen = routing.form_recipients(session, user.partnership_id, definition, answers)
-    dek = vault.data_key(session, services.keyring, draft.data_key_id)
-    submitted_at = utcnow()
     today = services.today()
-
-    notice = Notice(
-        id=draft.id,
-        reference=next_reference(session, partnership, today.year),
-        partnership_id=partnership.id,
-        form_code=definition.code,
-        procedure_version=partnership.procedure_version,
-        stage=stage.code,
-        status=NoticeStatus.OPEN,
-        raised_by_id=user.id,
-        raising_agency_id=user.agency_id,
-        data_key_id=draft.data_key_id,
-        safety_check_id=draft.safety_check_id,
-        date_of_notification=date.fromisoformat(answers[definition.date_of_notification_field]),
-        concern_date=definition.concern_date(answers),
-        submitted_at=submitted_at,
-        updated_at=submitted_at,
-        opened_on=today,
-    )
-    # Read before the notice's rows are added: a query after them would flush them early (autoflush), a
-    # second round of writes in the middle of the submit.
+    reference = claim_reference(session, draft.id, partnership, today.year)
+    if reference is None:
+        _draft_gone(session, user, draft_id)
+    dek = vault.data_key(session, services.keyring, draft.data_key_id)
     check = session.get(SafetyCheck, draft.safety_check_id)
-    # A new notice has no rows yet: say so, rather than let the first append query for them.
-    notice.answers, notice.recipients, notice.stages, notice.documents = [], [], [], []
-    session.add(notice)
-    session.flush()
-    # Everything below is new rows for this notice: one flush at the end, not one before every query.
+    submitted_at = utcnow()
+
+    # Step 2: nothing below flushes, so nothing is written and no lock is taken until step 3.
     with session.no_autoflush:
+        notice = Notice(
+            id=draft.id,
+            reference=reference,
+            partnership_id=partnership.id,
+            form_code=definition.code,
+            procedure_version=partnership.procedure_version,
+            stage=stage.code,
+            status=NoticeStatus.OPEN,
+            raised_by_id=user.id,
+            raising_agency_id=user.agency_id,
+            data_key_id=draft.data_key_id,
+            safety_check_id=draft.safety_check_id,
+            date_of_notification=date.fromisoformat(answers[definition.date_of_notification_field]),
+            concern_date=definition.concern_date(answers),
+            submitted_at=submitted_at,
+            updated_at=submitted_at,
+            opened_on=today,
+            # The objects as well as their ids: nothing is flushed, so a pending notice could not load them.
+            partnership=partnership,
+            raised_by=user,
+            raising_agency=user.agency,
+        )
+        # A new notice has no rows yet: say so, rather than let the first append query for them.
+        notice.answers, notice.recipients, notice.stages, notice.documents = [], [], [], []
+        session.add(notice)
         for name, value in answers.items():
             if value:
                 record.seal_answer(session, notice, dek, name, value)
@@ -358,20 +372,28 @@ def submit_notice(
             f"Your notice has been sent under the {partnership.name} procedure to {agencies}. It is at {stage.name}.",
         )
         repeats.flag_on_submit(session, services, notice, answers)
+        audit.record(
+            session,
+            services.keyring.audit_key,
+            action="notice.submit",
+            outcome="ok",
+            actor_id=user.id,
+            object_type="notice",
+            object_id=notice.id,
+            remote_addr=remote_addr,
+        )
 
+        # Step 3: the draft's row lock (SQLite: the write lock) decides which of several submits raises it.
+        begin_write(session)
+        still_a_draft = session.execute(
+            select(NoticeDraft.id).where(NoticeDraft.id == draft.id).with_for_update()
+        ).scalar_one_or_none()
+    if still_a_draft is None:
+        session.rollback()
+        _draft_gone(session, user, draft_id)
     if check is not None:
         check.notice_id = notice.id
     session.delete(draft)
-    audit.record(
-        session,
-        services.keyring.audit_key,
-        action="notice.submit",
-        outcome="ok",
-        actor_id=user.id,
-        object_type="notice",
-        object_id=notice.id,
-        remote_addr=remote_addr,
-    )
     session.commit()
     return notice
 
@@ -381,6 +403,13 @@ def _adopt_evidence(session: Session, notice: Notice, user: User, stage: str) ->
     if moved := attachments.adopt_draft_evidence(session, notice.id, stage):
         files = "1 file" if moved == 1 else f"{moved} files"
         record.add_event(session, notice, user, "evidence", f"Evidence sent with the notice: {files}", stage=stage)
+
+
+def _draft_gone(session: Session, user: User, draft_id: str) -> NoReturn:
+    """A draft that went while it was being submitted: raised by another submit of it, or deleted."""
+    if (submitted := submitted_notice(session, user, draft_id)) is not None:
+        raise DraftSubmittedError(submitted)
+    raise DraftNotFoundError(draft_id)
 
 
 def categories_of(notice: Notice, definition: NoticeDefinition, answers: dict[str, str]) -> list[NoticeCategory]:

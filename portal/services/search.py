@@ -188,12 +188,12 @@ def _rows(
 
 
 def index_notice(session: Session, keyring: KeyRing, notice: Notice, answers: dict[str, str]) -> int:
-    """Write the notice's index rows under every blind-index key version the keyring holds now, in the
-    caller's transaction; return how many. Called once, when the notice is submitted."""
+    """Add the notice's index rows under every blind-index key version the keyring holds now, to be written
+    with the notice's other rows when the caller's transaction flushes; return how many. Called once, when
+    the notice is submitted (nothing is executed here: a submit writes all its rows in one round)."""
     _active, keys, bits = version_bits(keyring)
     rows = _rows(notice.id, identifiers(notice.form_code, answers), keys, bits)
-    if rows:
-        session.execute(insert(NoticeBlindIndex), rows)
+    session.add_all(NoticeBlindIndex(**row) for row in rows)
     return len(rows)
 
 

@@ -443,3 +443,44 @@ def test_cli_export_head_anchors_verify_against_truncation(app: Flask, tmp_path:
     assert result.exit_code == 1 and "bad anchor" in result.output
     result = runner.invoke(args=["audit", "--help"])
     assert "OUTSIDE the database" in result.output
+
+
+def test_an_entry_recorded_and_not_yet_written_holds_up_no_other_append(app: Flask) -> None:
+    """A transaction that has recorded an entry but is still working (a submit signing its PDF, a read rendering
+    its page) does not hold the append lock: another transaction appends and commits at once, and the first
+    entry is chained after it when its own transaction commits (issue 11)."""
+    factory, key = session_factory(app), _key(app)
+    with factory() as slow:
+        audit.record(slow, key, action="notice.read", outcome="allowed", object_id="slow")
+        done = threading.Event()
+
+        def other() -> None:
+            with factory() as fast:
+                audit.record(fast, key, action="notice.read", outcome="allowed", object_id="fast")
+                fast.commit()
+            done.set()
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        # Before, recording took the lock (PostgreSQL) or the write lock (SQLite) until this commit: a deadlock
+        # here, as the other append waited for it.
+        assert done.wait(timeout=5), "the other append waited for a transaction that had only recorded"
+        thread.join()
+        slow.commit()
+    with factory() as db:
+        rows = db.execute(select(AuditEvent.object_id).order_by(AuditEvent.seq)).scalars().all()
+    assert rows[-2:] == ["fast", "slow"]
+    assert _verify(app).ok
+
+
+def test_entries_recorded_in_a_transaction_that_rolls_back_are_never_chained(app: Flask) -> None:
+    factory, key = session_factory(app), _key(app)
+    with factory() as db:
+        audit.record(db, key, action="notice.read", outcome="allowed", object_id="dropped")
+        db.rollback()
+        audit.record(db, key, action="notice.read", outcome="allowed", object_id="kept")
+        db.commit()
+    with factory() as db:
+        ids = db.execute(select(AuditEvent.object_id)).scalars().all()
+    assert "dropped" not in ids and "kept" in ids
+    assert _verify(app).ok

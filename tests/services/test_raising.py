@@ -129,24 +129,90 @@ def test_a_draft_needs_a_no_immediate_risk_answer_of_ones_own(app: Flask, accoun
         assert answers["date_of_notification"] == world.services.today().isoformat()
 
 
-def test_a_submit_writes_its_rows_in_one_round_after_the_notice(app: Flask, accounts: Accounts) -> None:
-    """No autoflush in the middle: the notice row, then every other row in one round (issue 11)."""
+def _submit_watched(
+    app: Flask, world: World, raiser: object, monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[int], list[str]]:
+    """Submit a Rochdale draft, noting each flush (how many new rows) and, in order, every statement that writes
+    or locks, every commit, and the signing of the PDF."""
+    draft_id = world.draft(raiser)
+    flushes: list[int] = []
+    steps: list[str] = []
+    engine = app.extensions["portal.engine"]
+    signer = world.services.signer
+    sign = signer.sign
+
+    def noted_sign(pdf: bytes) -> bytes:
+        steps.append("sign")
+        return sign(pdf)
+
+    def noted_statement(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        words = statement.split()
+        if words[0] in {"INSERT", "UPDATE", "DELETE"}:
+            steps.append(f"{words[0]} {words[2] if words[0] != 'UPDATE' else words[1]}")
+        elif "FOR UPDATE" in statement or "BEGIN IMMEDIATE" in statement or "pg_advisory" in statement:
+            steps.append("lock")
+
+    monkeypatch.setattr(signer, "sign", noted_sign)
+    event.listen(engine, "before_cursor_execute", noted_statement)
+    try:
+        with world.session() as db:
+            event.listen(db, "before_flush", lambda session, _ctx, _i: flushes.append(len(session.new)))
+            event.listen(db, "after_commit", lambda _session: steps.append("commit"))
+            raising.submit_notice(
+                db, world.services, world.user(db, raiser), draft_id, rochdale_answers(contact_id(app, TARGET))
+            )
+    finally:
+        event.remove(engine, "before_cursor_execute", noted_statement)
+    return flushes, steps
+
+
+def test_a_submit_signs_holding_nothing_then_writes_its_rows_in_one_round(
+    app: Flask, accounts: Accounts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No autoflush in the middle, and no lock that serialises submits held while the PDF is made (issue 11):
+    only the reference is taken, and committed, before signing; every row is written after, in one flush."""
     world = World(app)
     raiser = accounts.make(Role.PRACTITIONER, agency=RAISING)
-    # The contact already has an account: an invitation (issue 9) is audited on its own, a round of its own.
+    flushes, steps = _submit_watched(app, world, raiser, monkeypatch)
+    signed = steps.index("sign")
+    before, after = steps[:signed], steps[signed:]
+    # Before signing: the draft locked, the partnership's counter moved on, the draft given the reference: committed.
+    assert before[-1] == "commit" and before.count("commit") == 1, before
+    assert {s for s in before if s.startswith(("INSERT", "UPDATE", "DELETE"))} == {
+        "INSERT reference_counter",
+        "UPDATE reference_counter",
+        "UPDATE notice_draft",
+    }, before
+    # After: the draft's lock, then one flush of every row (the notice, answers, indexes, stage, recipients,
+    # events, PDF, mail, and the audit entry chained under the append lock), then the commit.
+    assert after[-1] == "commit" and after.count("commit") == 1, after
+    assert len(flushes) == 1 and flushes[0] > 15, flushes
+    written = [s for s in after if s.startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert {"INSERT notice", "INSERT notice_answer", "INSERT audit_event", "DELETE notice_draft"} <= set(written)
+    assert written.index("INSERT notice") < min(written.index(s) for s in written if s.startswith("INSERT notice_"))
+
+
+def test_a_submit_that_invites_a_contact_still_writes_in_one_round(
+    app: Flask, accounts: Accounts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A recipient with no account is sent an invitation (issue 9), audited: written in the same one flush."""
+    world = World(app)
+    raiser = accounts.make(Role.PRACTITIONER, agency=RAISING)
     with world.session() as db:
         contact = db.get(DirectoryContact, contact_id(app, TARGET))
         assert contact is not None and contact.email
         address = contact.email
-    accounts.make(Role.SPOC, agency=TARGET, email=address)
-    draft_id = world.draft(raiser)
-    flushes: list[int] = []
+        assert accounts_for(db, address) == 0
+    flushes, steps = _submit_watched(app, world, raiser, monkeypatch)
+    after = steps[steps.index("sign") :]
+    assert len(flushes) == 1, flushes
+    assert "INSERT invitation" in after and after.count("commit") == 1
     with world.session() as db:
-        event.listen(db, "before_flush", lambda session, _ctx, _i: flushes.append(len(session.new)))
-        raising.submit_notice(
-            db, world.services, world.user(db, raiser), draft_id, rochdale_answers(contact_id(app, TARGET))
-        )
-    # The notice itself (its id is every other row's key); then its answers, indexes, stage, recipients,
-    # events, PDF and mail together when the audit append reads the chain's head; then the audit entry.
-    # (Reading the safety check after the rows were added used to flush them a round early.)
-    assert len(flushes) == 3 and flushes[0] == 1 and flushes[1] > 10 and flushes[2] == 1, flushes
+        issued = db.execute(
+            select(AuditEvent.action).where(AuditEvent.action.in_(["invitation.issued", "notice.submit"]))
+        ).scalars()
+        assert sorted(issued) == ["invitation.issued", "notice.submit"]
+
+
+def accounts_for(db: object, address: str) -> int:
+    return db.execute(select(func.count()).select_from(User).where(User.email == address)).scalar_one()  # type: ignore[attr-defined]

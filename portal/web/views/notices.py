@@ -123,8 +123,9 @@ def autosave(draft_id: str) -> tuple[str, int]:
 @rule("practitioner")
 def check(draft_id: str) -> str | Response:
     db, services = get_session(), portal_services()
-    # Sending locks the draft until the notice is raised, so a second click finds it raised (and is shown it).
-    _draft, answers = raising.get_draft(db, services, current_user, draft_id, lock=request.method == "POST")
+    # A second click finds the draft raised (and is shown it): submit_notice decides under the draft's lock,
+    # taken only for its short write, so checking the answers here holds nothing (issue 11).
+    _draft, answers = raising.get_draft(db, services, current_user, draft_id)
     definition = raising.definition_for(current_user.partnership)
     form = SubmitNoticeForm()
     if form.validate_on_submit():
