@@ -72,11 +72,7 @@ def _confirmed_same_child(
 ) -> list[Notice]:
     """The partnership's other notices raised in the 12 months before this one about the same child."""
     mine = search.identifiers(notice.form_code, answers)
-    keys = session.execute(
-        select(NoticeBlindIndex.kind, NoticeBlindIndex.key_version, NoticeBlindIndex.value).where(
-            NoticeBlindIndex.notice_id == notice.id
-        )
-    ).all()
+    keys = search.index_keys(services.keyring, notice.form_code, answers)
     if not mine or not keys or notice.opened_on is None:
         return []
     bait = sorted(services.honeytokens)

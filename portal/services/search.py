@@ -197,6 +197,16 @@ def index_notice(session: Session, keyring: KeyRing, notice: Notice, answers: di
     return len(rows)
 
 
+def index_keys(keyring: KeyRing, form_code: str, answers: dict[str, str]) -> list[tuple[str, int, int]]:
+    """(kind, key version, value) of the index rows these answers have or would have, computed, not read: a
+    notice being submitted has its rows only in the session until the submit's one flush."""
+    _active, keys, bits = version_bits(keyring)
+    return [
+        (str(row["kind"]), int(str(row["key_version"])), int(str(row["value"])))
+        for row in _rows("", identifiers(form_code, answers), keys, bits)
+    ]
+
+
 # -- search -----------------------------------------------------------------------------------------------
 
 
