@@ -38,7 +38,9 @@ def flag_on_submit(session: Session, services: PortalServices, notice: Notice, a
     unit's list shows the flags from plain columns without decrypting a notice per row. The submit holds the
     plaintext; the match is confirmed by decrypting the candidates, as on the notice page, but names no notice
     to anyone, so it is not a read to audit. Nothing is committed here: the submit's own transaction does it."""
-    notice.repeat_child = bool(_confirmed_same_child(session, services, notice, answers))
+    # One confirmed notice settles the flag: stop there, so a child already in many notices does not make each new
+    # submit decrypt all of them.
+    notice.repeat_child = bool(_confirmed_same_child(session, services, notice, answers, first_only=True))
     # Called before the submit's rows are flushed: the other notices are counted, and this one added.
     others = _pair_counts(session, services, notice, others_only=True)
     notice.repeat_pair = any(n + 1 >= PAIR_REPEATS for _, n in others)
@@ -68,7 +70,7 @@ def _same_child(
 
 
 def _confirmed_same_child(
-    session: Session, services: PortalServices, notice: Notice, answers: dict[str, str]
+    session: Session, services: PortalServices, notice: Notice, answers: dict[str, str], *, first_only: bool = False
 ) -> list[Notice]:
     """The partnership's other notices raised in the 12 months before this one about the same child."""
     mine = search.identifiers(notice.form_code, answers)
@@ -97,6 +99,8 @@ def _confirmed_same_child(
         held = search.identifiers(other.form_code, record.answers(session, services, other))
         if any(held.get(kind) == value for kind, value in mine.items()):
             confirmed.append(other)
+            if first_only:
+                break
     return confirmed
 
 
