@@ -21,7 +21,7 @@ from portal.domain.policy import directory_id
 from portal.domain.procedure import AudienceKind, Stage, When
 from portal.services.directory import agencies_for
 from portal.services.errors import RuleBrokenError
-from portal.services.runtime import PortalServices
+from portal.services.runtime import FormDirectory, PortalServices
 
 
 def business_unit_addresses(session: Session, notice: Notice) -> list[str]:
@@ -167,25 +167,38 @@ def contact_choices(session: Session, partnership_id: int) -> list[tuple[str, st
 def form_choices(
     session: Session, services: PortalServices, partnership_id: int, *, with_agencies: bool
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """The contacts (and, for a form that routes by agency, the agencies) a notice form offers.
+    """The contacts (and, for a form that routes by agency, the agencies) a notice form offers."""
+    shown = form_directory(session, services, partnership_id, with_agencies=with_agencies)
+    return list(shown.contacts), list(shown.agencies)
+
+
+def form_directory(
+    session: Session, services: PortalServices, partnership_id: int, *, with_agencies: bool
+) -> FormDirectory:
+    """What a notice form shows from the directory: its choices and the review notes for overdue entries.
 
     Kept per worker and read again only when the partnership's directory_version has moved (triggers move
-    it on every change to its agencies or contacts, however made): one small query a request instead of
-    loading the directory through the ORM on every form page.
+    it on every change to its agencies or contacts, however made) or the day has turned (an entry becomes
+    overdue at midnight): one small query a request instead of loading the directory through the ORM on
+    every form page.
     """
     version = session.execute(
         select(Partnership.directory_version).where(Partnership.id == partnership_id)
     ).scalar_one()
-    key = (partnership_id, version, with_agencies)
+    today = services.today()
+    key = (partnership_id, version, with_agencies, today)
     cached = services.directory_choices.get(key)
     if cached is None:
-        agencies = agency_choices(session, partnership_id) if with_agencies else []
-        cached = (contact_choices(session, partnership_id), agencies)
-        # Older versions of this partnership's choices are never asked for again.
+        cached = FormDirectory(
+            contacts=tuple(contact_choices(session, partnership_id)),
+            agencies=tuple(agency_choices(session, partnership_id)) if with_agencies else (),
+            review_notes=tuple(overdue_contact_notes(session, partnership_id, today)),
+        )
+        # Older versions of this partnership's directory are never asked for again.
         for stale in [k for k in services.directory_choices if k[0] == partnership_id]:
             services.directory_choices.pop(stale, None)
         services.directory_choices[key] = cached
-    return list(cached[0]), list(cached[1])
+    return cached
 
 
 def agency_choices(session: Session, partnership_id: int) -> list[tuple[str, str]]:

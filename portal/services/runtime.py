@@ -19,7 +19,17 @@ from portal.services.errors import ConfigurationError
 
 HONEYTOKEN_FILE = "honeytokens.json"
 # (contacts, agencies) a notice form offers, each a list of (value, label).
-Choices = tuple[list[tuple[str, str]], list[tuple[str, str]]]
+Pairs = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class FormDirectory:
+    """What a notice form shows from the directory: the contacts and agencies it offers (value, label), and the
+    (agency, note) for each offered contact whose entry is overdue for review."""
+
+    contacts: Pairs
+    agencies: Pairs
+    review_notes: Pairs
 
 
 @dataclass
@@ -42,9 +52,9 @@ class PortalServices:
     password_reset_minutes: int = 60
     # Today in England, for every clock (tests fix it to a day).
     clock: Clock = field(default_factory=Clock)
-    # The form's directory choices by (partnership, directory version, with agencies): read once per worker
-    # and again only when the directory changes (portal.services.routing.form_choices).
-    directory_choices: dict[tuple[int, int, bool], Choices] = field(default_factory=dict)
+    # The form's directory by (partnership, directory version, with agencies, today): read once per worker and
+    # again only when the directory changes or the day turns (portal.services.routing.form_directory).
+    directory_choices: dict[tuple[int, int, bool, date], FormDirectory] = field(default_factory=dict)
 
     def today(self) -> date:
         return self.clock.today()

@@ -16,6 +16,7 @@ from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import joinedload
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.domain import file_types
@@ -26,6 +27,7 @@ from portal.services.errors import ConfigurationError
 from portal.services.runtime import build_services
 from portal.web import access, database, errors, security
 from portal.web.config import check_production_config, load_config
+from portal.web.forms import stencils
 from portal.web.govuk_attributes import govuk_attributes
 from portal.web.sessions import DatabaseSessionInterface
 from portal.web.views import (
@@ -87,6 +89,7 @@ def create_web_app(test_config: dict[str, Any] | None = None, *, keys_required: 
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     WTFormsHelpers(app)
+    stencils.init_app(app)
     app.jinja_env.globals["govuk_attributes"] = govuk_attributes
     app.jinja_env.filters["long_date"] = long_date
     app.jinja_env.filters["long_datetime"] = long_datetime
@@ -156,7 +159,10 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        user = database.get_session().get(User, int(user_id))
+        # Every page names the user's partnership and agency: load them with the user, not one query each.
+        user = database.get_session().get(
+            User, int(user_id), options=[joinedload(User.partnership), joinedload(User.agency)]
+        )
         if user is None or not user.is_active or user.totp_confirmed_at is None:
             return None
         return user

@@ -7,19 +7,13 @@ from typing import Any
 
 from flask import request
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import (
-    GovCharacterCount,
-    GovRadioInput,
-    GovSelect,
-    GovSubmitInput,
-    GovTextInput,
-)
 from werkzeug.datastructures import CombinedMultiDict
 from wtforms import Field, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired
 
 from portal.web.forms.fields import GovukDateField, SelectChoice
+from portal.web.forms.stencils import CharacterCount, Radios, Select, SubmitButton, TextInput
 from portal.web.forms.validators import NhsNumber, PlainText
 
 LONG_TEXT_LIMIT = 10_000
@@ -77,7 +71,7 @@ def short_text(
     validators (an NHS number's modulus 11, a local identifier's characters)."""
     validators: list[Any] = [DataRequired(message=required)] if required else []
     validators += [PlainText(label, max_length), *checks]
-    return StringField(label, validators=validators, description=hint, widget=GovTextInput(), **kw)
+    return StringField(label, validators=validators, description=hint, widget=TextInput(), **kw)
 
 
 NHS_NUMBER_HINT = "10 digits, for example 943 476 5919. Leave blank if you do not know it."
@@ -92,7 +86,7 @@ def long_text(label: str, *, required: str | None, hint: str = "", max_length: i
     """A free-text answer with a character count."""
     validators: list[Any] = [DataRequired(message=required)] if required else []
     validators.append(PlainText(label, max_length, multiline=True))
-    return TextAreaField(label, validators=validators, description=hint, widget=GovCharacterCount())
+    return TextAreaField(label, validators=validators, description=hint, widget=CharacterCount())
 
 
 class DirectorySelectField(SelectField):
@@ -117,7 +111,7 @@ def contact_choice(label: str, *, required: str | None, hint: str = "") -> Selec
         choices=[],
         validators=validators,
         description=hint,
-        widget=GovSelect(),
+        widget=Select(),
         invalid_choice_message="Choose a contact from the list",  # type: ignore[call-arg]  # WTForms 3.3 argument
     )
 
@@ -130,12 +124,12 @@ def agency_choice(label: str, *, required: str | None, hint: str = "") -> Select
         choices=[],
         validators=validators,
         description=hint,
-        widget=GovSelect(),
+        widget=Select(),
         invalid_choice_message="Choose an agency from the list",  # type: ignore[call-arg]  # WTForms 3.3 argument
     )
 
 
-class RadioInput(GovRadioInput):
+class RadioInput(Radios):
     """GOV.UK radios without an empty hint: govuk-frontend-wtf always passes one, which renders an empty
     hint element that the fieldset's aria-describedby then points to."""
 
@@ -187,7 +181,7 @@ class CompletedByMixin:
 
 
 class SubmitMixin:
-    submit = SubmitField("Continue", widget=GovSubmitInput())
+    submit = SubmitField("Continue", widget=SubmitButton())
 
 
 def unbound_fields(form_class: type) -> list[tuple[str, UnboundField[Any]]]:

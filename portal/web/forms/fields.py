@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Protocol, TypeVar
 
-from govuk_frontend_wtf.wtforms_widgets import GovDateInput
 from wtforms import Field, ValidationError
 from wtforms import SelectChoice as SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; types-WTForms stops at 3.2
 
 from portal.domain.dates import london_today, long_date
+from portal.web.forms.stencils import DateInput
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -49,7 +49,7 @@ class GovukDateField(Field):
     `subject` is how the messages name the date, e.g. "Date of birth" gives "Date of birth must include a month".
     """
 
-    widget = GovDateInput()
+    widget = DateInput()
 
     def __init__(
         self,

@@ -86,7 +86,10 @@ def draft(draft_id: str) -> str | Response:
     db, services = get_session(), portal_services()
     _draft, answers = raising.get_draft(db, services, current_user, draft_id)
     definition = raising.definition_for(current_user.partnership)
-    contacts, agencies = _directory(definition)
+    shown = routing.form_directory(
+        db, services, current_user.partnership_id, with_agencies=bool(definition.agency_fields)
+    )
+    contacts, agencies = list(shown.contacts), list(shown.agencies)
     if request.method == "POST":
         form = build_notice_form(definition, contacts, agencies, formdata=request.form)
         label = raising.clean_label(request.form.get(raising.LABEL_FIELD))
@@ -103,7 +106,7 @@ def draft(draft_id: str) -> str | Response:
         draft_id=draft_id,
         label=label,
         errors=form.error_list(definition.field_order) if request.method == "POST" else [],
-        review_notes=routing.overdue_contact_notes(db, current_user.partnership_id, services.today()),
+        review_notes=shown.review_notes,
     )
 
 

@@ -1,0 +1,152 @@
+"""GOV.UK form fields rendered once per shape, then filled (issue 11: form pages in a few milliseconds).
+
+govuk-frontend-wtf renders every field of every request through the govuk-frontend-jinja macros: about 0.3 ms a
+field, 80% of a 25-question form page. The markup of a field depends on its label, hint, choices and options,
+which are the same on every request for a given form, and on what the writer typed, which is not. So each field
+is rendered once with numbered placeholders where the typed values go, the result is split at the placeholders
+(a *stencil*), and later requests join the pieces with the values, escaped exactly as Jinja's autoescape escapes
+them. The markup is the macros' own, byte for byte (tests/web/test_stencils.py compares both for every field of
+every partnership's form, with hostile values).
+
+What is cached holds no answer: typed values (text, dates) are placeholders, and an empty value is kept as it is
+because the macros leave out the attribute for it. A choice (radios, selects) is part of the shape, since the
+macros mark the chosen item; those are codes and directory entries, not what anyone wrote. A field with an
+error message is rendered in full every time (rare, and its message may quote what was typed).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+from flask import Flask, current_app, render_template
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCharacterCount,
+    GovDateInput,
+    GovRadioInput,
+    GovSelect,
+    GovSubmitInput,
+    GovTextInput,
+)
+from markupsafe import Markup, escape
+
+# Two private-use characters around the slot number: autoescape leaves them alone, no label or hint holds them,
+# and unlike control characters Python does not count them as whitespace (the macros trim some values).
+_SLOT = "\ue000{}\ue001"
+_SLOT_RE = re.compile("\ue000(\\d+)\ue001")
+# Enough for every field of every partnership's forms in each shape a page shows; a directory change adds
+# shapes (new choices), so the oldest are dropped past this.
+_MAX_STENCILS = 2048
+
+
+class Stencils:
+    """One app's cache of stencils (per process), keyed by template and the shape of the params."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_shape: dict[tuple[str, str], tuple[list[str], list[int]]] = {}
+
+    def render(self, template: str, params: dict[str, Any]) -> Markup:
+        if params.get("errorMessage"):
+            return Markup(render_template(template, params=params))  # noqa: S704  # the macros' own output
+        values: list[Any] = []
+        shape = _with_slots(params, values)
+        key = (template, repr(shape))
+        stencil = self._by_shape.get(key)
+        if stencil is None:
+            stencil = _cut(str(render_template(template, params=shape)))
+            with self._lock:
+                if len(self._by_shape) >= _MAX_STENCILS:
+                    self._by_shape.pop(next(iter(self._by_shape)))
+                self._by_shape[key] = stencil
+        pieces, slots = stencil
+        out = [pieces[0]]
+        for slot, piece in zip(slots, pieces[1:], strict=True):
+            out.append(escape(values[slot]))
+            out.append(piece)
+        return Markup("".join(out))  # noqa: S704  # the macros' markup, and every value escaped above
+
+
+_EXTENSION = "portal.stencils"
+
+
+def init_app(app: Flask) -> None:
+    """Give the app its stencil cache."""
+    app.extensions[_EXTENSION] = Stencils()
+
+
+def stencils() -> Stencils:
+    """The current app's stencil cache."""
+    cache: Stencils = current_app.extensions[_EXTENSION]
+    return cache
+
+
+def _with_slots(params: dict[str, Any], values: list[Any]) -> dict[str, Any]:
+    """A copy of ``params`` with each typed value (the field's own, and each part of a date) replaced by a slot.
+
+    Values that are empty stay as they are: the macros test them (an empty value attribute is left out)."""
+    shape = dict(params)
+    if _typed(shape.get("value")):
+        shape["value"] = _slot(values, shape["value"])
+    if "items" in shape and isinstance(shape["items"], list) and _is_date(shape["items"]):
+        items = []
+        for item in shape["items"]:
+            item = dict(item)
+            if _typed(item.get("value")):
+                item["value"] = _slot(values, item["value"])
+            items.append(item)
+        shape["items"] = items
+    return shape
+
+
+def _is_date(items: list[Any]) -> bool:
+    # A date input's items are its Day, Month and Year boxes; radios and selects carry "text" (the choice).
+    return bool(items) and all(isinstance(i, dict) and "label" in i and "text" not in i for i in items)
+
+
+def _typed(value: Any) -> bool:
+    return isinstance(value, str) and value != ""
+
+
+def _slot(values: list[Any], value: Any) -> str:
+    values.append(value)
+    return _SLOT.format(len(values) - 1)
+
+
+def _cut(html: str) -> tuple[list[str], list[int]]:
+    parts = _SLOT_RE.split(html)
+    return parts[0::2], [int(n) for n in parts[1::2]]
+
+
+class _Stenciled:
+    """Render through the stencil cache instead of the template, with the same params."""
+
+    template: str
+
+    def render(self, params: dict[str, Any]) -> Markup:
+        return stencils().render(self.template, params)
+
+
+class TextInput(_Stenciled, GovTextInput):
+    pass
+
+
+class CharacterCount(_Stenciled, GovCharacterCount):
+    pass
+
+
+class DateInput(_Stenciled, GovDateInput):
+    pass
+
+
+class Select(_Stenciled, GovSelect):
+    pass
+
+
+class Radios(_Stenciled, GovRadioInput):
+    pass
+
+
+class SubmitButton(_Stenciled, GovSubmitInput):
+    pass
