@@ -305,6 +305,8 @@ class Notice(Base):
         Index("ix_notice_partnership_closed", "partnership_id", "closed_on"),
         # The business unit's list in order of reference, paged by keyset on (reference, id).
         Index("ix_notice_partnership_reference", "partnership_id", "reference", "id"),
+        # A submit's repeat check on its pair of agencies reads the raising agency's last six months (0016).
+        Index("ix_notice_raising_agency_opened", "raising_agency_id", "opened_on"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
