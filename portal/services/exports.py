@@ -39,6 +39,7 @@ from portal.domain.models import (
 )
 from portal.domain.procedure import Procedure
 from portal.domain.working_days import ENGLAND_AND_WALES_CALENDAR
+from portal.infrastructure.db import one_of
 from portal.partnerships import notice_definition, procedure_for
 from portal.services import audit, limits
 from portal.services.errors import LimitReachedError
@@ -274,7 +275,7 @@ def _batches(
                     NoticeStage.ended_at,
                     NoticeStage.due_on,
                 )
-                .where(NoticeStage.notice_id.in_(ids))
+                .where(one_of(session, NoticeStage.notice_id, ids))
                 .order_by(NoticeStage.notice_id, NoticeStage.position)
             ):
                 stages[stage.notice_id].append(stage)
@@ -282,14 +283,14 @@ def _batches(
             for notice_id, name in session.execute(
                 select(NoticeRecipient.notice_id, Agency.name)
                 .join(Agency, Agency.id == NoticeRecipient.agency_id)
-                .where(NoticeRecipient.notice_id.in_(ids))
+                .where(one_of(session, NoticeRecipient.notice_id, ids))
                 .order_by(NoticeRecipient.notice_id, NoticeRecipient.position)
             ):
                 agencies[notice_id].append(name)
             coded: dict[str, list[Any]] = {i: [] for i in ids}
             for category in session.execute(
                 select(NoticeCategory.notice_id, NoticeCategory.list_field, NoticeCategory.code)
-                .where(NoticeCategory.notice_id.in_(ids))
+                .where(one_of(session, NoticeCategory.notice_id, ids))
                 .order_by(NoticeCategory.notice_id, NoticeCategory.id)
             ):
                 coded[category.notice_id].append(category)
