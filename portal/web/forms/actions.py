@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from flask import request
-from govuk_frontend_wtf.wtforms_widgets import GovFileInput, GovSubmitInput
 from werkzeug.datastructures import FileStorage
 from wtforms import FileField, SubmitField
 
@@ -19,12 +18,13 @@ from portal.domain.notice_definition import YES_NO
 from portal.domain.procedure import Stage
 from portal.web.forms.base import PortalForm, contact_choice, long_text, radio_choice
 from portal.web.forms.fields import GovukDateField, SelectChoice, add_error
+from portal.web.forms.stencils import FileInput, SubmitButton
 
 
 class ButtonForm(PortalForm):
     """A single confirmed action (acknowledge receipt, chase now): the CSRF token and a button."""
 
-    submit = SubmitField("Continue", widget=GovSubmitInput())
+    submit = SubmitField("Continue", widget=SubmitButton())
 
 
 class RespondForm(PortalForm):
@@ -35,14 +35,14 @@ class RespondForm(PortalForm):
     agreed_actions = long_text(
         "Actions agreed, who will take them and by when", required=None, hint="Leave blank if no actions were agreed."
     )
-    submit = SubmitField("Record response", widget=GovSubmitInput())
+    submit = SubmitField("Record response", widget=SubmitButton())
 
 
 class DueDateForm(PortalForm):
     agreed_due = GovukDateField(
         "Date agreed for this stage to be concluded", subject="Agreed date", description="For example, 14 4 2026"
     )
-    submit = SubmitField("Save agreed date", widget=GovSubmitInput())
+    submit = SubmitField("Save agreed date", widget=SubmitButton())
 
 
 class EscalateForm(PortalForm):
@@ -70,7 +70,7 @@ class EscalateForm(PortalForm):
         "Send to", required=None, hint="Leave blank to send it to the contacts named above for the stage."
     )
     send_to_2 = contact_choice("Also send to", required=None, hint="Optional: a second contact.")
-    submit = SubmitField("Escalate notice", widget=GovSubmitInput())
+    submit = SubmitField("Escalate notice", widget=SubmitButton())
 
     def offer(self, targets: Sequence[tuple[Stage, bool]], contacts: Sequence[tuple[str, str]]) -> None:
         """Offer the stages the notice may move to (marking a skip) and the partnership's active contacts."""
@@ -133,10 +133,10 @@ class CloseForm(PortalForm):
     # Optional: the written confirmation between the parties, or other evidence, given with the closure.
     file = FileField(
         "Attach the written confirmation or other evidence (optional)",
-        widget=GovFileInput(),
+        widget=FileInput(),
         description="One file: PDF, Word, Excel, an image or a saved e-mail. It is never sent by e-mail.",
     )
-    submit = SubmitField("Close notice", widget=GovSubmitInput())
+    submit = SubmitField("Close notice", widget=SubmitButton())
 
     @property
     def upload(self) -> FileStorage | None:
@@ -171,7 +171,7 @@ class WithdrawForm(PortalForm):
         "notice.",
         max_length=2000,
     )
-    submit = SubmitField("Withdraw notice", widget=GovSubmitInput())
+    submit = SubmitField("Withdraw notice", widget=SubmitButton())
 
 
 class DeleteDraftForm(PortalForm):
@@ -180,7 +180,7 @@ class DeleteDraftForm(PortalForm):
         (("yes", "Yes, delete it"), ("no", "No, keep it")),
         required="Select yes to delete the unfinished notice",
     )
-    submit = SubmitField("Continue", widget=GovSubmitInput())
+    submit = SubmitField("Continue", widget=SubmitButton())
 
 
 class MessageForm(PortalForm):
@@ -191,12 +191,12 @@ class MessageForm(PortalForm):
         "business unit. They are told by e-mail that there is a message, not what it says.",
         max_length=5000,
     )
-    submit = SubmitField("Send message", widget=GovSubmitInput())
+    submit = SubmitField("Send message", widget=SubmitButton())
 
 
 class EvidenceForm(PortalForm):
-    file = FileField("Upload a file", widget=GovFileInput())
-    submit = SubmitField("Attach file", widget=GovSubmitInput())
+    file = FileField("Upload a file", widget=FileInput())
+    submit = SubmitField("Attach file", widget=SubmitButton())
 
     @property
     def upload(self) -> FileStorage | None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from govuk_frontend_wtf.wtforms_widgets import GovFileInput, GovSelect, GovSubmitInput
 from wtforms import HiddenField, SelectField, SubmitField
 from wtforms.validators import DataRequired, Regexp
 
 from portal.domain.models import Role
 from portal.web.forms.base import DirectorySelectField, PortalForm, radio_choice, short_text
 from portal.web.forms.fields import GovukDateField
+from portal.web.forms.stencils import FileInput, Select, SubmitButton
 
 ROLE_CHOICES = [(role.value, role.label) for role in Role]
 
@@ -21,10 +21,10 @@ class RoleForm(PortalForm):
         "Agency",
         choices=[],
         description="Practitioners and SPOCs must belong to an agency.",
-        widget=GovSelect(),
+        widget=Select(),
         invalid_choice_message="Choose an agency from the list",  # type: ignore[call-arg]  # WTForms 3.3 argument
     )
-    submit = SubmitField("Save role and agency", widget=GovSubmitInput())
+    submit = SubmitField("Save role and agency", widget=SubmitButton())
 
     FIELD_ORDER = ("role", "agency")
 
@@ -36,7 +36,7 @@ class RoleForm(PortalForm):
 class ConfirmForm(PortalForm):
     """A confirmed action (deactivate, reactivate, reset two-factor authentication): the token and a button."""
 
-    submit = SubmitField("Confirm", widget=GovSubmitInput())
+    submit = SubmitField("Confirm", widget=SubmitButton())
 
 
 class ContactForm(PortalForm):
@@ -46,7 +46,7 @@ class ContactForm(PortalForm):
         "Agency",
         choices=[],
         validators=[DataRequired("Select the agency")],
-        widget=GovSelect(),
+        widget=Select(),
         invalid_choice_message="Choose an agency from the list",  # type: ignore[call-arg]  # WTForms 3.3 argument
     )
     role_title = short_text(
@@ -68,7 +68,7 @@ class ContactForm(PortalForm):
         required=False,
         description="When someone should next check this entry is right. For example, 31 3 2027",
     )
-    submit = SubmitField("Save contact", widget=GovSubmitInput())
+    submit = SubmitField("Save contact", widget=SubmitButton())
 
     FIELD_ORDER = ("agency", "role_title", "email", "telephone", "review_by")
 
@@ -84,9 +84,9 @@ class ImportForm(FlaskForm):
         "Upload a directory CSV file",
         validators=[FileRequired("Select a CSV file")],
         description="In the same format as the directory download: the first line names the columns.",
-        widget=GovFileInput(),
+        widget=FileInput(),
     )
-    submit = SubmitField("Preview the changes", widget=GovSubmitInput())
+    submit = SubmitField("Preview the changes", widget=SubmitButton())
 
 
 class ApplyImportForm(PortalForm):
@@ -97,7 +97,7 @@ class ApplyImportForm(PortalForm):
             Regexp(r"[0-9a-f]{64}\Z", message="Upload the file again to preview it"),
         ]
     )
-    submit = SubmitField("Apply these changes", widget=GovSubmitInput())
+    submit = SubmitField("Apply these changes", widget=SubmitButton())
 
 
 class InviteForm(PortalForm):
@@ -113,10 +113,10 @@ class InviteForm(PortalForm):
         "Agency",
         choices=[],
         validators=[DataRequired("Select the agency they will answer notices for")],
-        widget=GovSelect(),
+        widget=Select(),
         invalid_choice_message="Choose an agency from the list",  # type: ignore[call-arg]  # WTForms 3.3 argument
     )
-    submit = SubmitField("Send invitation", widget=GovSubmitInput())
+    submit = SubmitField("Send invitation", widget=SubmitButton())
 
     FIELD_ORDER = ("email", "agency")
 

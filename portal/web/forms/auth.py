@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import unicodedata
 
-from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovSubmitInput, GovTextInput
 from wtforms import Field, Form, PasswordField, StringField, SubmitField, ValidationError
 from wtforms.validators import EqualTo, InputRequired, Length
 
 from portal.infrastructure.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from portal.web.forms.base import PortalForm
+from portal.web.forms.stencils import PasswordInput, SubmitButton, TextInput
 
 
 def no_control_characters(form: Form, field: Field) -> None:
@@ -27,14 +27,14 @@ class SignInForm(PortalForm):
             Length(max=254, message="Enter a shorter email address"),
             no_control_characters,
         ],
-        widget=GovTextInput(),
+        widget=TextInput(),
     )
     password = PasswordField(
         "Password",
         validators=[InputRequired("Enter your password"), Length(max=256, message="Enter a shorter password")],
-        widget=GovPasswordInput(),
+        widget=PasswordInput(),
     )
-    submit = SubmitField("Continue", widget=GovSubmitInput())
+    submit = SubmitField("Continue", widget=SubmitButton())
 
 
 class CodeForm(PortalForm):
@@ -45,9 +45,9 @@ class CodeForm(PortalForm):
             Length(max=12, message="Enter the 6-digit code"),
         ],
         description="The 6-digit code shown in your authenticator app",
-        widget=GovTextInput(),
+        widget=TextInput(),
     )
-    submit = SubmitField("Sign in", widget=GovSubmitInput())
+    submit = SubmitField("Sign in", widget=SubmitButton())
 
 
 class ChangePasswordForm(PortalForm):
@@ -59,7 +59,7 @@ class ChangePasswordForm(PortalForm):
             InputRequired("Enter your current password"),
             Length(max=MAX_PASSWORD_LENGTH, message="Enter a shorter password"),
         ],
-        widget=GovPasswordInput(),
+        widget=PasswordInput(),
     )
     new_password = PasswordField(
         "New password",
@@ -72,7 +72,7 @@ class ChangePasswordForm(PortalForm):
             f"Must be {MIN_PASSWORD_LENGTH} characters or more. A few unrelated words together make a password "
             "that is long and easy to remember. Do not use a password you use anywhere else."
         ),
-        widget=GovPasswordInput(),
+        widget=PasswordInput(),
     )
     confirm_password = PasswordField(
         "Confirm new password",
@@ -80,9 +80,9 @@ class ChangePasswordForm(PortalForm):
             InputRequired("Enter your new password again"),
             EqualTo("new_password", message="The passwords do not match – enter your new password again"),
         ],
-        widget=GovPasswordInput(),
+        widget=PasswordInput(),
     )
-    submit = SubmitField("Change password", widget=GovSubmitInput())
+    submit = SubmitField("Change password", widget=SubmitButton())
 
 
 def _new_password_field(label: str) -> PasswordField:
@@ -97,7 +97,7 @@ def _new_password_field(label: str) -> PasswordField:
             f"Must be {MIN_PASSWORD_LENGTH} characters or more. A few unrelated words together make a password "
             "that is long and easy to remember. Do not use a password you use anywhere else."
         ),
-        widget=GovPasswordInput(),
+        widget=PasswordInput(),
     )
 
 
@@ -108,7 +108,7 @@ class AcceptInvitationForm(PortalForm):
         "Your full name",
         validators=[InputRequired("Enter your full name"), Length(max=200, message="Enter a shorter name")],
         description="As your colleagues will see it on notices",
-        widget=GovTextInput(),
+        widget=TextInput(),
     )
     password = _new_password_field("Create a password")
     confirm_password = PasswordField(
@@ -117,15 +117,15 @@ class AcceptInvitationForm(PortalForm):
             InputRequired("Enter your password again"),
             EqualTo("password", message="The passwords do not match – enter your password again"),
         ],
-        widget=GovPasswordInput(),
+        widget=PasswordInput(),
     )
-    submit = SubmitField("Continue", widget=GovSubmitInput())
+    submit = SubmitField("Continue", widget=SubmitButton())
 
 
 class FreshLinkForm(PortalForm):
     """Ask for a fresh link to be sent to the address an invitation or reset link was sent to."""
 
-    submit = SubmitField("Send me a new link", widget=GovSubmitInput())
+    submit = SubmitField("Send me a new link", widget=SubmitButton())
 
 
 class EmailOnlyForm(PortalForm):
@@ -139,9 +139,9 @@ class EmailOnlyForm(PortalForm):
             no_control_characters,
         ],
         description="The address you sign in with",
-        widget=GovTextInput(),
+        widget=TextInput(),
     )
-    submit = SubmitField("Continue", widget=GovSubmitInput())
+    submit = SubmitField("Continue", widget=SubmitButton())
 
 
 class ResetPasswordForm(PortalForm):
@@ -154,6 +154,6 @@ class ResetPasswordForm(PortalForm):
             InputRequired("Enter your new password again"),
             EqualTo("password", message="The passwords do not match – enter your new password again"),
         ],
-        widget=GovPasswordInput(),
+        widget=PasswordInput(),
     )
-    submit = SubmitField("Change password", widget=GovSubmitInput())
+    submit = SubmitField("Change password", widget=SubmitButton())

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
 from wtforms import RadioField, SubmitField
 from wtforms.validators import InputRequired
 
 from portal.web.forms.base import PortalForm, RadioInput
 from portal.web.forms.fields import SelectChoice
+from portal.web.forms.stencils import SubmitButton
 
 
 class ImmediateRiskForm(PortalForm):
@@ -17,8 +17,8 @@ class ImmediateRiskForm(PortalForm):
         validators=[InputRequired("Select yes if the child is at immediate risk of significant harm")],
         widget=RadioInput(),
     )
-    submit = SubmitField("Continue", widget=GovSubmitInput())
+    submit = SubmitField("Continue", widget=SubmitButton())
 
 
 class SubmitNoticeForm(PortalForm):
-    submit = SubmitField("Submit notice", widget=GovSubmitInput())
+    submit = SubmitField("Submit notice", widget=SubmitButton())

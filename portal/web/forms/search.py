@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
 from wtforms import SubmitField
 
 from portal.web.forms.base import PortalForm, nhs_number_field, short_text
 from portal.web.forms.fields import GovukDateField
+from portal.web.forms.stencils import SubmitButton
 
 
 class SearchForm(PortalForm):
@@ -21,7 +21,7 @@ class SearchForm(PortalForm):
         not_future=True,
         description="Search with the child's surname: not on its own. For example, 27 3 2016",
     )
-    submit = SubmitField("Search", widget=GovSubmitInput())
+    submit = SubmitField("Search", widget=SubmitButton())
 
     FIELD_ORDER = ("nhs_number", "surname", "dob")
 

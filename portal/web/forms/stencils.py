@@ -24,6 +24,8 @@ from flask import Flask, current_app, render_template
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCharacterCount,
     GovDateInput,
+    GovFileInput,
+    GovPasswordInput,
     GovRadioInput,
     GovSelect,
     GovSubmitInput,
@@ -48,10 +50,10 @@ class Stencils:
         self._by_shape: dict[tuple[str, str], tuple[list[str], list[int]]] = {}
 
     def render(self, template: str, params: dict[str, Any]) -> Markup:
-        if params.get("errorMessage"):
-            return Markup(render_template(template, params=params))  # noqa: S704  # the macros' own output
         values: list[Any] = []
-        shape = _with_slots(params, values)
+        shape = None if params.get("errorMessage") else _with_slots(params, values)
+        if shape is None:
+            return Markup(render_template(template, params=params))  # noqa: S704  # the macros' own output
         key = (template, repr(shape))
         stencil = self._by_shape.get(key)
         if stencil is None:
@@ -82,10 +84,13 @@ def stencils() -> Stencils:
     return cache
 
 
-def _with_slots(params: dict[str, Any], values: list[Any]) -> dict[str, Any]:
-    """A copy of ``params`` with each typed value (the field's own, and each part of a date) replaced by a slot.
+def _with_slots(params: dict[str, Any], values: list[Any]) -> dict[str, Any] | None:
+    """A copy of ``params`` with each typed value (the field's own, and each part of a date) replaced by a slot,
+    or None when the field must be rendered in full.
 
-    Values that are empty stay as they are: the macros test them (an empty value attribute is left out)."""
+    Values that are empty stay as they are: the macros test them (an empty value attribute is left out). The
+    date input indents its boxes' markup, line by line, so a part holding a line break comes out re-indented:
+    such a part (never a date) is left to the macros."""
     shape = dict(params)
     if _typed(shape.get("value")):
         shape["value"] = _slot(values, shape["value"])
@@ -93,6 +98,8 @@ def _with_slots(params: dict[str, Any], values: list[Any]) -> dict[str, Any]:
         items = []
         for item in shape["items"]:
             item = dict(item)
+            if _typed(item.get("value")) and item["value"].splitlines() != [item["value"]]:
+                return None
             if _typed(item.get("value")):
                 item["value"] = _slot(values, item["value"])
             items.append(item)
@@ -149,4 +156,12 @@ class Radios(_Stenciled, GovRadioInput):
 
 
 class SubmitButton(_Stenciled, GovSubmitInput):
+    pass
+
+
+class PasswordInput(_Stenciled, GovPasswordInput):
+    pass
+
+
+class FileInput(_Stenciled, GovFileInput):
     pass

@@ -5,22 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
-from govuk_frontend_wtf.wtforms_widgets import GovFileInput, GovSubmitInput, GovTextInput
 from werkzeug.datastructures import FileStorage
 from wtforms import FileField, StringField, SubmitField
 
 from portal.services.verification import normalise_hash
 from portal.web.forms.base import PortalForm
+from portal.web.forms.stencils import FileInput, SubmitButton, TextInput
 
 
 class VerifyForm(PortalForm):
-    file = FileField("Upload the PDF", widget=GovFileInput())
+    file = FileField("Upload the PDF", widget=FileInput())
     sha256 = StringField(
         "Or enter its SHA-256 fingerprint",
         description="64 letters and numbers, for example from your PDF reader or sha256sum.",
-        widget=GovTextInput(),
+        widget=TextInput(),
     )
-    submit = SubmitField("Check", widget=GovSubmitInput())
+    submit = SubmitField("Check", widget=SubmitButton())
 
     @property
     def upload(self) -> FileStorage | None:

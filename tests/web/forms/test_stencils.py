@@ -9,6 +9,7 @@ from unittest import mock
 
 import pytest
 from flask import Flask, get_template_attribute
+from flask_wtf import FlaskForm
 from govuk_frontend_wtf.gov_form_base import GovFormBase
 from werkzeug.datastructures import MultiDict
 
@@ -114,3 +115,33 @@ def test_the_cache_holds_no_typed_answer_and_is_the_apps_own(app: Flask) -> None
         assert CANARY not in held and "2019" not in held  # typed text and date parts are slots, not shapes
         second = Flask("other")
         assert "portal.stencils" not in second.extensions
+
+
+def every_other_form() -> list[type[FlaskForm]]:
+    from portal.web.forms import actions, admin, auth, raise_notice, search, verify
+
+    found: dict[str, type[FlaskForm]] = {}
+    for module in (actions, admin, auth, raise_notice, search, verify):
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, FlaskForm) and value.__module__ == module.__name__:
+                found[f"{module.__name__}.{value.__name__}"] = value
+    return [found[name] for name in sorted(found)]
+
+
+@pytest.mark.parametrize("form_class", every_other_form(), ids=lambda c: c.__name__)
+def test_the_other_forms_render_as_the_macros_render_them(app: Flask, form_class: type[FlaskForm]) -> None:
+    with app.test_request_context(method="POST"):
+        for text in [*HOSTILE, ""]:
+            for check in (False, True):
+                probe = form_class(meta={"csrf": False})
+                data: MultiDict[str, str] = MultiDict({f.name: text for f in probe if f.type != "SubmitField"})
+                form = form_class(formdata=data, meta={"csrf": False})
+                for field in form:
+                    if getattr(field, "choices", None) == []:
+                        field.choices = [("", "Choose"), ("1", 'One & "only"')]
+                if check:
+                    form.validate()
+                with macros_only():
+                    expected = [str(field()) for field in form if field.type != "CSRFTokenField"]
+                assert [str(field()) for field in form if field.type != "CSRFTokenField"] == expected
+                assert [str(field()) for field in form if field.type != "CSRFTokenField"] == expected
