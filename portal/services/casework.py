@@ -8,14 +8,16 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Date, and_, case, exists, func, literal, select, tuple_
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from portal.domain.categories import COMMON_THEMES, THEME_PREFIX, outcome_label
 from portal.domain.models import (
     Agency,
+    DirectoryContact,
     Notice,
     NoticeAnswer,
     NoticeCategory,
+    NoticeDocument,
     NoticeEvent,
     NoticeRecipient,
     NoticeStage,
@@ -486,14 +488,44 @@ def copy_for(user: User, definition: NoticeDefinition) -> str:
     return documents.FULL_COPY
 
 
+# What the notice page shows of the notice, loaded with it in a fixed number of statements however many stages,
+# recipients and answers it has: never one lazy load per row (issue 11). The PDFs are listed by a query of their
+# numbers alone (_pdf_versions), so no version's ciphertext is read to draw a link.
+_SHOWN = (
+    joinedload(Notice.partnership),
+    joinedload(Notice.raised_by),
+    joinedload(Notice.raising_agency),
+    selectinload(Notice.answers),
+    selectinload(Notice.stages),
+    selectinload(Notice.recipients).joinedload(NoticeRecipient.contact).joinedload(DirectoryContact.agency),
+)
+
+
 def read_notice(
-    db: Session, services: PortalServices, user: User, notice_id: str, *, remote_addr: str = ""
+    db: Session,
+    services: PortalServices,
+    user: User,
+    notice_id: str,
+    *,
+    remote_addr: str = "",
+    with_sender_notes: bool = False,
 ) -> NoticeView:
-    """Decrypt a notice for someone allowed to read it, and audit the read."""
-    notice = record.load_for(db, services, user, notice_id, "read", remote_addr=remote_addr)
+    """Decrypt a notice for someone allowed to read it, and audit the read.
+
+    ``with_sender_notes``: also read the directory's notes on the agencies it was sent to (the confirmation
+    page shows them; the notice page does not)."""
+    notice = record.load_for(db, services, user, notice_id, "read", remote_addr=remote_addr, options=_SHOWN)
     definition = record.definition_of(notice)
-    answers = record.answers(db, services, notice)
-    shown = documents.shown_answers(db, definition, notice, answers)
+
+    def read() -> tuple[dict[str, str], list[AttachmentRecord]]:
+        # The data key is unwrapped once, for the answers and the evidence's names alike.
+        dek = record.data_key(db, services, notice)
+        return record.answers_with_key(notice, dek), documents.attachment_records(db, notice, dek)
+
+    # A data-key rotation may commit between loading the notice and decrypting it: read again once.
+    answers, attachments = vault.open_with_retry(db, read)
+    # The recipients' contacts came with the notice: the answers' directory fields mostly name them.
+    shown = documents.shown_answers(db, definition, notice, answers, [r.contact for r in notice.recipients])
     copy = copy_for(user, definition)
     if copy == documents.BUSINESS_UNIT_COPY:
         shown = {k: (WITHHELD if k in definition.identifier_fields and v else v) for k, v in shown.items()}
@@ -510,6 +542,7 @@ def read_notice(
     )
     db.commit()
     repeated = tuple(repeats.repeat_flags(db, services, user, notice, answers))
+    documents_held = _pdf_versions(db, notice)
     return NoticeView(
         repeats=repeated,
         notice=notice,
@@ -518,30 +551,40 @@ def read_notice(
         answers=shown,
         recipients=list(notice.recipients),
         events=events,
-        pdf_versions=sorted({d.version for d in notice.documents if d.copy == copy}),
-        sender_notes=routing.sender_notes(db, [str(r.contact_id) for r in notice.recipients]),
-        stages=documents.stage_records(db, notice, answers),
+        pdf_versions=sorted({version for version, held in documents_held if held == copy}),
+        sender_notes=(
+            routing.sender_notes(db, [str(r.contact_id) for r in notice.recipients]) if with_sender_notes else []
+        ),
+        stages=documents.stage_records(db, notice, answers, events),
         closure=documents.closure_record(notice, answers),
         actions=record.actions_for(user, notice),
         withheld=copy == documents.BUSINESS_UNIT_COPY,
         # Only the full copy's readers: the summary carries the child's identifiers.
         child_file_version=next(
             (
-                d.version
-                for d in notice.documents
-                if d.copy == documents.CHILD_FILE_COPY and copy == documents.FULL_COPY
+                version
+                for version, held in documents_held
+                if held == documents.CHILD_FILE_COPY and copy == documents.FULL_COPY
             ),
             None,
         ),
         label=answers.get(raising.LABEL_FIELD, ""),
         withdrawal=answers.get(record.WITHDRAWAL_FIELD, ""),
         thread=tuple(conversation.thread(answers)),
-        attachments=tuple(
-            vault.open_with_retry(
-                db, lambda: documents.attachment_records(db, notice, record.data_key(db, services, notice))
-            )
-        ),
+        attachments=tuple(attachments),
     )
+
+
+def _pdf_versions(db: Session, notice: Notice) -> list[tuple[int, str]]:
+    """(version, copy) of every PDF the notice has, oldest first: the numbers only, never the ciphertexts."""
+    return [
+        (version, copy)
+        for version, copy in db.execute(
+            select(NoticeDocument.version, NoticeDocument.copy)
+            .where(NoticeDocument.notice_id == notice.id)
+            .order_by(NoticeDocument.version, NoticeDocument.id)
+        )
+    ]
 
 
 def download_pdf(
