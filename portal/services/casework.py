@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, and_, case, exists, func, literal, select, tuple_
+from sqlalchemy import ColumnElement, Date, Select, and_, case, distinct, exists, func, literal, select, tuple_
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from portal.domain.categories import COMMON_THEMES, THEME_PREFIX, outcome_label
@@ -219,13 +219,17 @@ def _page(
     before: str | None = None,
     per_page: int = PAGE_SIZE,
     show_repeats: bool = False,
+    counted: Select[int] | None = None,
 ) -> NoticePage:
     """A constant number of statements whatever the size of the list: the counts, the page, its recipients.
-    Every notice in ``scope`` is of one partnership, whose ``slug`` names its procedures."""
+    Every notice in ``scope`` is of one partnership, whose ``slug`` names its procedures. ``counted``: a cheaper
+    statement that counts the notices in ``scope`` (by default they are counted through ``scope`` itself)."""
     overdue_if, due_if = _clock_conditions(today)
     # The whole list's size from the scope's own index; the clocks from the open stages due by Sunday (the
     # chaser's index), so neither count reads a notice's stage unless that stage is on a clock this week.
-    total = int(db.execute(select(func.count()).select_from(Notice).where(*scope)).scalar_one())
+    if counted is None:
+        counted = select(func.count()).select_from(Notice).where(*scope)
+    total = int(db.execute(counted).scalar_one())
     clocks = db.execute(
         select(func.count(case((overdue_if, 1))), func.count(case((due_if, 1))))
         .select_from(NoticeStage)
@@ -408,11 +412,20 @@ def notices_for_user(
 ) -> NoticePage:
     """A page of the notices a practitioner raised, or that were sent to a SPOC's agency."""
     scope: list[ColumnElement[bool]] = [Notice.partnership_id == user.partnership_id]
+    counted = None
     if user.role_enum is Role.PRACTITIONER:
         scope.append(Notice.raised_by_id == user.id)
     elif user.role_enum is Role.SPOC:
         scope.append(
             exists().where(NoticeRecipient.notice_id == Notice.id, NoticeRecipient.agency_id == user.agency_id)
+        )
+        # Counted from the recipient index alone (ix_notice_recipient_agency_notice, an index-only scan): through
+        # the scope, PostgreSQL read every notice of the partnership to find the agency's (100,000 notices, an
+        # eighth of them the agency's: 30-59 ms, now 3 ms). The same notices: a notice is only ever sent to
+        # agencies of its own partnership (routing.form_recipients, chosen_contacts, tier_contacts), and the SPOC's
+        # agency is of theirs; the page's rows are still read through the whole scope.
+        counted = select(func.count(distinct(NoticeRecipient.notice_id))).where(
+            NoticeRecipient.agency_id == user.agency_id
         )
     else:
         return NoticePage(rows=[], total=0, overdue=0, due_this_week=0, next_cursor=None, previous_cursor=None)
@@ -425,6 +438,7 @@ def notices_for_user(
         after=after,
         before=before,
         per_page=per_page,
+        counted=counted,
     )
 
 

@@ -12,9 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, select
 
-from portal.domain.models import NoticeStage, Role
+from portal.domain.models import Agency, DirectoryContact, NoticeStage, Role
 from portal.services import casework
-from tests.helpers import Accounts, sign_in
+from tests.helpers import Accounts, contact_id, sign_in
 from tests.services.builders import TARGET, World
 
 
@@ -140,3 +140,28 @@ def test_a_page_cursor_the_portal_did_not_make_is_not_found(app: Flask, accounts
         assert client.get(f"/business/notices?sort=reference&after={forged}").status_code == 404
         assert client.get(f"/business/notices?sort=due&after={forged}").status_code == 404
     assert "There are no notices yet." in client.get("/business/notices?due=nonsense").text
+
+
+def test_the_spocs_home_counts_each_notice_sent_to_its_agency_once(app: Flask, accounts: Accounts) -> None:
+    world = World(app)
+    raiser = accounts.make(Role.PRACTITIONER)
+    client = app.test_client()
+    sign_in(client, app, accounts.make(Role.SPOC, agency=TARGET))
+    with world.session() as db:
+        two = list(
+            db.execute(
+                select(DirectoryContact.id)
+                .join(Agency)
+                .where(Agency.name == TARGET, DirectoryContact.active.is_(True))
+                .order_by(DirectoryContact.position)
+                .limit(2)
+            ).scalars()
+        )
+    assert len(two) == 2
+    # Sent to the agency once, to two of its contacts, and to another agency only.
+    once = world.raise_rochdale(raiser)
+    twice = world.raise_rochdale(raiser, sent_to_1=str(two[0]), sent_to_2=str(two[1]))
+    world.raise_rochdale(raiser, sent_to_1=str(contact_id(app, "Greater Manchester Police")))
+    home = client.get("/").text
+    assert "Notices (2)" in home
+    assert sorted(references(home)) == sorted([once.reference, twice.reference])
