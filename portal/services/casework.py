@@ -486,11 +486,14 @@ def labels_for(db: Session, services: PortalServices, rows: list[NoticeRow]) -> 
             Notice.shredded_at.is_(None),
         )
     ).all()
+    # Every notice has its own data key: all of them in one statement, not one per labelled row.
+    keys = vault.data_keys(db, services.keyring, [key_id for _n, _c, key_id in found])
     labels = {}
     for notice_id, ciphertext, key_id in found:
-        dek = vault.data_key(db, services.keyring, key_id)
+        if key_id not in keys:
+            raise LookupError("unknown data key")
         labels[notice_id] = vault.open_text(
-            dek, ciphertext, table="notice_answer", field=raising.LABEL_FIELD, row_id=notice_id
+            keys[key_id], ciphertext, table="notice_answer", field=raising.LABEL_FIELD, row_id=notice_id
         )
     return labels
 

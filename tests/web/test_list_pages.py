@@ -73,9 +73,10 @@ def test_list_pages_issue_the_same_statements_at_5_and_at_60_notices(app: Flask,
     def measure() -> dict[str, int]:
         return {page: queries_for(app, clients[page.split()[0]], url) for page, url in pages.items()}
 
-    made = [world.raise_rochdale(raiser) for _ in range(5)]
+    # Labelled, as raisers label them: each label is decrypted under its own notice's key.
+    made = [world.raise_rochdale(raiser, notice_label=f"Label {i}") for i in range(5)]
     at_5 = measure()
-    made += [world.raise_rochdale(raiser) for _ in range(55)]
+    made += [world.raise_rochdale(raiser, notice_label=f"Label {i}") for i in range(5, 60)]
     at_60 = measure()
     assert at_60 == at_5
 
@@ -92,10 +93,11 @@ def test_list_pages_issue_the_same_statements_at_5_and_at_60_notices(app: Flask,
     back = link(second, "prev")
     assert back is not None and references(clients["business"].get(back).text) == references(first)
 
-    # The SPOC's and the practitioner's home pages are paginated the same way.
+    # The SPOC's and the practitioner's home pages are paginated the same way, and show the raisers' labels.
     for name in ("spoc", "practitioner"):
         home = clients[name].get("/").text
         assert len(references(home)) == casework.PAGE_SIZE and link(home, "next") is not None
+        assert "Label 59" in home
 
 
 def test_each_order_pages_through_every_notice_once(app: Flask, accounts: Accounts) -> None:
