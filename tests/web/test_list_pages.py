@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, select
 
 from portal.domain.models import Agency, DirectoryContact, NoticeStage, Role
-from portal.services import casework
+from portal.services import casework, raising
 from tests.helpers import Accounts, contact_id, sign_in
 from tests.services.builders import TARGET, World
 
@@ -167,3 +167,25 @@ def test_the_spocs_home_counts_each_notice_sent_to_its_agency_once(app: Flask, a
     home = client.get("/").text
     assert "Notices (2)" in home
     assert sorted(references(home)) == sorted([once.reference, twice.reference])
+
+
+def test_the_practitioners_home_shows_each_drafts_label_in_the_same_statements_however_many(
+    app: Flask, accounts: Accounts
+) -> None:
+    world = World(app)
+    raiser = accounts.make(Role.PRACTITIONER)
+    client = app.test_client()
+    sign_in(client, app, raiser)
+
+    def labelled_draft(number: int) -> None:
+        draft_id = world.draft(raiser)
+        with world.session() as db:
+            raising.save_draft(db, world.services, world.user(db, raiser), draft_id, {}, label=f"Draft {number}")
+
+    labelled_draft(0)
+    with_one = queries_for(app, client, "/")
+    for number in range(1, 4):
+        labelled_draft(number)
+    assert queries_for(app, client, "/") == with_one
+    home = client.get("/").text
+    assert all(f"Continue “Draft {number}”" in home for number in range(4))
