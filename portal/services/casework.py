@@ -505,11 +505,13 @@ def copy_for(user: User, definition: NoticeDefinition) -> str:
     return documents.FULL_COPY
 
 
-# What the notice page shows of the notice, loaded with it in a fixed number of statements however many stages,
-# recipients and answers it has: never one lazy load per row (issue 11). The PDFs are listed by a query of their
-# numbers alone (_pdf_versions), so no version's ciphertext is read to draw a link.
+# What the notice page shows of the notice, and the wrapped key it is decrypted with, loaded with it in a fixed
+# number of statements however many stages, recipients and answers it has: never one lazy load per row (issue 11).
+# The PDFs are listed by a query of their numbers alone (_pdf_versions), so no version's ciphertext is read to draw
+# a link.
 _SHOWN = (
     joinedload(Notice.partnership),
+    joinedload(Notice.data_key),
     joinedload(Notice.raised_by),
     joinedload(Notice.raising_agency),
     selectinload(Notice.answers),

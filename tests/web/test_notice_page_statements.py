@@ -18,10 +18,10 @@ from tests.helpers import Accounts, contact_id, sign_in
 from tests.services.builders import RAISING, TARGET, World
 
 SECOND = "Greater Manchester Police"
-# The most a reader's notice page may send: the session and the user, the notice with its answers, stages and
-# recipients, its data key, evidence and PDF numbers, the timeline, and the audit of the read (13), and for the
-# business unit its repeat checks (16).
-MOST = 16
+# The most a reader's notice page may send: the session and the user, the notice with its data key, answers,
+# stages and recipients, its evidence and PDF numbers, the timeline, and the audit of the read (12), and for the
+# business unit its repeat checks (15).
+MOST = 15
 
 
 @contextmanager
