@@ -354,6 +354,9 @@ class Notice(Base):
     partnership: Mapped[Partnership] = relationship()
     raised_by: Mapped[User] = relationship()
     raising_agency: Mapped[Agency | None] = relationship()
+    # Only for loading the wrapped key with the notice (the notice page), so unwrapping it reads no row of its
+    # own: keys are still found by data_key_id (portal.services.vault), which is what is written.
+    data_key: Mapped[DataKey] = relationship(viewonly=True)
     recipients: Mapped[list[NoticeRecipient]] = relationship(
         back_populates="notice", order_by="NoticeRecipient.position"
     )

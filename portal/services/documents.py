@@ -9,10 +9,11 @@ the parties' full copy and the business unit's copy with the identifiers withhel
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import replace
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer, joinedload
 
 from portal.domain import file_types
 from portal.domain.dates import LONDON, local_day, long_date, long_datetime
@@ -49,47 +50,81 @@ CHILD_FILE_COPY = "child-file"
 _STATUS = {None: "Open", "escalated": "Escalated", "resolved": "Resolved", "withdrawn": "Withdrawn"}
 
 
-def directory_labels(session: Session, definition: NoticeDefinition, answers: dict[str, str]) -> dict[str, str]:
-    """Return, per directory field, the name to show for its stored id ("Agency: role" or the agency)."""
+def directory_labels(
+    session: Session,
+    definition: NoticeDefinition,
+    answers: dict[str, str],
+    known: Iterable[DirectoryContact] = (),
+) -> dict[str, str]:
+    """Return, per directory field, the name to show for its stored id ("Agency: role" or the agency).
+
+    ``known``: contacts (with their agencies) the caller has loaded already, the notice's recipients on the notice
+    page; only the ids not among them are read."""
     labels: dict[str, str] = {}
+    contacts = {c.id: c for c in known}
+    agencies = {c.agency.id: c.agency for c in contacts.values()}
     contact_ids = {n: answers.get(n, "") for n in definition.recipient_fields}
     wanted = [i for i in map(directory_id, contact_ids.values()) if i is not None]
-    if wanted:
-        rows = {
-            str(c.id): c.label
-            for c in session.execute(select(DirectoryContact).where(DirectoryContact.id.in_(wanted))).scalars()
+    missing = [i for i in wanted if i not in contacts]
+    if missing:
+        # A contact's label names its agency: loaded in the same statement, not one query per contact.
+        contacts |= {
+            c.id: c
+            for c in session.execute(
+                select(DirectoryContact)
+                .where(DirectoryContact.id.in_(missing))
+                .options(joinedload(DirectoryContact.agency))
+            ).scalars()
         }
+    if wanted:
+        rows = {str(i): c.label for i, c in contacts.items()}
         labels |= {n: rows.get(v, "") for n, v in contact_ids.items()}
     agency_ids = {n: answers.get(n, "") for n in definition.agency_fields}
     wanted = [i for i in map(directory_id, agency_ids.values()) if i is not None]
+    missing = [i for i in wanted if i not in agencies]
+    if missing:
+        agencies |= {a.id: a for a in session.execute(select(Agency).where(Agency.id.in_(missing))).scalars()}
     if wanted:
-        rows = {str(a.id): a.name for a in session.execute(select(Agency).where(Agency.id.in_(wanted))).scalars()}
+        rows = {str(i): a.name for i, a in agencies.items()}
         labels |= {n: rows.get(v, "") for n, v in agency_ids.items()}
     return labels
 
 
 def shown_answers(
-    session: Session, definition: NoticeDefinition, notice: Notice, answers: dict[str, str]
+    session: Session,
+    definition: NoticeDefinition,
+    notice: Notice,
+    answers: dict[str, str],
+    known: Iterable[DirectoryContact] = (),
 ) -> dict[str, str]:
-    """The form's answers formatted for people (dates, labels, the NHS number in 3-3-4 groups)."""
+    """The form's answers formatted for people (dates, labels, the NHS number in 3-3-4 groups). ``known``: as for
+    directory_labels."""
     own = definition.own_answers(answers)
-    shown = definition.display(own, directory_labels(session, definition, own))
+    shown = definition.display(own, directory_labels(session, definition, own, known))
     if shown.get("nhs_number"):
         shown["nhs_number"] = format_nhs_number(shown["nhs_number"])
     shown[definition.date_of_notification_field] = long_date(notice.date_of_notification)
     return shown
 
 
-def stage_records(session: Session, notice: Notice, answers: dict[str, str]) -> tuple[StageRecord, ...]:
-    """Every stage the notice has been at, with what happened there, formatted for print."""
+def stage_records(
+    session: Session, notice: Notice, answers: dict[str, str], events: Iterable[NoticeEvent] | None = None
+) -> tuple[StageRecord, ...]:
+    """Every stage the notice has been at, with what happened there, formatted for print.
+
+    ``events``: the notice's timeline, oldest first, when the caller has already loaded it (the notice page);
+    the chases are picked from it rather than read again."""
     procedure = record.procedure_of(notice)
+    if events is None:
+        events = session.execute(
+            select(NoticeEvent)
+            .where(NoticeEvent.notice_id == notice.id, NoticeEvent.kind == "chased")
+            .order_by(NoticeEvent.at, NoticeEvent.id)
+        ).scalars()
     chases: dict[str, list[str]] = {}
-    for event in session.execute(
-        select(NoticeEvent)
-        .where(NoticeEvent.notice_id == notice.id, NoticeEvent.kind == "chased")
-        .order_by(NoticeEvent.at)
-    ).scalars():
-        chases.setdefault(event.stage or "", []).append(long_date(event.at.astimezone(LONDON).date()))
+    for event in events:
+        if event.kind == "chased":
+            chases.setdefault(event.stage or "", []).append(long_date(event.at.astimezone(LONDON).date()))
     records = []
     for row in notice.stages:
         stage = procedure.stage(row.stage)
@@ -118,18 +153,20 @@ def stage_records(session: Session, notice: Notice, answers: dict[str, str]) -> 
 def attachment_records(session: Session, notice: Notice, dek: bytes) -> list[AttachmentRecord]:
     """The notice's evidence as listed on it and in its PDF, names opened (never the content)."""
     rows = session.execute(
-        select(NoticeAttachment)
+        # The uploader's name in the same statement (not one query per attachment); the content is not loaded.
+        select(NoticeAttachment, User.name)
+        .outerjoin(User, User.id == NoticeAttachment.uploaded_by_id)
         # Or still the draft's in the database: at submit, the first version lists the evidence the draft carried
         # before the one flush writes its new owner (a notice keeps its draft's id).
         .where(or_(NoticeAttachment.notice_id == notice.id, NoticeAttachment.draft_id == notice.id))
+        .options(defer(NoticeAttachment.content_ct))
         .order_by(NoticeAttachment.uploaded_at, NoticeAttachment.id)
-    ).scalars()
+    )
     found = []
     procedure = record.procedure_of(notice)
-    for row in rows:
+    for row, author in rows:
         bound = f"{notice.id}/{row.id}"
         name = vault.open_text(dek, row.name_ct, table="notice_attachment", field="name", row_id=bound)
-        author = session.get(User, row.uploaded_by_id) if row.uploaded_by_id else None
         try:
             stage_name = procedure.stage(row.stage).name
         except LookupError:
@@ -143,7 +180,7 @@ def attachment_records(session: Session, notice: Notice, dek: bytes) -> list[Att
                 sha256=row.sha256,
                 stage=stage_name,
                 added=long_datetime(row.uploaded_at),
-                added_by=author.name if author else "",
+                added_by=author or "",
             )
         )
     return found

@@ -239,9 +239,13 @@ def drafts_of(session: Session, user: User) -> list[NoticeDraft]:
 def draft_labels(session: Session, services: PortalServices, drafts: list[NoticeDraft]) -> dict[str, str]:
     """The raiser's label of each of their drafts (decrypted for the raiser's own home page only)."""
     found = {}
+    # Each draft has its own data key: all of them in one statement, not one per draft.
+    keys = vault.data_keys(session, services.keyring, [d.data_key_id for d in drafts if d.answers_ct])
     for draft in drafts:
         if draft.answers_ct:
-            dek = vault.data_key(session, services.keyring, draft.data_key_id)
+            if draft.data_key_id not in keys:
+                raise LookupError("unknown data key")
+            dek = keys[draft.data_key_id]
             text = vault.open_text(dek, draft.answers_ct, table="notice_draft", field=DRAFT_FIELD, row_id=draft.id)
             found[draft.id] = clean_label(json.loads(text).get(LABEL_FIELD))
     return found

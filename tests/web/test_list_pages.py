@@ -12,9 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, select
 
-from portal.domain.models import NoticeStage, Role
-from portal.services import casework
-from tests.helpers import Accounts, sign_in
+from portal.domain.models import Agency, DirectoryContact, NoticeStage, Role
+from portal.services import casework, raising
+from tests.helpers import Accounts, contact_id, sign_in
 from tests.services.builders import TARGET, World
 
 
@@ -73,9 +73,10 @@ def test_list_pages_issue_the_same_statements_at_5_and_at_60_notices(app: Flask,
     def measure() -> dict[str, int]:
         return {page: queries_for(app, clients[page.split()[0]], url) for page, url in pages.items()}
 
-    made = [world.raise_rochdale(raiser) for _ in range(5)]
+    # Labelled, as raisers label them: each label is decrypted under its own notice's key.
+    made = [world.raise_rochdale(raiser, notice_label=f"Label {i}") for i in range(5)]
     at_5 = measure()
-    made += [world.raise_rochdale(raiser) for _ in range(55)]
+    made += [world.raise_rochdale(raiser, notice_label=f"Label {i}") for i in range(5, 60)]
     at_60 = measure()
     assert at_60 == at_5
 
@@ -92,10 +93,11 @@ def test_list_pages_issue_the_same_statements_at_5_and_at_60_notices(app: Flask,
     back = link(second, "prev")
     assert back is not None and references(clients["business"].get(back).text) == references(first)
 
-    # The SPOC's and the practitioner's home pages are paginated the same way.
+    # The SPOC's and the practitioner's home pages are paginated the same way, and show the raisers' labels.
     for name in ("spoc", "practitioner"):
         home = clients[name].get("/").text
         assert len(references(home)) == casework.PAGE_SIZE and link(home, "next") is not None
+        assert "Label 59" in home
 
 
 def test_each_order_pages_through_every_notice_once(app: Flask, accounts: Accounts) -> None:
@@ -140,3 +142,50 @@ def test_a_page_cursor_the_portal_did_not_make_is_not_found(app: Flask, accounts
         assert client.get(f"/business/notices?sort=reference&after={forged}").status_code == 404
         assert client.get(f"/business/notices?sort=due&after={forged}").status_code == 404
     assert "There are no notices yet." in client.get("/business/notices?due=nonsense").text
+
+
+def test_the_spocs_home_counts_each_notice_sent_to_its_agency_once(app: Flask, accounts: Accounts) -> None:
+    world = World(app)
+    raiser = accounts.make(Role.PRACTITIONER)
+    client = app.test_client()
+    sign_in(client, app, accounts.make(Role.SPOC, agency=TARGET))
+    with world.session() as db:
+        two = list(
+            db.execute(
+                select(DirectoryContact.id)
+                .join(Agency)
+                .where(Agency.name == TARGET, DirectoryContact.active.is_(True))
+                .order_by(DirectoryContact.position)
+                .limit(2)
+            ).scalars()
+        )
+    assert len(two) == 2
+    # Sent to the agency once, to two of its contacts, and to another agency only.
+    once = world.raise_rochdale(raiser)
+    twice = world.raise_rochdale(raiser, sent_to_1=str(two[0]), sent_to_2=str(two[1]))
+    world.raise_rochdale(raiser, sent_to_1=str(contact_id(app, "Greater Manchester Police")))
+    home = client.get("/").text
+    assert "Notices (2)" in home
+    assert sorted(references(home)) == sorted([once.reference, twice.reference])
+
+
+def test_the_practitioners_home_shows_each_drafts_label_in_the_same_statements_however_many(
+    app: Flask, accounts: Accounts
+) -> None:
+    world = World(app)
+    raiser = accounts.make(Role.PRACTITIONER)
+    client = app.test_client()
+    sign_in(client, app, raiser)
+
+    def labelled_draft(number: int) -> None:
+        draft_id = world.draft(raiser)
+        with world.session() as db:
+            raising.save_draft(db, world.services, world.user(db, raiser), draft_id, {}, label=f"Draft {number}")
+
+    labelled_draft(0)
+    with_one = queries_for(app, client, "/")
+    for number in range(1, 4):
+        labelled_draft(number)
+    assert queries_for(app, client, "/") == with_one
+    home = client.get("/").text
+    assert all(f"Continue “Draft {number}”" in home for number in range(4))

@@ -172,7 +172,9 @@ def check(draft_id: str) -> str | Response:
 @bp.get("/<notice_id>/confirmation")
 @rule("notice")
 def confirmation(notice_id: str) -> str:
-    view = casework.read_notice(get_session(), portal_services(), current_user, notice_id, remote_addr=_addr())
+    view = casework.read_notice(
+        get_session(), portal_services(), current_user, notice_id, remote_addr=_addr(), with_sender_notes=True
+    )
     return render_template("notices/confirmation.html", view=view)
 
 
@@ -181,7 +183,8 @@ def confirmation(notice_id: str) -> str:
 def show(notice_id: str) -> str:
     view = casework.read_notice(get_session(), portal_services(), current_user, notice_id, remote_addr=_addr())
     labels = field_labels(notice_form(view.definition.code))
-    return render_template("notices/show.html", view=view, labels=labels, button=ButtonForm())
+    # The page's forms write their CSRF token with csrf_token(): no form object is built for it.
+    return render_template("notices/show.html", view=view, labels=labels)
 
 
 def _directory(definition: NoticeDefinition) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
