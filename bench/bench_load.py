@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+import psycopg  # noqa: E402
 import pyotp  # noqa: E402
 from bench_scale import AGENCIES, Grower, reuse_signed_pdfs, workspace  # noqa: E402
 from bench_submit import percentile, portal_app  # noqa: E402
@@ -210,6 +211,47 @@ class Driver:
         return time.perf_counter() - started
 
 
+class LockWatch:
+    """Samples the server every 50 ms during the run: how many of the portal's connections are waiting for the
+    audit chain's append lock (a PostgreSQL advisory lock, portal.services.audit) and how many are working at
+    all, so the note can say whether appending reads' audit entries in one chain holds the load back."""
+
+    def __init__(self, database_url: str) -> None:
+        self.url = database_url.replace("postgresql+psycopg://", "postgresql://")
+        self.samples: list[tuple[int, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> LockWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self._stop.wait(0.05):
+                row = conn.execute(
+                    "SELECT count(*) FILTER (WHERE wait_event = 'advisory'), count(*) FILTER (WHERE state = 'active') "
+                    "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                ).fetchone()
+                if row:
+                    self.samples.append((int(row[0]), int(row[1])))
+
+    def report(self) -> str:
+        if not self.samples:
+            return "  audit append lock: not sampled"
+        waiting = [w for w, _a in self.samples]
+        active = [a for _w, a in self.samples]
+        return (
+            f"  audit append lock: {statistics.mean(waiting):.2f} connections waiting on average, some waiting in "
+            f"{sum(1 for w in waiting if w) / len(waiting):.0%} of {len(waiting)} samples; "
+            f"{statistics.mean(active):.2f} connections busy in the database on average"
+        )
+
+
 def report(driver: Driver, wall: float) -> None:
     total = sum(len(v) for k, v in driver.samples.items() if k != SUBMIT)
     print(f"\n{total} requests in {wall:.1f} s: {total / wall:.0f}/s served (submit journeys counted apart)")
@@ -330,8 +372,10 @@ def main() -> None:
                 f"{args.submit_share:.0%} of choices",
                 flush=True,
             )
-            wall = driver.run(args.connections, args.seconds)
+            with LockWatch(database_url) as watch:
+                wall = driver.run(args.connections, args.seconds)
             report(driver, wall)
+            print(watch.report())
         finally:
             web.terminate()
             web.wait(30)
