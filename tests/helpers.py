@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +13,7 @@ import pyotp
 from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from portal.domain.models import Agency, DirectoryContact, Partnership, Role, User
 from portal.infrastructure.mail.transport import SmtpTransport
@@ -202,3 +204,19 @@ def database_bytes(app: Flask) -> bytes:
     command += ["-U", url.username or "postgres", url.database or ""]
     env = {**os.environ, "PGPASSWORD": url.password or ""}
     return subprocess.run(command, check=True, capture_output=True, env=env, timeout=60).stdout
+
+
+@contextmanager
+def statements(app: Flask) -> Iterator[list[str]]:
+    """Every SQL statement sent to the database inside the block."""
+    engine = app.extensions["portal.engine"]
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)

@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
-from typing import Any
 
 from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from portal.domain.models import Agency, DirectoryContact, NoticeStage, Role
 from portal.services import casework, raising
-from tests.helpers import Accounts, contact_id, sign_in
+from tests.helpers import Accounts, contact_id, sign_in, statements
 from tests.services.builders import TARGET, World
-
-
-@contextmanager
-def statements(app: Flask) -> Iterator[list[str]]:
-    """Every SQL statement sent to the database inside the block."""
-    engine = app.extensions["portal.engine"]
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def queries_for(app: Flask, client: FlaskClient, url: str) -> int:

@@ -3,18 +3,13 @@ message, piece of evidence or recipient the notice has (issue 11)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event
 
 from portal.domain.models import Notice, NoticeRecipient, Role
 from portal.services import conversation, evidence, transitions
-from tests.helpers import Accounts, contact_id, sign_in
+from tests.helpers import Accounts, contact_id, sign_in, statements
 from tests.services.builders import RAISING, TARGET, World
 
 SECOND = "Greater Manchester Police"
@@ -22,22 +17,6 @@ SECOND = "Greater Manchester Police"
 # stages and recipients, its evidence and PDF numbers, the timeline, and the audit of the read (12), and for the
 # business unit its repeat checks (15).
 MOST = 15
-
-
-@contextmanager
-def statements(app: Flask) -> Iterator[list[str]]:
-    """Every SQL statement sent to the database inside the block."""
-    engine = app.extensions["portal.engine"]
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def page(app: Flask, client: FlaskClient, notice_id: str) -> tuple[int, str]:
