@@ -20,7 +20,7 @@ from pyhanko.sign import signers
 from pyhanko.sign.fields import SigSeedSubFilter
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from portal.infrastructure.pdf import NoticeContext
+from portal.infrastructure.pdf import NoticeContext, StageRecord
 from portal.infrastructure.pdf.signing import SIGNATURE_FIELD, PdfSigner, generate_self_signed, verify_signed_pdf
 from portal.services.documents import render_notice
 
@@ -50,9 +50,20 @@ def sample_context() -> NoticeContext:
             "summary_of_disagreement": paragraph,
             "informal_challenge_evidence": f"{paragraph}\n\n{paragraph}",
             "desired_outcome": paragraph,
-            "stage3_date_resolved": "20 November 2026",
-            "stage3_evidence": paragraph,
         },
+        stages=(
+            StageRecord(
+                code="stage-3",
+                name="Stage 3: formal challenge",
+                started="23 November 2026",
+                due="7 December 2026",
+                status="Open",
+                sent_to="Rochdale Children's Social Care: Head of Service - First Response Team",
+                acknowledged="24 November 2026",
+                responded="",
+                response=paragraph,
+            ),
+        ),
     )
 
 
