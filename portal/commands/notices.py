@@ -1,4 +1,5 @@
-"""`flask --app portal notices …`: the procedure clocks' chaser, run by the mail worker or from cron."""
+"""`flask --app portal notices …`: the procedure clocks' chaser and the PDF versions still to draw, both also done
+by the mail worker as it runs."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from portal.commands.runtime import require_services
-from portal.services import chaser
+from portal.services import chaser, documents
 from portal.web.database import session_factory
 
 group = click.Group("notices", help="Work on notices outside a request.")
@@ -20,3 +21,15 @@ def chase_command() -> None:
     with session_factory(current_app)() as db:
         chased = chaser.chase_overdue(db, require_services(), every=current_app.config["CHASE_EVERY_WORKING_DAYS"])
     click.echo(f"Chased {chased} overdue stage(s).")
+
+
+@group.command("issue-pdfs")
+@with_appcontext
+def issue_pdfs_command() -> None:
+    """Draw (render and sign) every PDF version still to draw; the mail worker does this as it runs."""
+    services = require_services()
+    total = 0
+    with session_factory(current_app)() as db:
+        while drawn := documents.issue_pending(db, services, limit=50):
+            total += drawn
+    click.echo(f"Drew {total} PDF version(s).")

@@ -24,11 +24,14 @@ from portal.infrastructure.mail import deliver_due, run_worker, transport_from_c
 from portal.infrastructure.mail.transport import Transport
 from portal.infrastructure.pdf.signing import generate_self_signed
 from portal.partnerships.directory_data import DirectoryDataError
-from portal.services import accounts, audit, chaser, directory, invitations, sessions
+from portal.services import accounts, audit, chaser, directory, documents, invitations, sessions
 from portal.services.directory import import_partnerships
 from portal.services.runtime import build_services
 from portal.web.database import session_factory
 from portal.web.runtime import app_itself
+
+# PDF versions the mail worker draws in one turn before it delivers mail again (each is about 10 ms).
+DRAW_BATCH = 10
 
 # Who the demo invites (issue 9): no account, so following the link is how they get in.
 DEMO_INVITEE = "invited-spoc@rochdale.demo.invalid"
@@ -276,6 +279,11 @@ def mail_worker_command() -> None:
         with factory() as db:
             purge_sessions(app, db)
 
+    def draw() -> int:
+        # PDF versions still to draw (portal.services.documents): a reader who comes first draws their own.
+        with factory() as db:
+            return documents.issue_pending(db, services, limit=DRAW_BATCH)
+
     try:
         run_worker(
             factory,
@@ -283,6 +291,8 @@ def mail_worker_command() -> None:
             stop=stop,
             poll_seconds=app.config["MAIL_POLL_SECONDS"],
             worker_id=worker_id,
+            each_turn=draw,
+            each_turn_batch=DRAW_BATCH,
             periodic=chase,
             periodic_seconds=app.config["CHASE_INTERVAL_SECONDS"],
             **_mail_options(app),

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
     true,
 )
 from sqlalchemy import false as sql_false
@@ -500,14 +501,28 @@ class NoticeDocument(Base):
     """A signed PDF version of a notice, encrypted under the notice's data key."""
 
     __tablename__ = "notice_document"
-    __table_args__ = (UniqueConstraint("notice_id", "version", "copy"),)
+    __table_args__ = (
+        UniqueConstraint("notice_id", "version", "copy"),
+        # The versions still to draw, oldest first, for the mail worker (migration 0017).
+        Index(
+            "ix_notice_document_to_issue",
+            "id",
+            postgresql_where=text("pdf_ct IS NULL"),
+            sqlite_where=text("pdf_ct IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), index=True)
     version: Mapped[int] = mapped_column(Integer)
     # "full" for the parties; "business-unit" for a partnership copy without child identifiers (Trafford).
     copy: Mapped[str] = mapped_column(String(20), default="full")
-    pdf_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    # The signed PDF. NULL while the version is still to be drawn: a change records what the version says
+    # (context_ct) in its own transaction, and the PDF is rendered and signed after it, by the mail worker or by
+    # the first person to open it, whichever comes first (portal.services.documents.issue_pending).
+    pdf_ct: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # What the version prints (its NoticeContext as JSON), sealed under the notice's data key; NULL once issued.
+    context_ct: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # SHA-256 of the signed file as issued, so anyone holding a copy can check it (portal.services.verification)
     # without the portal decrypting anything. NULL for versions issued before it was kept.

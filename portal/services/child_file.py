@@ -219,6 +219,8 @@ def download_pdf(
     def read() -> bytes:
         dek = record.data_key(session, services, notice)
         field = documents.document_field(kept.version, COPY)
+        if kept.pdf_ct is None:  # the child's file is drawn and signed at closure, never left to draw later
+            raise LookupError("the child's file has no PDF")
         return vault.open_bytes(dek, kept.pdf_ct, table="notice_document", field=field, row_id=notice.id)
 
     data = vault.open_with_retry(session, read)

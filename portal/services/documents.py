@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import replace
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session, defer, joinedload
 
 from portal.domain import file_types
@@ -31,6 +32,7 @@ from portal.domain.nhs_number import format_nhs_number
 from portal.domain.notice_definition import NoticeDefinition
 from portal.domain.policy import directory_id
 from portal.infrastructure import pdf
+from portal.infrastructure.crypto import DecryptionError
 from portal.infrastructure.pdf import (
     CLOSURE_KEYS,
     WITHHELD,
@@ -203,9 +205,13 @@ def issue_version(
     dek: bytes,
     answers: dict[str, str] | None = None,
 ) -> int:
-    """Render, sign, encrypt and store the next PDF version of the notice (each copy); return its number."""
+    """Record the next PDF version of the notice (each copy) and return its number.
+
+    What the version prints is fixed now, in the caller's transaction: its context, sealed under the notice's
+    data key. The PDF itself is rendered and signed after the change commits (issue_pending, or draw_now for the
+    first reader), because drawing it was half of every change's time and needs no lock. Either way it prints
+    exactly this context, so a version says what the notice said when it was issued, whenever it is drawn."""
     definition = record.definition_of(notice)
-    layout = layout_for(definition.code)
     if answers is None:
         answers = record.answers_with_key(notice, dek)
     version = (
@@ -223,30 +229,138 @@ def issue_version(
         closure=closure_record(notice, answers),
         attachments=tuple(attachment_records(session, notice, dek)),
     )
+    # A typo in a field key is refused here, when the change is made, not later in the worker.
+    pdf.check_fields(layout_for(definition.code), context)
     copies = [(FULL_COPY, context)]
     if definition.pseudonymous_copy:
         withheld = {k: (WITHHELD if k in definition.identifier_fields and v else v) for k, v in context.fields.items()}
         copies.append((BUSINESS_UNIT_COPY, replace(context, fields=withheld, copy=BUSINESS_UNIT_COPY)))
     for copy, ctx in copies:
-        signed = services.signer.sign(pdf.render(layout, ctx))
-        ciphertext = vault.seal_bytes(
-            notice.data_key_id,
-            dek,
-            signed,
-            table="notice_document",
-            field=document_field(version, copy),
-            row_id=notice.id,
-        )
         session.add(
             NoticeDocument(
                 notice_id=notice.id,
                 version=version,
                 copy=copy,
-                pdf_ct=ciphertext,
-                sha256=hashlib.sha256(signed).hexdigest(),
+                context_ct=vault.seal_bytes(
+                    notice.data_key_id,
+                    dek,
+                    pdf.context_to_json(ctx),
+                    table="notice_document",
+                    field=context_field(version, copy),
+                    row_id=notice.id,
+                ),
             )
         )
     return version
+
+
+def issue_pending(session: Session, services: PortalServices, *, limit: int = 20) -> int:
+    """Draw versions still to draw, oldest first, at most ``limit``; return how many this call drew.
+
+    Run by the mail worker on every turn (and `flask notices issue-pdfs`). Several workers share the work: on
+    PostgreSQL each takes a version no one else holds (SKIP LOCKED); on SQLite two may draw one version and
+    the second's write finds it drawn (compare-and-set), which costs time but never a second PDF."""
+    drawn, after = 0, 0
+    for _ in range(limit):
+        row = session.execute(
+            _to_draw()
+            .where(NoticeDocument.id > after)
+            .order_by(NoticeDocument.id)
+            .limit(1)
+            .with_for_update(of=NoticeDocument, skip_locked=True)
+        ).first()
+        if row is None:
+            session.rollback()
+            break
+        # Onwards from this one, so a version that cannot be drawn now is not tried again in this call.
+        after = row.id
+        if _draw_and_store(session, services, row) is not None:
+            drawn += 1
+    return drawn
+
+
+def draw_now(session: Session, services: PortalServices, document_id: int) -> bytes:
+    """The signed PDF of one version, drawn now if no one has yet (the reader who comes before the worker).
+
+    On PostgreSQL the version's row is locked while it is drawn, so a second reader or the worker waits and
+    then finds it drawn; the caller's transaction is committed first, so no other lock is held meanwhile."""
+    session.commit()
+    for _ in range(3):
+        row = session.execute(
+            _to_draw(pending_only=False).where(NoticeDocument.id == document_id).with_for_update(of=NoticeDocument)
+        ).first()
+        if row is None:
+            session.rollback()
+            raise LookupError("no such PDF version")
+        if row.pdf_ct is not None:
+            session.rollback()
+            return _open_pdf(session, services, row)
+        if (signed := _draw_and_store(session, services, row)) is not None:
+            return signed
+    raise LookupError("the PDF version could not be drawn")
+
+
+_ToDraw = Select[int, str, int, str, bytes | None, bytes | None, str, str]
+
+
+def _to_draw(*, pending_only: bool = True) -> _ToDraw:
+    query = select(
+        NoticeDocument.id,
+        NoticeDocument.notice_id,
+        NoticeDocument.version,
+        NoticeDocument.copy,
+        NoticeDocument.context_ct,
+        NoticeDocument.pdf_ct,
+        Notice.form_code,
+        Notice.data_key_id,
+    ).join(Notice, Notice.id == NoticeDocument.notice_id)
+    return query.where(NoticeDocument.pdf_ct.is_(None)) if pending_only else query
+
+
+def _draw_and_store(session: Session, services: PortalServices, row: Any) -> bytes | None:
+    """Render and sign one version from its sealed context; store it if the context is still the one read.
+
+    The compare-and-set on the context's ciphertext holds against another drawer (it set the context to NULL)
+    and against a data-key rotation (it sealed the context again under a new key). Returns None when the write
+    lost, with the transaction ended either way."""
+    try:
+        dek = vault.data_key(session, services.keyring, row.data_key_id)
+        context = pdf.context_from_json(
+            vault.open_bytes(
+                dek,
+                row.context_ct,
+                table="notice_document",
+                field=context_field(row.version, row.copy),
+                row_id=row.notice_id,
+            )
+        )
+    except (LookupError, DecryptionError):
+        session.rollback()  # shredded or re-keyed since it was read: the next turn reads it again
+        return None
+    signed = services.signer.sign(pdf.render(layout_for(row.form_code), context))
+    sealed = vault.seal_bytes(
+        row.data_key_id,
+        dek,
+        signed,
+        table="notice_document",
+        field=document_field(row.version, row.copy),
+        row_id=row.notice_id,
+    )
+    stored = session.execute(
+        update(NoticeDocument)
+        .where(NoticeDocument.id == row.id, NoticeDocument.context_ct == row.context_ct)
+        .values(pdf_ct=sealed, sha256=hashlib.sha256(signed).hexdigest(), context_ct=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return signed if int(getattr(stored, "rowcount", 0) or 0) == 1 else None
+
+
+def _open_pdf(session: Session, services: PortalServices, row: Any) -> bytes:
+    dek = vault.data_key(session, services.keyring, row.data_key_id)
+    return vault.open_bytes(
+        dek, row.pdf_ct, table="notice_document", field=document_field(row.version, row.copy), row_id=row.notice_id
+    )
 
 
 def layout_for(form_code: str) -> NoticeLayout:
@@ -264,6 +378,11 @@ def document_field(version: int, copy: str) -> str:
     return f"pdf/v{version}" if copy == FULL_COPY else f"pdf/v{version}/{copy}"
 
 
+def context_field(version: int, copy: str) -> str:
+    """What a version still to draw is bound to: not a PDF's binding, so one can never open as the other."""
+    return f"context/v{version}/{copy}"
+
+
 def open_version(
     session: Session, services: PortalServices, notice: Notice, version: int | None = None, copy: str = FULL_COPY
 ) -> tuple[int, bytes]:
@@ -276,6 +395,8 @@ def open_version(
         chosen = documents.get(version or max(documents))
         if chosen is None:
             raise LookupError("no such PDF version")
+        if chosen.pdf_ct is None:
+            return chosen.version, draw_now(session, services, chosen.id)
         dek = vault.data_key(session, services.keyring, notice.data_key_id)
         pdf = vault.open_bytes(
             dek, chosen.pdf_ct, table="notice_document", field=document_field(chosen.version, copy), row_id=notice.id

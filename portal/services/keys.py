@@ -63,7 +63,7 @@ from portal.infrastructure.crypto import (
 )
 from portal.infrastructure.db import begin_write, with_retries
 from portal.services import audit
-from portal.services.documents import document_field
+from portal.services.documents import context_field, document_field
 
 ROTATION_STATE_FILE = "rotation-state.json"
 PURPOSES = ("notice", "user")
@@ -95,6 +95,7 @@ _ROTATED_CIPHERTEXTS = frozenset(
     {
         ("notice_answer", "value_ct"),
         ("notice_document", "pdf_ct"),
+        ("notice_document", "context_ct"),
         ("notice_attachment", "name_ct"),
         ("notice_attachment", "content_ct"),
         ("notice_draft", "answers_ct"),
@@ -475,11 +476,25 @@ def _notice_units(session: Session, ids: list[Any]) -> list[_Unit]:
             )
         for row in session.execute(
             select(
-                _document.c.id, _document.c.notice_id, _document.c.version, _document.c.copy, _document.c.pdf_ct
-            ).where(_document.c.notice_id.in_(notice_ids))
+                _document.c.id,
+                _document.c.notice_id,
+                _document.c.version,
+                _document.c.copy,
+                _document.c.pdf_ct,
+                _document.c.context_ct,
+            )
+            .where(_document.c.notice_id.in_(notice_ids))
+            .order_by(_document.c.id)
+            # Locked: a version being drawn (portal.services.documents) is finished first, then read as drawn.
+            .with_for_update()
         ):
-            binding = FieldBinding("notice_document", document_field(row.version, row.copy), row.notice_id)
-            by_notice[row.notice_id].sealed.append((_document, row.id, "pdf_ct", binding, row.pdf_ct))
+            unit = by_notice[row.notice_id]
+            if row.pdf_ct is not None:
+                binding = FieldBinding("notice_document", document_field(row.version, row.copy), row.notice_id)
+                unit.sealed.append((_document, row.id, "pdf_ct", binding, row.pdf_ct))
+            if row.context_ct is not None:
+                binding = FieldBinding("notice_document", context_field(row.version, row.copy), row.notice_id)
+                unit.sealed.append((_document, row.id, "context_ct", binding, row.context_ct))
         for row in session.execute(
             select(_attachment.c.id, _attachment.c.notice_id, _attachment.c.name_ct, _attachment.c.content_ct).where(
                 _attachment.c.notice_id.in_(notice_ids)

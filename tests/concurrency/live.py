@@ -64,6 +64,17 @@ class Browser:
     def get(self, path: str) -> Answer:
         return self.request("GET", path)
 
+    def get_bytes(self, path: str) -> tuple[int, bytes]:
+        """GET a file (a PDF): its status and its bytes as sent."""
+        parts = urllib.parse.urlsplit(self.base)
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+        try:
+            connection.request("GET", path, headers={"Cookie": self.cookie})
+            response = connection.getresponse()
+            return response.status, response.read()
+        finally:
+            connection.close()
+
     def post(self, path: str, data: dict[str, Any]) -> Answer:
         return self.request("POST", path, data)
 

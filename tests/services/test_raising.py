@@ -47,8 +47,11 @@ def test_submit_stores_a_sealed_signed_notice_and_queues_its_mail(app: Flask, ac
         assert db.execute(select(SafetyCheck.notice_id).where(SafetyCheck.id == notice.safety_check_id)).scalar() == (
             notice.id
         )
+        # Version 1 is recorded, sealed, and still to draw: the submit neither rendered nor signed it.
         [document] = db.execute(select(NoticeDocument).where(NoticeDocument.notice_id == notice.id)).scalars().all()
-        assert document.version == 1
+        assert document.version == 1 and document.pdf_ct is None and document.sha256 is None
+        assert document.context_ct is not None and notice.reference.encode() not in document.context_ct
+        assert all(secret.encode() not in document.context_ct for secret in (CANARY_NAME, CANARY_NHS))
         mail = db.execute(select(OutboxMessage).where(OutboxMessage.notice_id == notice.id)).scalars().all()
         target = db.get(DirectoryContact, contact_id(app, TARGET))
         # The recipient, then the raiser told that it went.
@@ -166,25 +169,27 @@ def _submit_watched(
     return flushes, steps
 
 
-def test_a_submit_signs_holding_nothing_then_writes_its_rows_in_one_round(
+def test_a_submit_signs_nothing_and_writes_its_rows_in_one_round(
     app: Flask, accounts: Accounts, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """No autoflush in the middle, and no lock that serialises submits held while the PDF is made (issue 11):
-    only the reference is taken, and committed, before signing; every row is written after, in one flush."""
+    """No autoflush in the middle, and no lock that serialises submits (issue 11): the reference is taken and
+    committed first; every row is written after, in one flush. The PDF is neither rendered nor signed in the submit:
+    what it will print is kept, and it is drawn after the submit commits."""
     world = World(app)
     raiser = accounts.make(Role.PRACTITIONER, agency=RAISING)
     flushes, steps = _submit_watched(app, world, raiser, monkeypatch)
-    signed = steps.index("sign")
-    before, after = steps[:signed], steps[signed:]
-    # Before signing: the draft locked, the partnership's counter moved on, the draft given the reference: committed.
-    assert before[-1] == "commit" and before.count("commit") == 1, before
+    assert "sign" not in steps, steps
+    first_commit = steps.index("commit") + 1
+    before, after = steps[:first_commit], steps[first_commit:]
+    # First: the draft locked, the partnership's counter moved on, the draft given the reference: committed.
+    assert before.count("commit") == 1, before
     assert {s for s in before if s.startswith(("INSERT", "UPDATE", "DELETE"))} == {
         "INSERT reference_counter",
         "UPDATE reference_counter",
         "UPDATE notice_draft",
     }, before
-    # After: the draft's lock, then one flush of every row (the notice, answers, indexes, stage, recipients,
-    # events, PDF, mail, and the audit entry chained under the append lock), then the commit.
+    # Then: the draft's lock, one flush of every row (the notice, answers, indexes, stage, recipients, events, the
+    # PDF version to draw, mail, and the audit entry chained under the append lock), and the commit.
     assert after[-1] == "commit" and after.count("commit") == 1, after
     assert len(flushes) == 1 and flushes[0] > 15, flushes
     written = [s for s in after if s.startswith(("INSERT", "UPDATE", "DELETE"))]
@@ -204,7 +209,7 @@ def test_a_submit_that_invites_a_contact_still_writes_in_one_round(
         address = contact.email
         assert accounts_for(db, address) == 0
     flushes, steps = _submit_watched(app, world, raiser, monkeypatch)
-    after = steps[steps.index("sign") :]
+    after = steps[steps.index("commit") + 1 :]
     assert len(flushes) == 1, flushes
     assert "INSERT invitation" in after and after.count("commit") == 1
     with world.session() as db:

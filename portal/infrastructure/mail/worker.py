@@ -297,13 +297,16 @@ def run_worker(
     worker_id: str,
     periodic: Callable[[], object] | None = None,
     periodic_seconds: float = 300.0,
+    each_turn: Callable[[], int] | None = None,
+    each_turn_batch: int = 0,
     **kwargs: Any,
 ) -> None:
     """Deliver due messages until stop is set; survive database and SMTP outages.
 
     ``periodic`` (the procedure clocks' chaser) runs at most every ``periodic_seconds``; what it queues is
-    delivered by the same loop. kwargs go to deliver_due (batch_size, retry_base_seconds, retry_max_seconds,
-    lease_seconds, max_attempts).
+    delivered by the same loop. ``each_turn`` (the PDF versions still to draw) runs on every turn and returns how
+    much it did; a full batch (``each_turn_batch``) means more may wait, so the loop goes round at once. kwargs go
+    to deliver_due (batch_size, retry_base_seconds, retry_max_seconds, lease_seconds, max_attempts).
     """
     batch_size = int(kwargs.get("batch_size", 20))
     failures = 0
@@ -314,6 +317,7 @@ def run_worker(
             if periodic is not None and time.monotonic() >= next_periodic:
                 periodic()
                 next_periodic = time.monotonic() + periodic_seconds
+            done = each_turn() if each_turn is not None else 0
             report = deliver_due(session_factory, transport, worker_id=worker_id, **kwargs)
         except DBAPIError as exc:
             # The database is restarting or unreachable: pooled connections are replaced on the next
@@ -332,7 +336,7 @@ def run_worker(
             )
         else:
             failures = 0
-            if report.attempted >= batch_size:
+            if report.attempted >= batch_size or (each_turn_batch and done >= each_turn_batch):
                 continue  # more may be due: carry on at once
         # Back off while something is broken, so a long outage does not fill the log.
         stop.wait(min(poll_seconds * 2 ** min(failures, 10), max(poll_seconds, 60.0)))

@@ -13,7 +13,15 @@ from types import ModuleType
 
 from reportlab.platypus import Flowable
 
-from portal.infrastructure.pdf.context import CLOSURE_KEYS, WITHHELD, AttachmentRecord, NoticeContext, StageRecord
+from portal.infrastructure.pdf.context import (
+    CLOSURE_KEYS,
+    WITHHELD,
+    AttachmentRecord,
+    NoticeContext,
+    StageRecord,
+    context_from_json,
+    context_to_json,
+)
 from portal.infrastructure.pdf.layout import evidence_section, render_story
 
 __all__ = [
@@ -23,6 +31,9 @@ __all__ = [
     "NoticeContext",
     "NoticeLayout",
     "StageRecord",
+    "check_fields",
+    "context_from_json",
+    "context_to_json",
     "layout_of",
     "render",
 ]
@@ -40,6 +51,11 @@ class NoticeLayout:
 def layout_of(module: ModuleType) -> NoticeLayout:
     """Read a layout module's form code, printed field keys and story builder."""
     return NoticeLayout(module.FORM_CODE, frozenset(module.FIELD_KEYS), module.build_story)
+
+
+def check_fields(layout: NoticeLayout, context: NoticeContext) -> None:
+    """Refuse (ValueError) a context with an answer the layout does not print, before it is kept to draw later."""
+    replace(context, field_keys=layout.field_keys)
 
 
 def render(layout: NoticeLayout, context: NoticeContext) -> bytes:

@@ -9,10 +9,12 @@ typo in a key would otherwise print a blank box on a legal notice.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from types import MappingProxyType
+from typing import Any
 
 from portal.domain.dates import long_datetime
 
@@ -141,3 +143,38 @@ class NoticeContext:
         """Return the issue time in Europe/London, e.g. "23 November 2026 14:05"."""
         # Notices are read by English partnerships, so issue times print in UK civil time.
         return long_datetime(self.issued_at, separator=" ")
+
+
+def context_to_json(context: NoticeContext) -> bytes:
+    """The context as JSON, to be sealed and rendered later exactly as it stands now (a version is what the notice
+    said when it was issued, whenever the PDF is drawn). ``field_keys`` is the layout's, set again at render."""
+    data: dict[str, Any] = {
+        "reference": context.reference,
+        "form_title": context.form_title,
+        "version": context.version,
+        "issued_at": context.issued_at.isoformat(),
+        "partnership_name": context.partnership_name,
+        "fields": dict(context.fields),
+        "stages": [asdict(stage) for stage in context.stages],
+        "closure": dict(context.closure),
+        "copy": context.copy,
+        "attachments": [asdict(attachment) for attachment in context.attachments],
+    }
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def context_from_json(raw: bytes) -> NoticeContext:
+    """The context context_to_json wrote; the constructor's checks run again."""
+    data = json.loads(raw)
+    return NoticeContext(
+        reference=data["reference"],
+        form_title=data["form_title"],
+        version=data["version"],
+        issued_at=datetime.fromisoformat(data["issued_at"]),
+        partnership_name=data["partnership_name"],
+        fields=data["fields"],
+        stages=tuple(StageRecord(**{**s, "chases": tuple(s["chases"])}) for s in data["stages"]),
+        closure=data["closure"],
+        copy=data["copy"],
+        attachments=tuple(AttachmentRecord(**a) for a in data["attachments"]),
+    )
