@@ -1,7 +1,7 @@
 """Measure the submit path in process beside a bare Flask request, in one run, on one core.
 
 The submit path is the real one: POST the check-answers page, which validates the answers, encrypts them,
-stores the notice, renders and signs the PDF, encrypts it and queues the e-mails in one transaction.
+stores the notice, keeps its first PDF version (sealed, to be drawn after) and queues the e-mails in one transaction.
 A bare Flask app answering "hello" is timed in the same process as the reference.
 
     .venv/bin/python bench/bench_submit.py [--runs 200] [--postgres postgresql+psycopg://postgres@127.0.0.1:5432]
@@ -189,8 +189,8 @@ def main() -> None:
     print(f"database: {backend}; one core; {args.runs} submissions after {args.warmup} warm-up")
     print(summary("bare Flask GET /hello (reference)", bare))
     print(summary("GET Appendix 1 form page", form_pages))
-    print(summary("POST submit (validate→encrypt→store→render→sign→queue)", submits))
-    print(summary("POST respond (encrypt→record→render→sign version 2→queue)", responds))
+    print(summary("POST submit (validate→encrypt→store→queue)", submits))
+    print(summary("POST respond (encrypt→record→version 2→queue)", responds))
     print(summary("POST escalate (stage 3→4, recipients, version 3, mail)", escalations))
     ratio = statistics.median(submits) / statistics.median(bare)
     print(f"submit p50 / bare p50 = {ratio:.0f}x; target submit p50 <= 23 ms")

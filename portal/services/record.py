@@ -259,6 +259,23 @@ def answers(session: Session, services: PortalServices, notice: Notice) -> dict[
     return vault.open_with_retry(session, lambda: answers_with_key(notice, data_key(session, services, notice)))
 
 
+def named_answers(session: Session, services: PortalServices, notice: Notice, names: Sequence[str]) -> dict[str, str]:
+    """Decrypt only the named answers: a check that needs the child's identifiers opens nothing else."""
+
+    def read() -> dict[str, str]:
+        dek = data_key(session, services, notice)
+        rows = session.execute(
+            select(NoticeAnswer.field_name, NoticeAnswer.value_ct).where(
+                NoticeAnswer.notice_id == notice.id, NoticeAnswer.field_name.in_(sorted(names))
+            )
+        )
+        return {
+            name: vault.open_text(dek, ct, table="notice_answer", field=name, row_id=notice.id) for name, ct in rows
+        }
+
+    return vault.open_with_retry(session, read)
+
+
 # -- the timeline -----------------------------------------------------------------------------------------
 
 

@@ -22,6 +22,8 @@ from portal.services.runtime import PortalServices
 CHILD_WINDOW = timedelta(days=365)
 PAIR_WINDOW = timedelta(days=183)
 PAIR_REPEATS = 3
+# The answers a candidate's identifiers are read from (portal.services.search.identifiers); nothing else is opened.
+IDENTIFIERS = (search.NHS_FIELD, search.NAME_FIELD, search.DOB_FIELD)
 
 
 def repeat_flags(
@@ -77,7 +79,7 @@ def _confirmed_same_child(
     if not mine or not keys or notice.opened_on is None:
         return []
     bait = sorted(services.honeytokens)
-    candidates = session.execute(
+    candidates = session.scalars(
         select(Notice)
         .join(NoticeBlindIndex, NoticeBlindIndex.notice_id == Notice.id)
         .where(
@@ -92,14 +94,20 @@ def _confirmed_same_child(
         )
         .distinct()
         .order_by(Notice.opened_on)
-    ).scalars()
+        # Read a few at a time: a submit stops at the first confirmed, so a child already in many notices does
+        # not load them all.
+        .execution_options(yield_per=8)
+    )
     confirmed = []
-    for other in candidates:
-        held = search.identifiers(other.form_code, record.answers(session, services, other))
-        if any(held.get(kind) == value for kind, value in mine.items()):
-            confirmed.append(other)
-            if first_only:
-                break
+    try:
+        for other in candidates:
+            held = search.identifiers(other.form_code, record.named_answers(session, services, other, IDENTIFIERS))
+            if any(held.get(kind) == value for kind, value in mine.items()):
+                confirmed.append(other)
+                if first_only:
+                    break
+    finally:
+        candidates.close()
     return confirmed
 
 
