@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, func, inspect, or_, select, update
 from sqlalchemy.orm import Session, defer, joinedload
 
 from portal.domain import file_types
@@ -214,18 +214,31 @@ def issue_version(
     definition = record.definition_of(notice)
     if answers is None:
         answers = record.answers_with_key(notice, dek)
+    # A notice being raised (not yet written: its rows are all in this session) has no versions, events or
+    # chases in the database to read; its first version is 1.
+    new = inspect(notice).pending
     version = (
-        session.execute(select(func.max(NoticeDocument.version)).where(NoticeDocument.notice_id == notice.id)).scalar()
-        or 0
-    ) + 1
+        1
+        if new
+        else (
+            session.execute(
+                select(func.max(NoticeDocument.version)).where(NoticeDocument.notice_id == notice.id)
+            ).scalar()
+            or 0
+        )
+        + 1
+    )
+    # The stages print each recipient's label, so their contacts are loaded: the form's own recipient answers
+    # are labelled from them rather than read again.
+    known = [r.contact for r in notice.recipients]
     context = NoticeContext(
         reference=notice.reference,
         form_title=definition.title,
         version=version,
         issued_at=notice.updated_at,
         partnership_name=notice.partnership.name,
-        fields=shown_answers(session, definition, notice, answers),
-        stages=stage_records(session, notice, answers),
+        fields=shown_answers(session, definition, notice, answers, known),
+        stages=stage_records(session, notice, answers, () if new else None),
         closure=closure_record(notice, answers),
         attachments=tuple(attachment_records(session, notice, dek)),
     )

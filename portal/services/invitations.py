@@ -180,13 +180,13 @@ def link_for_notice_mail(session: Session, services: PortalServices, notice: Not
     Only a directory contact the notice was routed to, at an address no account has, is invited.
     """
     address = normalise_email(address)
-    if accounts.find_user_by_email(session, address) is not None:
-        return None
+    # Whether the address is one the notice was routed to is known without a query (the raiser's own mail, the
+    # business unit's copies are not): only a recipient's address is looked up among the accounts.
     contact = next(
         (r.contact for r in notice.recipients if r.contact is not None and normalise_email(r.email) == address),
         None,
     )
-    if contact is None:
+    if contact is None or accounts.find_user_by_email(session, address) is not None:
         return None
     issued = issue(
         session,

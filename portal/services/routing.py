@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from portal.domain.dates import long_date
 from portal.domain.models import Agency, DirectoryContact, Notice, Partnership, Role, User
@@ -122,26 +122,30 @@ def form_recipients(
     session: Session, partnership_id: int, definition: NoticeDefinition, answers: dict[str, str]
 ) -> list[DirectoryContact]:
     """The active contacts the form's recipient answers name; RuleBrokenError for one no longer there."""
-    found = []
-    for name in definition.recipient_fields:
-        value = answers.get(name)
-        if not value:
-            continue
-        contact_id = directory_id(value)
-        contact = (
-            None
-            if contact_id is None
-            else session.execute(
+    named = {name: answers.get(name) for name in definition.recipient_fields if answers.get(name)}
+    ids = {name: directory_id(value) for name, value in named.items()}
+    wanted = {i for i in ids.values() if i is not None}
+    # Every field's contact in one statement, with its agency, not a statement (and its agency's) per field.
+    by_id = (
+        {
+            c.id: c
+            for c in session.execute(
                 select(DirectoryContact)
                 .join(Agency)
                 .where(
-                    DirectoryContact.id == contact_id,
+                    DirectoryContact.id.in_(wanted),
                     Agency.partnership_id == partnership_id,
                     DirectoryContact.active.is_(True),
                 )
-                .options(selectinload(DirectoryContact.agency))
-            ).scalar_one_or_none()
-        )
+                .options(contains_eager(DirectoryContact.agency))
+            ).scalars()
+        }
+        if wanted
+        else {}
+    )
+    found = []
+    for name, contact_id in ids.items():
+        contact = by_id.get(contact_id) if contact_id is not None else None
         if contact is None:
             raise RuleBrokenError(name, "Choose a contact who is still in the directory")
         found.append(contact)

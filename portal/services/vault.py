@@ -34,6 +34,9 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+_KEPT_KEYS = "portal.vault.kept_keys"
+
+
 class DataKeyDestroyedError(RuntimeError):
     """A value was sealed under a data key that was destroyed (rotated or shredded) before the write was
     committed. Nothing was saved: load the record again and repeat the change."""
@@ -53,6 +56,13 @@ def data_key(session: Session, keyring: KeyRing, data_key_id: str) -> bytes:
     row = session.get(DataKey, data_key_id)
     if row is None:
         raise LookupError("unknown data key")
+    # The session's identity map holds rows weakly: without a reference the row is collected as soon as this
+    # returns and the next call reads it again (a submit read its notice's key three times). Kept to the end of
+    # the session; forget_key_material still expires it, so a rotation is seen.
+    kept = session.info.setdefault(_KEPT_KEYS, {})
+    if len(kept) >= 64:
+        kept.clear()  # a batch over many notices (a rotation, an export) must not hold every key it touched
+    kept[row.id] = row
     return keyring.unwrap(row.id, row.kek_id, row.wrapped)
 
 

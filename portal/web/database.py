@@ -44,3 +44,11 @@ def close_session(_exc: BaseException | None = None) -> None:
         # found this); nothing was left uncommitted that matters, so drop the connection and keep the answer.
         current_app.logger.warning("database connection lost after the request: %s", error.__class__.__name__)
         session.invalidate()
+
+
+def discard_session() -> None:
+    """Drop the request's session and its connection after a database error (a restart): the connection may be
+    dead, so it is not handed back to the pool for the next request."""
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.invalidate()

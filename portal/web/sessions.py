@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import CallbackDict
 
 from portal.domain.models import WebSession, utcnow
-from portal.web.database import session_factory
+from portal.web.database import discard_session, get_session, session_factory
 
 # last_active_at is only rewritten when it is this stale, sparing a write on every request.
 TOUCH_AFTER = timedelta(seconds=30)
@@ -87,8 +87,10 @@ class DatabaseSessionInterface(SessionInterface):
             return self._open(app, request)
         except SQLAlchemyError as error:
             # The database is restarting or unreachable: answer with the portal's own error page (the view never
-            # runs; see portal.web.errors), not a bare server error without the security headers.
+            # runs; see portal.web.errors), not a bare server error without the security headers. The request's
+            # database session is dropped with its connection, so nothing later in the request reuses it.
             app.logger.error("session store unavailable: %s", error.__class__.__name__)
+            discard_session()
             unavailable = ServerSession()
             unavailable.unavailable = True
             return unavailable
@@ -98,19 +100,21 @@ class DatabaseSessionInterface(SessionInterface):
         if not token or len(token) > 100:
             return ServerSession()
         now = utcnow()
-        with session_factory(app)() as db:
-            row = db.get(WebSession, token_id(token))
-            if row is None:
-                return ServerSession()
-            if now - row.last_active_at > self.idle or now - row.created_at > self.absolute:
-                db.delete(row)
-                db.commit()
-                expired = ServerSession()
-                expired.timed_out = row.user_id is not None
-                return expired
-            return ServerSession(
-                dict(row.data), token=token, created_at=row.created_at, last_active_at=row.last_active_at
-            )
+        # Read through the request's own database session: the user, the view and this share one pooled
+        # connection, so a request checks out (and pings, on PostgreSQL) one connection, not two. The row is
+        # not kept in the session: the view's changes must not write it back.
+        db = get_session()
+        row = db.get(WebSession, token_id(token))
+        if row is None:
+            return ServerSession()
+        db.expunge(row)
+        if now - row.last_active_at > self.idle or now - row.created_at > self.absolute:
+            db.execute(delete(WebSession).where(WebSession.id == row.id))
+            db.commit()
+            expired = ServerSession()
+            expired.timed_out = row.user_id is not None
+            return expired
+        return ServerSession(dict(row.data), token=token, created_at=row.created_at, last_active_at=row.last_active_at)
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         assert isinstance(session, ServerSession)

@@ -23,7 +23,7 @@ from portal.domain.models import (
 )
 from portal.services import raising, record
 from portal.services.errors import DraftNotFoundError, DraftSubmittedError, RuleBrokenError
-from tests.helpers import CANARY_NAME, CANARY_NARRATIVE, CANARY_NHS, Accounts, contact_id
+from tests.helpers import CANARY_NAME, CANARY_NARRATIVE, CANARY_NHS, Accounts, contact_id, statements
 from tests.services.builders import RAISING, TARGET, World, rochdale_answers
 
 
@@ -195,6 +195,29 @@ def test_a_submit_signs_nothing_and_writes_its_rows_in_one_round(
     written = [s for s in after if s.startswith(("INSERT", "UPDATE", "DELETE"))]
     assert {"INSERT notice", "INSERT notice_answer", "INSERT audit_event", "DELETE notice_draft"} <= set(written)
     assert written.index("INSERT notice") < min(written.index(s) for s in written if s.startswith("INSERT notice_"))
+
+
+def test_a_submit_reads_nothing_twice_and_nothing_a_new_notice_cannot_have(app: Flask, accounts: Accounts) -> None:
+    """The submit's reads (issue 11): the notice's data key once, though several steps unwrap it; the form's
+    recipients in one statement whatever the number of recipient fields, labelled from the contacts in hand;
+    and none of the new notice's own PDF versions or chases, which it cannot have yet (its first version is 1)."""
+    world = World(app)
+    raiser = accounts.make(Role.PRACTITIONER, agency=RAISING)
+    draft_id = world.draft(raiser)
+    with world.session() as db, statements(app) as seen:
+        notice = raising.submit_notice(
+            db, world.services, world.user(db, raiser), draft_id, rochdale_answers(contact_id(app, TARGET))
+        )
+        reference = notice.reference
+    reads = [s for s in seen if s.lstrip().startswith("SELECT")]
+    key_reads = [s for s in reads if "FROM data_key" in s and " IN " not in s]
+    assert len(key_reads) == 1, key_reads
+    # One for the form's recipient fields, one for the stage's own routing (its tier's contacts); none to label them.
+    assert len([s for s in reads if "FROM directory_contact" in s]) <= 2, reads
+    assert not [s for s in reads if "max(notice_document.version)" in s or "FROM notice_event" in s], reads
+    with world.session() as db:
+        held = db.execute(select(Notice).where(Notice.reference == reference)).scalar_one()
+        assert [d.version for d in held.documents] == [1] and len(held.recipients) >= 1
 
 
 def test_a_submit_that_invites_a_contact_still_writes_in_one_round(
