@@ -10,6 +10,7 @@ import base64
 import secrets
 import time
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pyotp
@@ -53,6 +54,14 @@ class NewAccount:
 
 def find_user_by_email(session: Session, email: str) -> User | None:
     return session.execute(select(User).where(User.email == normalise_email(email))).scalar_one_or_none()
+
+
+def addresses_with_accounts(session: Session, emails: Iterable[str]) -> set[str]:
+    """Which of these addresses (normalised) an account has, in one statement."""
+    wanted = sorted({normalise_email(e) for e in emails})
+    if not wanted:
+        return set()
+    return set(session.scalars(select(User.email).where(User.email.in_(wanted))))
 
 
 def create_user(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from portal.domain import file_types
 from portal.domain.models import NoticeAttachment, User, new_id, utcnow
@@ -98,7 +98,12 @@ def adopt_draft_evidence(session: Session, draft_id: str, stage: str) -> int:
     """On submit: the draft's evidence becomes the notice's (same id, so the same binding), at its first stage.
     Return how many files moved. The rows change in the session only: a submit writes nothing until its one
     flush under the draft's lock (portal.services.raising.submit_notice), which writes the notice first."""
-    rows = session.execute(select(NoticeAttachment).where(NoticeAttachment.draft_id == draft_id)).scalars().all()
+    # The files' content is not needed to move them: only their rows change.
+    rows = session.scalars(
+        select(NoticeAttachment)
+        .where(NoticeAttachment.draft_id == draft_id)
+        .options(defer(NoticeAttachment.content_ct))
+    ).all()
     for row in rows:
         row.notice_id, row.draft_id, row.stage = draft_id, None, stage
     return len(rows)

@@ -204,6 +204,7 @@ def issue_version(
     *,
     dek: bytes,
     answers: dict[str, str] | None = None,
+    has_evidence: bool = True,
 ) -> int:
     """Record the next PDF version of the notice (each copy) and return its number.
 
@@ -240,7 +241,8 @@ def issue_version(
         fields=shown_answers(session, definition, notice, answers, known),
         stages=stage_records(session, notice, answers, () if new else None),
         closure=closure_record(notice, answers),
-        attachments=tuple(attachment_records(session, notice, dek)),
+        # A notice raised without evidence is known to have none: no query for it.
+        attachments=tuple(attachment_records(session, notice, dek)) if has_evidence else (),
     )
     # A typo in a field key is refused here, when the change is made, not later in the worker.
     pdf.check_fields(layout_for(definition.code), context)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -174,31 +175,43 @@ def contact_tier(partnership_slug: str, procedure_version: str, contact: Directo
     return None
 
 
-def link_for_notice_mail(session: Session, services: PortalServices, notice: Notice, address: str) -> str | None:
-    """An invitation link for a notice's e-mail to ``address``, or None for the plain sign-in link.
+def links_for_notice_mail(
+    session: Session, services: PortalServices, notice: Notice, addresses: Sequence[str]
+) -> dict[str, str]:
+    """Invitation links for a notice's e-mail to ``addresses``, by address; an address left out gets the plain
+    sign-in link.
 
     Only a directory contact the notice was routed to, at an address no account has, is invited.
     """
-    address = normalise_email(address)
-    # Whether the address is one the notice was routed to is known without a query (the raiser's own mail, the
-    # business unit's copies are not): only a recipient's address is looked up among the accounts.
-    contact = next(
-        (r.contact for r in notice.recipients if r.contact is not None and normalise_email(r.email) == address),
-        None,
-    )
-    if contact is None or accounts.find_user_by_email(session, address) is not None:
-        return None
-    issued = issue(
-        session,
-        services,
-        email=address,
-        partnership_id=notice.partnership_id,
-        agency_id=contact.agency_id,
-        contact_id=contact.id,
-        tier=contact_tier(notice.partnership.slug, notice.procedure_version, contact),
-        notice_id=notice.id,
-    )
-    return issued.link
+    # Whether an address is one the notice was routed to is known without a query (the raiser's own mail, the
+    # business unit's copies are not): only recipients' addresses are looked up among the accounts, together.
+    routed: dict[str, DirectoryContact] = {}
+    for address in addresses:
+        wanted = normalise_email(address)
+        contact = next(
+            (r.contact for r in notice.recipients if r.contact is not None and normalise_email(r.email) == wanted),
+            None,
+        )
+        if contact is not None:
+            routed[address] = contact
+    if not routed:
+        return {}
+    have_accounts = accounts.addresses_with_accounts(session, routed)
+    links = {}
+    for address, contact in routed.items():
+        if normalise_email(address) in have_accounts:
+            continue
+        links[address] = issue(
+            session,
+            services,
+            email=normalise_email(address),
+            partnership_id=notice.partnership_id,
+            agency_id=contact.agency_id,
+            contact_id=contact.id,
+            tier=contact_tier(notice.partnership.slug, notice.procedure_version, contact),
+            notice_id=notice.id,
+        ).link
+    return links
 
 
 def check(session: Session, token: str, *, now: datetime | None = None) -> Checked:

@@ -66,8 +66,9 @@ def send(
     """
     unique = list(dict.fromkeys(a for a in addresses if a))
     link = f"{services.base_url}/notices/{notice.id}"
+    invited = invitations.links_for_notice_mail(session, services, notice, unique)
     for address in unique:
-        invitation = invitations.link_for_notice_mail(session, services, notice, address)
+        invitation = invited.get(address)
         if invitation is None:
             how = f"Sign in to read it:\n{link}"
         else:

@@ -359,9 +359,14 @@ def submit_notice(
             skip_reason=entry.skip_reason.strip(),
             dek=dek,
         )
-        _adopt_evidence(session, notice, user, stage.code)
+        evidence = _adopt_evidence(session, notice, user, stage.code)
         issue_version(
-            session, services, notice, dek=dek, answers={k: v for k, v in answers.items() if v} | _entry_answers(entry)
+            session,
+            services,
+            notice,
+            dek=dek,
+            answers={k: v for k, v in answers.items() if v} | _entry_answers(entry),
+            has_evidence=evidence > 0,
         )
         # The raiser learns by e-mail that the notice went, and to whom (agencies only, never the child).
         agencies = (
@@ -402,11 +407,13 @@ def submit_notice(
     return notice
 
 
-def _adopt_evidence(session: Session, notice: Notice, user: User, stage: str) -> None:
-    """Evidence attached to the draft becomes the notice's, at its first stage, before the first PDF lists it."""
+def _adopt_evidence(session: Session, notice: Notice, user: User, stage: str) -> int:
+    """Evidence attached to the draft becomes the notice's, at its first stage, before the first PDF lists it.
+    Return how many files moved."""
     if moved := attachments.adopt_draft_evidence(session, notice.id, stage):
         files = "1 file" if moved == 1 else f"{moved} files"
         record.add_event(session, notice, user, "evidence", f"Evidence sent with the notice: {files}", stage=stage)
+    return moved
 
 
 def _draft_gone(session: Session, user: User, draft_id: str) -> NoReturn:

@@ -25,17 +25,23 @@ from portal.infrastructure.db import begin_write
 def next_reference(session: Session, partnership: Partnership, year: int) -> str:
     """Allocate the next reference in the caller's transaction (the counter row lock serialises callers until
     the caller commits: commit at once)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(
-        insert(ReferenceCounter).values(partnership_id=partnership.id, year=year, last_value=0).on_conflict_do_nothing()
-    )
-    value = session.execute(
+    bump = (
         update(ReferenceCounter)
         .where(ReferenceCounter.partnership_id == partnership.id, ReferenceCounter.year == year)
         .values(last_value=ReferenceCounter.last_value + 1)
         .returning(ReferenceCounter.last_value)
-    ).scalar_one()
+    )
+    value = session.execute(bump).scalar_one_or_none()
+    if value is None:
+        # The year's first notice: make its counter (of two at once, one makes it and both then count on it).
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        session.execute(
+            insert(ReferenceCounter)
+            .values(partnership_id=partnership.id, year=year, last_value=0)
+            .on_conflict_do_nothing()
+        )
+        value = session.execute(bump).scalar_one()
     return f"{partnership.code}-{year}-{value:04d}"
 
 

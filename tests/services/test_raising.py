@@ -220,6 +220,30 @@ def test_a_submit_reads_nothing_twice_and_nothing_a_new_notice_cannot_have(app: 
         assert [d.version for d in held.documents] == [1] and len(held.recipients) >= 1
 
 
+def test_a_submit_to_two_agencies_asks_once_which_have_accounts_and_lists_no_evidence_it_has_not(
+    app: Flask, accounts: Accounts
+) -> None:
+    """Sent to two agencies, a submit looks up whether their addresses have accounts in one statement (it was one
+    per address), and a notice raised without evidence does not query for the evidence its first version lists;
+    the counter of a year that has one is moved on without trying to make it again."""
+    world = World(app)
+    raiser = accounts.make(Role.PRACTITIONER, agency=RAISING)
+    answers = rochdale_answers(contact_id(app, TARGET), sent_to_2=str(contact_id(app, "Greater Manchester Police")))
+    with world.session() as db:
+        raising.submit_notice(db, world.services, world.user(db, raiser), world.draft(raiser), answers)
+    draft_id = world.draft(raiser)
+    with world.session() as db, statements(app) as seen:
+        notice = raising.submit_notice(db, world.services, world.user(db, raiser), draft_id, answers)
+        reference, recipients = notice.reference, {r.email for r in notice.recipients}
+    assert len(recipients) == 2
+    account_reads = [s for s in seen if "FROM staff_user" in s and "staff_user.email" in s.split("WHERE")[-1]]
+    assert len(account_reads) == 1, account_reads
+    evidence_reads = [s for s in seen if "FROM notice_attachment" in s]
+    assert len(evidence_reads) == 1, evidence_reads  # the draft's, to move: none
+    assert not [s for s in seen if "INSERT INTO reference_counter" in s]
+    assert reference.endswith("-0002")
+
+
 def test_a_submit_that_invites_a_contact_still_writes_in_one_round(
     app: Flask, accounts: Accounts, monkeypatch: pytest.MonkeyPatch
 ) -> None:
