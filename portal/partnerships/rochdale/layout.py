@@ -87,12 +87,19 @@ def _stage_row(context: NoticeContext, code: str) -> list[str]:
     A stage resolved by agreement (the notice closed there) prints the closure date and the written
     confirmation between the parties; a stage that ended by escalation was not resolved, so its "Date
     Outcome Resolved" stays blank and the evidence column says when and why it was escalated, with the
-    response and actions agreed there; an open stage prints blank, as on paper.
+    response and actions agreed there. An open stage prints blank, as on paper, until it is answered: the
+    version issued at the response is the record of that response, so it prints it (dated, and marked as not
+    yet resolved) rather than waiting for the stage to end.
     """
     record: StageRecord | None = context.stage(code)
-    if record is None or not record.ended:
+    if record is None:
         return ["", ""]
     actions = f"Actions agreed: {record.agreed_actions}" if record.agreed_actions else ""
+    if not record.ended:
+        if not record.response:
+            return ["", ""]
+        answered = f"Open: response recorded on {record.responded}." if record.responded else "Open."
+        return ["", "\n".join(p for p in (answered, f"Response: {record.response}", actions) if p)]
     if record.status == "Escalated":
         parts = [
             f"Not resolved: escalated on {record.ended}.",

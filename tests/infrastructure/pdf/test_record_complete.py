@@ -90,3 +90,38 @@ def test_pdf_dates_are_the_versions_issue_time_and_metadata_names_no_one(slug: s
     info = pypdf.PdfReader(io.BytesIO(pdf)).metadata
     assert info["/CreationDate"] == info["/ModDate"] == "D:20261204153012+00'00'"
     assert not any("QX" in str(v) for v in info.values())
+
+
+@pytest.mark.parametrize("slug", sorted(PARTNERSHIPS))
+def test_a_response_at_a_stage_still_open_is_printed_in_the_version_issued_for_it(slug: str) -> None:
+    # The version issued when a recipient responds is the record of that response, before anyone escalates or
+    # closes: every layout prints the response and the actions agreed.
+    first = next(s for s in PARTNERSHIPS[slug].procedure.stages if s.formal)
+    record = StageRecord(
+        code=first.code,
+        name=first.name,
+        started="1 December 2026",
+        due="",
+        status="Open",
+        sent_to="An agency",
+        acknowledged="2 December 2026",
+        responded="3 December 2026",
+        response="RESPONSEQXOPEN",
+        agreed_actions="ACTIONSQXOPEN",
+    )
+    spec = PARTNERSHIPS[slug]
+    context = NoticeContext(
+        reference="TST-2026-0001",
+        form_title=spec.notice.title,
+        version=2,
+        issued_at=ISSUED,
+        partnership_name=spec.name,
+        stages=(record,),
+    )
+    reader = pypdf.PdfReader(io.BytesIO(render_notice(spec.notice.code, context)))
+    text = re.sub(r"\s+", " ", " ".join(p.extract_text() for p in reader.pages))
+    assert "RESPONSEQXOPEN" in text, f"{slug}: a response at an open stage is not printed"
+    assert "ACTIONSQXOPEN" in text, f"{slug}: actions agreed at an open stage are not printed"
+    if slug == "rochdale":
+        # Not printed as resolved: "Date Outcome Resolved" stays blank while the stage is open.
+        assert "Stage 3 Open: response recorded on 3 December 2026." in text
