@@ -1,9 +1,9 @@
 """The business unit's bulk download: the signed PDFs of the notices raised in a period, as one ZIP.
 
 Capped (MAX_NOTICES a download), audited before the first byte with the count, and streamed: each PDF is
-decrypted, added and sent in turn, so memory holds one PDF, not the set. The business unit gets the copy it
-gets one at a time (Trafford's without the child's identifiers: portal.services.casework.copy_for); file names
-are references and versions only.
+decrypted, audited as a download of its notice, added and sent in turn, so memory holds one PDF, not the set.
+The business unit gets the copy it gets one at a time (Trafford's without the child's identifiers:
+portal.services.casework.copy_for); file names are references and versions only.
 """
 
 from __future__ import annotations
@@ -99,6 +99,20 @@ def _chunks(
                 notice = record.load_for(session, services, user, notice_id, "download", remote_addr=remote_addr)
                 copy = casework.copy_for(user, record.definition_of(notice))
                 version, pdf = documents.open_version(session, services, notice, None, copy)
+                # Each PDF is audited as a download of that version, as if fetched alone, and committed before
+                # its bytes leave: a notice's own history then shows every copy taken of it, and a download cut
+                # off part-way has audited exactly the PDFs it sent (the count above is what was asked for).
+                audit.record(
+                    session,
+                    services.keyring.audit_key,
+                    action="notice.download",
+                    outcome="allowed",
+                    actor_id=user.id,
+                    object_type="notice_document",
+                    object_id=f"{notice.id}/v{version}",
+                    remote_addr=remote_addr,
+                )
+                session.commit()
                 archive.writestr(f"{notice.reference}-v{version}.pdf", pdf)
                 yield sink.take()
         yield sink.take()

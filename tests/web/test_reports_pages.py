@@ -13,7 +13,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import select
 
-from portal.domain.models import Agency, AuditEvent, Role
+from portal.domain.models import Agency, AuditEvent, Notice, Role
 from portal.infrastructure.pdf.signing import verify_signed_pdf
 from portal.web.database import session_factory
 from tests.helpers import Accounts, csrf_from, errors_on, sign_in
@@ -155,7 +155,15 @@ def test_the_signed_pdfs_of_a_period_download_as_one_zip(app: Flask, accounts: A
     assert all(verify_signed_pdf(archive.read(name), cert) for name in names)
     with session_factory(app)() as db:
         [entry] = db.execute(select(AuditEvent).where(AuditEvent.action == "notice.bulk_download")).scalars()
+        each = db.execute(
+            select(AuditEvent.object_id, AuditEvent.actor_id).where(AuditEvent.action == "notice.download")
+        ).all()
+        ids = dict(db.execute(select(Notice.reference, Notice.id)).all())
     assert entry.object_id == "20260101-20260331 n=4" and entry.actor_id == seeded.bm.id
+    # Every PDF in the ZIP is in its own notice's audit trail, as the version that was sent.
+    assert sorted(each) == sorted(
+        (f"{ids[name.split('-v')[0]]}/v{name.split('-v')[1][:-4]}", seeded.bm.id) for name in names
+    )
 
 
 def test_the_list_finds_notices_by_every_filter(app: Flask, accounts: Accounts) -> None:
