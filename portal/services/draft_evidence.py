@@ -1,9 +1,10 @@
 """Evidence attached before the notice is sent, from the check-answers page.
 
 The same rules as evidence on an open notice (portal.services.attachments): type by content, size and count caps,
-sealed under the draft's data key, which becomes the notice's. Only the draft's writer attaches, lists or removes
-it. On submit it moves to the notice and is listed in the first signed PDF (portal.services.raising); deleting the
-draft deletes it. Nobody is e-mailed: the notice has not gone anywhere yet.
+sealed under the draft's data key, which becomes the notice's. Only the draft's writer attaches, lists, downloads
+(to check what they attached) or removes it. On submit it moves to the notice and is listed in the first signed
+PDF (portal.services.raising); deleting the draft deletes it. Nobody is e-mailed: the notice has not gone
+anywhere yet.
 """
 
 from __future__ import annotations
@@ -106,6 +107,40 @@ def files(session: Session, services: PortalServices, user: User, draft_id: str)
         ]
 
     return vault.open_with_retry(session, read)
+
+
+def download(
+    session: Session, services: PortalServices, user: User, draft_id: str, attachment_id: str, *, remote_addr: str = ""
+) -> tuple[str, str, bytes]:
+    """(file name, MIME type, content) of a file on the user's own draft, so they can check what they attached
+    before it is sent; audited like any read of a notice's evidence."""
+    draft, _answers = raising.get_draft(session, services, user, draft_id)
+    row = session.get(NoticeAttachment, attachment_id) if well_formed_id(attachment_id) else None
+    if row is None or row.draft_id != draft.id:
+        raise NotFoundError("no such file on this draft")
+    bound = attachments.binding(draft.id, row.id)
+
+    def read() -> tuple[str, bytes]:
+        dek = vault.data_key(session, services.keyring, draft.data_key_id)
+        name = vault.open_text(dek, row.name_ct, table=attachments.TABLE, field="name", row_id=bound)
+        return name, vault.open_bytes(dek, row.content_ct, table=attachments.TABLE, field="content", row_id=bound)
+
+    name, data = vault.open_with_retry(session, read)
+    audit.record(
+        session,
+        services.keyring.audit_key,
+        action="draft.attachment.download",
+        outcome="allowed",
+        actor_id=user.id,
+        object_type="notice_attachment",
+        object_id=row.id,
+        remote_addr=remote_addr,
+    )
+    session.commit()
+    kind = file_types.KINDS[row.kind]
+    if not name.lower().endswith(kind.extension):
+        name += kind.extension
+    return name, kind.mimetype, data
 
 
 def remove(

@@ -533,13 +533,16 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("notices.evidence_download", "GET"): row(
         anon=SIGN_IN, raiser=READ, prac2=DENIED, spoc=READ, spoc2=DENIED, bm=READ, bm2=DENIED, admin=DENIED
     ),
-    # -- evidence on an unsent draft: only its writer (an empty upload is asked again). Removing takes a file of the
-    # draft: the notice's own file is not one, so the writer gets a 404 as for a file that is not there.
+    # -- evidence on an unsent draft: only its writer (an empty upload is asked again). Downloading and removing take
+    # a file of the draft: the notice's own file is not one, so the writer gets a 404 as for a file that is not there.
     ("notices.draft_evidence_upload", "GET"): row(
         anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=DENIED
     ),
     ("notices.draft_evidence_upload", "POST"): row(
         anon=SIGN_IN, raiser=OK, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=DENIED
+    ),
+    ("notices.draft_evidence_download", "GET"): row(
+        anon=SIGN_IN, raiser=NOT_FOUND, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=DENIED
     ),
     ("notices.draft_evidence_remove", "POST"): row(
         anon=SIGN_IN, raiser=NOT_FOUND, prac2=DENIED, spoc=DENIED, spoc2=DENIED, bm=DENIED, bm2=DENIED, admin=DENIED

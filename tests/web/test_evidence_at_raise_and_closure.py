@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from portal.domain import file_types
-from portal.domain.models import DataKey, NoticeAttachment, NoticeEvent, OutboxMessage, Role, utcnow
+from portal.domain.models import AuditEvent, DataKey, NoticeAttachment, NoticeEvent, OutboxMessage, Role, utcnow
 from portal.services import keys as key_service
 from portal.web.database import session_factory
 from portal.web.runtime import portal_services
@@ -68,6 +68,14 @@ def test_evidence_attached_before_sending_goes_with_the_notice(app: Flask, clien
     assert _attach(client, draft_id, "wrong.png", b"\x89PNG\r\n\x1a\nwrong").status_code == 302
     check = client.get(f"/notices/drafts/{draft_id}/check")
     assert NAME in check.text and "wrong.png" in check.text
+    # The writer opens what they attached to check it before sending: the file as given, always as a download.
+    link = re.search(rf'href="(/notices/drafts/{draft_id}/evidence/[0-9a-f-]{{36}})">{re.escape(NAME)}<', check.text)
+    opened = client.get(link.group(1))
+    assert opened.data == CONTENT and opened.mimetype == "application/pdf"
+    assert opened.headers["Content-Disposition"].startswith('attachment; filename="Thistlewick stage 2 record.pdf"')
+    with session_factory(app)() as db:
+        audited = db.execute(select(AuditEvent).where(AuditEvent.action == "draft.attachment.download")).scalar_one()
+    assert audited.actor_id == raiser.id and audited.object_id == link.group(1).rsplit("/", 1)[1]
     # The wrong one is removed before sending.
     with session_factory(app)() as db:
         wrong = db.execute(select(NoticeAttachment.id).where(NoticeAttachment.kind == "png")).scalar_one()
@@ -77,10 +85,11 @@ def test_evidence_attached_before_sending_goes_with_the_notice(app: Flask, clien
         follow_redirects=True,
     )
     assert "File removed" in removed.text and "wrong.png" not in removed.text and NAME in removed.text
-    # Nobody else's: another practitioner cannot add to, or remove from, this draft.
+    # Nobody else's: another practitioner cannot add to, open, or remove from, this draft.
     other = app.test_client()
     sign_in(other, app, accounts.make(Role.PRACTITIONER))
     assert other.get(f"/notices/drafts/{draft_id}/evidence").status_code == 404
+    assert other.get(link.group(1)).status_code == 404
 
     sent = client.post(f"/notices/drafts/{draft_id}/check", data={"csrf_token": csrf_from(check.text)})
     assert sent.status_code == 302

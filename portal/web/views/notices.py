@@ -546,6 +546,17 @@ def draft_evidence_upload(draft_id: str) -> str | Response:
     )
 
 
+@bp.get("/drafts/<draft_id>/evidence/<attachment_id>")
+@rule("practitioner")
+def draft_evidence_download(draft_id: str, attachment_id: str) -> Response:
+    name, mimetype, data = draft_evidence.download(
+        get_session(), portal_services(), current_user, draft_id, attachment_id, remote_addr=_addr()
+    )
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = content_disposition(name)
+    return response
+
+
 @bp.post("/drafts/<draft_id>/evidence/<attachment_id>/remove")
 @rule("practitioner")
 def draft_evidence_remove(draft_id: str, attachment_id: str) -> Response:
