@@ -180,7 +180,8 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        # Every page names the user's partnership and agency: load them with the user, not one query each.
+        # Every page names the user's partnership and agency: load them with the user, not one query each. The
+        # session store has usually read them already, with the session (portal.web.sessions): then no query.
         user = database.get_session().get(
             User, int(user_id), options=[joinedload(User.partnership), joinedload(User.agency)]
         )

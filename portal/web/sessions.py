@@ -14,15 +14,17 @@ from typing import Any
 
 from flask import Flask, Request, Response, session
 from flask.sessions import SessionInterface, SessionMixin
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import CallbackDict
 
-from portal.domain.models import WebSession, utcnow
+from portal.domain.models import User, WebSession, utcnow
 from portal.web.database import discard_session, get_session, session_factory
 
 # last_active_at is only rewritten when it is this stale, sparing a write on every request.
 TOUCH_AFTER = timedelta(seconds=30)
+_SIGNED_IN = "portal.signed_in_user"
 
 
 class ServerSession(CallbackDict[str, Any], SessionMixin):
@@ -104,10 +106,21 @@ class DatabaseSessionInterface(SessionInterface):
         # connection, so a request checks out (and pings, on PostgreSQL) one connection, not two. The row is
         # not kept in the session: the view's changes must not write it back.
         db = get_session()
-        row = db.get(WebSession, token_id(token))
-        if row is None:
+        found = db.execute(
+            select(WebSession, User)
+            .outerjoin(User, User.id == WebSession.user_id)
+            .options(joinedload(User.partnership), joinedload(User.agency))
+            .where(WebSession.id == token_id(token))
+        ).first()
+        if found is None:
             return ServerSession()
+        row, user = found
         db.expunge(row)
+        if user is not None:
+            # Whoever the session belongs to is read with it, with what every page names (their partnership and
+            # agency): Flask-Login's user loader then finds them in this database session's identity map instead
+            # of asking again. Held here because the identity map keeps rows only weakly.
+            db.info[_SIGNED_IN] = user
         if now - row.last_active_at > self.idle or now - row.created_at > self.absolute:
             db.execute(delete(WebSession).where(WebSession.id == row.id))
             db.commit()

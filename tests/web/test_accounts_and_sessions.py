@@ -26,7 +26,7 @@ from portal.web.database import session_factory
 from portal.web.runtime import portal_services
 from portal.web.views import account as account_module
 from portal.web.views.auth import CODE_FAILED, ENROL_FAILED, FAILED
-from tests.helpers import Account, csrf_from, fresh_code, sign_in
+from tests.helpers import Account, csrf_from, fresh_code, sign_in, statements
 
 STEP = 30
 
@@ -484,6 +484,24 @@ def test_session_lifecycle_disabling_a_user_ends_their_sessions_and_sign_in(app:
     assert right.status_code == wrong.status_code == 200
     assert comparable(right.text) == comparable(wrong.text)
     assert [(r.actor_id, r.outcome) for r in audit_rows(app, "admin.user_disabled")] == [(admin.id, "ok")]
+
+
+def test_a_request_reads_its_session_and_who_signed_in_together_and_still_checks_them(app: Flask, accounts) -> None:
+    user = accounts.make(Role.SPOC)
+    client = app.test_client()
+    sign_in(client, app, user)
+    client.get("/")  # the first request after signing in may refresh the session
+    with statements(app) as seen:
+        assert client.get("/").status_code == 200
+    # One statement reads the session with its user, their partnership and agency; none reads the user again.
+    touching = [s for s in seen if "staff_user" in s]
+    assert len(touching) == 1 and "web_session" in touching[0] and "partnership" in touching[0], touching
+    # Read with the session or not, an account switched off behind a live session is signed out at once.
+    with session_factory(app)() as db:
+        db.get(User, user.id).is_active = False  # type: ignore[union-attr]
+        db.commit()
+    answer = client.get("/")
+    assert answer.status_code == 302 and "/sign-in" in answer.headers["Location"]
 
 
 def test_session_lifecycle_cli_reset_2fa_and_disable(app: Flask, accounts) -> None:

@@ -13,10 +13,10 @@ from tests.helpers import Accounts, contact_id, sign_in, statements
 from tests.services.builders import RAISING, TARGET, World
 
 SECOND = "Greater Manchester Police"
-# The most a reader's notice page may send: the session and the user, the notice with its data key, answers,
-# stages and recipients, its evidence and PDF numbers, the timeline, and the audit of the read (12), and for the
-# business unit its repeat checks (15).
-MOST = 15
+# The most a reader's notice page may send: the session with its user, the notice with its data key, answers,
+# stages and recipients, its evidence and PDF numbers, the timeline, and the audit of the read (11), and for the
+# business unit its repeat checks (14).
+MOST = 14
 
 
 def page(app: Flask, client: FlaskClient, notice_id: str) -> tuple[int, str]:
