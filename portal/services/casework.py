@@ -549,6 +549,10 @@ def read_notice(
     if copy == documents.BUSINESS_UNIT_COPY:
         shown = {k: (WITHHELD if k in definition.identifier_fields and v else v) for k, v in shown.items()}
     events = record.timeline(db, notice)
+    repeated = tuple(repeats.repeat_flags(db, services, user, notice, answers))
+    documents_held = _pdf_versions(db, notice)
+    # The audit of the read is the last thing the page asks of the database: the append lock it takes at the flush
+    # is held only to the commit, and nothing after the commit opens a second transaction (two round trips fewer).
     audit.record(
         db,
         services.keyring.audit_key,
@@ -560,8 +564,6 @@ def read_notice(
         remote_addr=remote_addr,
     )
     db.commit()
-    repeated = tuple(repeats.repeat_flags(db, services, user, notice, answers))
-    documents_held = _pdf_versions(db, notice)
     return NoticeView(
         repeats=repeated,
         notice=notice,

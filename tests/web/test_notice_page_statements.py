@@ -6,6 +6,7 @@ from __future__ import annotations
 from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event
 
 from portal.domain.models import Notice, NoticeRecipient, Role
 from portal.services import conversation, evidence, transitions
@@ -21,9 +22,22 @@ MOST = 14
 
 def page(app: Flask, client: FlaskClient, notice_id: str) -> tuple[int, str]:
     client.get(f"/notices/{notice_id}")  # the first request after signing in may refresh the session
-    with statements(app) as seen:
-        response = client.get(f"/notices/{notice_id}")
+    engine = app.extensions["portal.engine"]
+    transactions: list[object] = []
+
+    def began(connection: object) -> None:
+        transactions.append(connection)
+
+    event.listen(engine, "begin", began)
+    try:
+        with statements(app) as seen:
+            response = client.get(f"/notices/{notice_id}")
+    finally:
+        event.remove(engine, "begin", began)
     assert response.status_code == 200
+    # One transaction: the audit of the read is its last write and nothing reads after the commit (each extra
+    # transaction is a BEGIN and a ROLLBACK more on PostgreSQL).
+    assert len(transactions) == 1
     return len(seen), response.text
 
 
