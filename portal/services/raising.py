@@ -126,7 +126,17 @@ def get_draft(
         begin_write(session)
         session.execute(select(NoticeDraft.id).where(NoticeDraft.id == draft_id).with_for_update())
         session.expire_all()
-    draft = session.get(NoticeDraft, draft_id) if well_formed_id(draft_id) else None
+    draft = None
+    if well_formed_id(draft_id):
+        # The draft with its data key, in one statement: every page of the draft decrypts its answers.
+        found = session.execute(
+            select(NoticeDraft, DataKey)
+            .join(DataKey, DataKey.id == NoticeDraft.data_key_id)
+            .where(NoticeDraft.id == draft_id)
+        ).first()
+        if found is not None:
+            draft, key = found
+            vault.hold(session, key)
     if draft is None and (submitted := submitted_notice(session, user, draft_id)) is not None:
         raise DraftSubmittedError(submitted)
     if draft is None or draft.user_id != user.id:

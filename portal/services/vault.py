@@ -56,14 +56,22 @@ def data_key(session: Session, keyring: KeyRing, data_key_id: str) -> bytes:
     row = session.get(DataKey, data_key_id)
     if row is None:
         raise LookupError("unknown data key")
-    # The session's identity map holds rows weakly: without a reference the row is collected as soon as this
-    # returns and the next call reads it again (a submit read its notice's key three times). Kept to the end of
-    # the session; forget_key_material still expires it, so a rotation is seen.
+    hold(session, row)
+    return keyring.unwrap(row.id, row.kek_id, row.wrapped)
+
+
+def hold(session: Session, row: DataKey) -> None:
+    """Keep a data-key row for the rest of the session, so that ``data_key`` finds it without asking again (a key
+    read in the same statement as what it seals, as a draft is, costs no statement of its own).
+
+    The session's identity map holds rows weakly: without a reference the row is collected as soon as the caller
+    returns and the next call reads it again (a submit read its notice's key three times). forget_key_material
+    still expires it, so a rotation is seen.
+    """
     kept = session.info.setdefault(_KEPT_KEYS, {})
     if len(kept) >= 64:
         kept.clear()  # a batch over many notices (a rotation, an export) must not hold every key it touched
     kept[row.id] = row
-    return keyring.unwrap(row.id, row.kek_id, row.wrapped)
 
 
 def data_keys(session: Session, keyring: KeyRing, data_key_ids: Iterable[str]) -> dict[str, bytes]:
