@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, defer
 
 from portal.domain import file_types
 from portal.domain.models import NoticeAttachment, User, new_id, utcnow
+from portal.infrastructure.crypto import KeyRing
 from portal.services import vault
 from portal.services.errors import RuleBrokenError
 
@@ -92,6 +93,26 @@ def seal(
     attachment.content_ct = vault.seal_bytes(key_id, dek, data, table=TABLE, field="content", row_id=bound)
     session.add(attachment)
     return attachment
+
+
+def open_file(
+    session: Session, keyring: KeyRing, data_key_id: str, owner_id: str, row: NoticeAttachment
+) -> tuple[str, str, bytes]:
+    """(file name, MIME type, content) of an attachment, to offer as a download: its own name, with its kind's
+    extension added when the name lacks it (the type was read from the content, not the name)."""
+    bound = binding(owner_id, row.id)
+
+    def read() -> tuple[str, bytes]:
+        dek = vault.data_key(session, keyring, data_key_id)
+        name = vault.open_text(dek, row.name_ct, table=TABLE, field="name", row_id=bound)
+        return name, vault.open_bytes(dek, row.content_ct, table=TABLE, field="content", row_id=bound)
+
+    # A data-key rotation may commit between loading the row and decrypting it: read again once.
+    name, data = vault.open_with_retry(session, read)
+    kind = file_types.KINDS[row.kind]
+    if not name.lower().endswith(kind.extension):
+        name += kind.extension
+    return name, kind.mimetype, data
 
 
 def adopt_draft_evidence(session: Session, draft_id: str, stage: str) -> int:

@@ -118,14 +118,7 @@ def download(
     row = session.get(NoticeAttachment, attachment_id) if well_formed_id(attachment_id) else None
     if row is None or row.draft_id != draft.id:
         raise NotFoundError("no such file on this draft")
-    bound = attachments.binding(draft.id, row.id)
-
-    def read() -> tuple[str, bytes]:
-        dek = vault.data_key(session, services.keyring, draft.data_key_id)
-        name = vault.open_text(dek, row.name_ct, table=attachments.TABLE, field="name", row_id=bound)
-        return name, vault.open_bytes(dek, row.content_ct, table=attachments.TABLE, field="content", row_id=bound)
-
-    name, data = vault.open_with_retry(session, read)
+    name, mimetype, data = attachments.open_file(session, services.keyring, draft.data_key_id, draft.id, row)
     audit.record(
         session,
         services.keyring.audit_key,
@@ -137,10 +130,7 @@ def download(
         remote_addr=remote_addr,
     )
     session.commit()
-    kind = file_types.KINDS[row.kind]
-    if not name.lower().endswith(kind.extension):
-        name += kind.extension
-    return name, kind.mimetype, data
+    return name, mimetype, data
 
 
 def remove(

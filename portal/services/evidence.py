@@ -14,13 +14,11 @@ from sqlalchemy.orm import Session
 from portal.domain import file_types
 from portal.domain.models import NoticeAttachment, User
 from portal.domain.policy import well_formed_id
-from portal.services import attachments, audit, conversation, messages, record, transitions, vault
+from portal.services import attachments, audit, conversation, messages, record, transitions
 from portal.services.errors import NotFoundError
 from portal.services.runtime import PortalServices
 
-TABLE = attachments.TABLE
 clean_name = attachments.clean_name
-_binding = attachments.binding
 
 
 def attach(
@@ -101,14 +99,7 @@ def download(
     row = session.get(NoticeAttachment, attachment_id) if well_formed_id(attachment_id) else None
     if row is None or row.notice_id != notice.id:
         raise NotFoundError("no such attachment")
-    binding = _binding(notice.id, row.id)
-
-    def read() -> tuple[str, bytes]:
-        dek = record.data_key(session, services, notice)
-        name = vault.open_text(dek, row.name_ct, table=TABLE, field="name", row_id=binding)
-        return name, vault.open_bytes(dek, row.content_ct, table=TABLE, field="content", row_id=binding)
-
-    name, data = vault.open_with_retry(session, read)
+    name, mimetype, data = attachments.open_file(session, services.keyring, notice.data_key_id, notice.id, row)
     audit.record(
         session,
         services.keyring.audit_key,
@@ -120,10 +111,7 @@ def download(
         remote_addr=remote_addr,
     )
     session.commit()
-    kind = file_types.KINDS[row.kind]
-    if not name.lower().endswith(kind.extension):
-        name += kind.extension
-    return name, kind.mimetype, data
+    return name, mimetype, data
 
 
 _size = attachments.size_label

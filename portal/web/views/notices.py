@@ -443,11 +443,17 @@ def evidence_upload(notice_id: str) -> str | Response:
 @bp.get("/<notice_id>/evidence/<attachment_id>")
 @rule("notice")
 def evidence_download(notice_id: str, attachment_id: str) -> Response:
-    name, mimetype, data = evidence.download(
-        get_session(), portal_services(), current_user, notice_id, attachment_id, remote_addr=_addr()
+    return evidence_file(
+        *evidence.download(
+            get_session(), portal_services(), current_user, notice_id, attachment_id, remote_addr=_addr()
+        )
     )
+
+
+def evidence_file(name: str, mimetype: str, data: bytes) -> Response:
+    """A piece of evidence as a response: always a download, never shown inline, as the content is whatever
+    somebody uploaded."""
     response = Response(data, mimetype=mimetype)
-    # Always a download, never shown inline: the content is whatever the other party uploaded.
     response.headers["Content-Disposition"] = content_disposition(name)
     return response
 
@@ -549,12 +555,11 @@ def draft_evidence_upload(draft_id: str) -> str | Response:
 @bp.get("/drafts/<draft_id>/evidence/<attachment_id>")
 @rule("practitioner")
 def draft_evidence_download(draft_id: str, attachment_id: str) -> Response:
-    name, mimetype, data = draft_evidence.download(
-        get_session(), portal_services(), current_user, draft_id, attachment_id, remote_addr=_addr()
+    return evidence_file(
+        *draft_evidence.download(
+            get_session(), portal_services(), current_user, draft_id, attachment_id, remote_addr=_addr()
+        )
     )
-    response = Response(data, mimetype=mimetype)
-    response.headers["Content-Disposition"] = content_disposition(name)
-    return response
 
 
 @bp.post("/drafts/<draft_id>/evidence/<attachment_id>/remove")
