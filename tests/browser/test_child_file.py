@@ -61,6 +61,10 @@ def test_evidence_before_sending_and_at_closure_then_the_childs_file(
     expect(page.get_by_role("table", name="Files to send with the notice")).to_contain_text("stage-2-record.pdf")
     expect(page.get_by_role("button", name="Remove stage-2-record.pdf")).to_be_visible()
     assert_accessible(page, "check answers with evidence")
+    # The file can be opened to check it before it is sent: the link downloads what was attached.
+    with page.expect_download() as opened:
+        page.get_by_role("link", name="stage-2-record.pdf (download to check it)").click()
+    assert Path(opened.value.path()).read_bytes() == b"%PDF-1.7 stage 2 record"
     page.get_by_role("button", name="Submit notice").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Notice sent")
     notice_url = f"{base}/notices/{draft_id}"
