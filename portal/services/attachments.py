@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, defer
 
 from portal.domain import file_types
-from portal.domain.models import NoticeAttachment, User, new_id, utcnow
+from portal.domain.models import Notice, NoticeAttachment, NoticeDraft, User, new_id, utcnow
 from portal.infrastructure.crypto import KeyRing
 from portal.services import vault
 from portal.services.errors import RuleBrokenError
@@ -96,18 +96,20 @@ def seal(
 
 
 def open_file(
-    session: Session, keyring: KeyRing, data_key_id: str, owner_id: str, row: NoticeAttachment
+    session: Session, keyring: KeyRing, owner: Notice | NoticeDraft, row: NoticeAttachment
 ) -> tuple[str, str, bytes]:
-    """(file name, MIME type, content) of an attachment, to offer as a download: its own name, with its kind's
-    extension added when the name lacks it (the type was read from the content, not the name)."""
-    bound = binding(owner_id, row.id)
+    """(file name, MIME type, content) of an attachment of ``owner`` (its notice, or the draft it was attached to),
+    to offer as a download: its own name, with its kind's extension added when the name lacks it (the type was
+    read from the content, not the name)."""
+    bound = binding(owner.id, row.id)
 
     def read() -> tuple[str, bytes]:
-        dek = vault.data_key(session, keyring, data_key_id)
+        # The owner's key is looked up inside the read: when a data-key rotation commits between loading the
+        # owner and decrypting, the retry sees the owner's new key, not the destroyed one.
+        dek = vault.data_key(session, keyring, owner.data_key_id)
         name = vault.open_text(dek, row.name_ct, table=TABLE, field="name", row_id=bound)
         return name, vault.open_bytes(dek, row.content_ct, table=TABLE, field="content", row_id=bound)
 
-    # A data-key rotation may commit between loading the row and decrypting it: read again once.
     name, data = vault.open_with_retry(session, read)
     kind = file_types.KINDS[row.kind]
     if not name.lower().endswith(kind.extension):

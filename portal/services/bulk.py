@@ -101,7 +101,8 @@ def _chunks(
                 version, pdf = documents.open_version(session, services, notice, None, copy)
                 # Each PDF is audited as a download of that version, as if fetched alone, and committed before
                 # its bytes leave: a notice's own history then shows every copy taken of it, and a download cut
-                # off part-way has audited exactly the PDFs it sent (the count above is what was asked for).
+                # off part-way has audited the PDFs it began to send, none after (the count above is what was
+                # asked for).
                 audit.record(
                     session,
                     services.keyring.audit_key,

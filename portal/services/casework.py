@@ -553,6 +553,7 @@ def read_notice(
     documents_held = _pdf_versions(db, notice)
     # The audit of the read is the last thing the page asks of the database: the append lock it takes at the flush
     # is held only to the commit, and nothing after the commit opens a second transaction (two round trips fewer).
+    # (A business unit's read that confirms a repeat child commits that finding, and its audit, just before.)
     audit.record(
         db,
         services.keyring.audit_key,

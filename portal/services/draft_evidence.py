@@ -45,7 +45,7 @@ def attach(
     remote_addr: str = "",
 ) -> DraftFile:
     """Attach a document to the user's own draft, under the draft's row lock (so the count cap holds)."""
-    draft, _answers = raising.get_draft(session, services, user, draft_id, lock=True)
+    draft = raising.own_draft(session, services, user, draft_id, lock=True)
     kind = file_types.KINDS[attachments.checked_kind(session, data, draft_id=draft.id)]
     dek = vault.data_key(session, services.keyring, draft.data_key_id)
     row = attachments.seal(
@@ -76,7 +76,7 @@ def attach(
 
 def files(session: Session, services: PortalServices, user: User, draft_id: str) -> list[DraftFile]:
     """The evidence on the user's own draft, oldest first, names opened (never the content)."""
-    draft, _answers = raising.get_draft(session, services, user, draft_id)
+    draft = raising.own_draft(session, services, user, draft_id)
     rows = list(
         session.execute(
             select(NoticeAttachment)
@@ -114,11 +114,11 @@ def download(
 ) -> tuple[str, str, bytes]:
     """(file name, MIME type, content) of a file on the user's own draft, so they can check what they attached
     before it is sent; audited like any read of a notice's evidence."""
-    draft, _answers = raising.get_draft(session, services, user, draft_id)
+    draft = raising.own_draft(session, services, user, draft_id)
     row = session.get(NoticeAttachment, attachment_id) if well_formed_id(attachment_id) else None
     if row is None or row.draft_id != draft.id:
         raise NotFoundError("no such file on this draft")
-    name, mimetype, data = attachments.open_file(session, services.keyring, draft.data_key_id, draft.id, row)
+    name, mimetype, data = attachments.open_file(session, services.keyring, draft, row)
     audit.record(
         session,
         services.keyring.audit_key,
@@ -137,7 +137,7 @@ def remove(
     session: Session, services: PortalServices, user: User, draft_id: str, attachment_id: str, *, remote_addr: str = ""
 ) -> None:
     """Remove one file from the user's own draft (it was never sent anywhere, so nothing else changes)."""
-    draft, _answers = raising.get_draft(session, services, user, draft_id, lock=True)
+    draft = raising.own_draft(session, services, user, draft_id, lock=True)
     row = session.get(NoticeAttachment, attachment_id) if well_formed_id(attachment_id) else None
     if row is None or row.draft_id != draft.id:
         raise NotFoundError("no such file on this draft")

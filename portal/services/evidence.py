@@ -99,7 +99,7 @@ def download(
     row = session.get(NoticeAttachment, attachment_id) if well_formed_id(attachment_id) else None
     if row is None or row.notice_id != notice.id:
         raise NotFoundError("no such attachment")
-    name, mimetype, data = attachments.open_file(session, services.keyring, notice.data_key_id, notice.id, row)
+    name, mimetype, data = attachments.open_file(session, services.keyring, notice, row)
     audit.record(
         session,
         services.keyring.audit_key,

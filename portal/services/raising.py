@@ -122,12 +122,36 @@ def get_draft(
     With ``lock`` the draft's row stays locked to the end of the transaction, so of two submissions of one draft
     (a double click, two tabs) one raises the notice and the other finds it raised: DraftSubmittedError.
     """
+    draft = own_draft(session, services, user, draft_id, lock=lock)
+
+    def read() -> dict[str, str]:
+        if not draft.answers_ct:
+            return {}
+        dek = vault.data_key(session, services.keyring, draft.data_key_id)
+        answers: dict[str, str] = json.loads(
+            vault.open_text(dek, draft.answers_ct, table="notice_draft", field=DRAFT_FIELD, row_id=draft.id)
+        )
+        return answers
+
+    # A data-key rotation may commit between loading the draft and decrypting it: read again once.
+    return draft, vault.open_with_retry(session, read)
+
+
+def own_draft(
+    session: Session, services: PortalServices, user: User, draft_id: str, *, lock: bool = False
+) -> NoticeDraft:
+    """Return a draft of this user's without decrypting its answers (for what needs only to know it is theirs:
+    its evidence); audit and refuse anyone else's. ``lock`` as for get_draft."""
     if lock and well_formed_id(draft_id):
         begin_write(session)
         session.execute(select(NoticeDraft.id).where(NoticeDraft.id == draft_id).with_for_update())
         session.expire_all()
     draft = None
-    if well_formed_id(draft_id):
+    if well_formed_id(draft_id) and not lock:
+        # Already read in this request (a page that lists its evidence as well as its answers): no statement.
+        held = session.identity_map.get(Session.identity_key(NoticeDraft, draft_id))
+        draft = held if isinstance(held, NoticeDraft) else None
+    if well_formed_id(draft_id) and draft is None:
         # The draft with its data key, in one statement: every page of the draft decrypts its answers.
         found = session.execute(
             select(NoticeDraft, DataKey)
@@ -151,18 +175,7 @@ def get_draft(
         )
         session.commit()
         raise DraftNotFoundError(draft_id)
-
-    def read() -> dict[str, str]:
-        if not draft.answers_ct:
-            return {}
-        dek = vault.data_key(session, services.keyring, draft.data_key_id)
-        answers: dict[str, str] = json.loads(
-            vault.open_text(dek, draft.answers_ct, table="notice_draft", field=DRAFT_FIELD, row_id=draft.id)
-        )
-        return answers
-
-    # A data-key rotation may commit between loading the draft and decrypting it: read again once.
-    return draft, vault.open_with_retry(session, read)
+    return draft
 
 
 def submitted_notice(session: Session, user: User, draft_id: str) -> str | None:

@@ -15,7 +15,18 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from portal.domain import file_types
-from portal.domain.models import AuditEvent, DataKey, NoticeAttachment, NoticeEvent, OutboxMessage, Role, utcnow
+from portal.domain.models import (
+    AuditEvent,
+    DataKey,
+    Notice,
+    NoticeAttachment,
+    NoticeEvent,
+    OutboxMessage,
+    Role,
+    User,
+    utcnow,
+)
+from portal.services import draft_evidence, evidence, raising, vault
 from portal.services import keys as key_service
 from portal.web.database import session_factory
 from portal.web.runtime import portal_services
@@ -184,3 +195,36 @@ def test_evidence_given_with_the_closure_is_in_the_closing_version(app: Flask, a
     with session_factory(app)() as db:
         row = db.execute(select(NoticeAttachment)).scalar_one()
         assert row.stage == "closure" and row.sha256 == hashlib.sha256(CONTENT).hexdigest()
+
+
+def test_evidence_loaded_before_its_key_rotated_still_downloads(app: Flask, client: FlaskClient, accounts) -> None:
+    """A data-key rotation that commits between loading the notice (or draft) and opening its file: the one retry
+    reads the owner's new key, not the destroyed one, on both downloads."""
+    raiser = accounts.make(Role.PRACTITIONER, agency="Rochdale Early Help and Safeguarding Hub")
+    sign_in(client, app, raiser)
+    sent_id = _draft(client, app)
+    assert _attach(client, sent_id, NAME, CONTENT).status_code == 302
+    check = client.get(f"/notices/drafts/{sent_id}/check")
+    assert (
+        client.post(f"/notices/drafts/{sent_id}/check", data={"csrf_token": csrf_from(check.text)}).status_code == 302
+    )
+    draft_id = _draft(client, app)
+    assert _attach(client, draft_id, "draft.png", b"\x89PNG\r\n\x1a\ndraft").status_code == 302
+    services = portal_services(app)
+    sessions = session_factory(app)
+    with sessions() as db:
+        on_notice = db.execute(select(NoticeAttachment.id).where(NoticeAttachment.notice_id == sent_id)).scalar_one()
+        on_draft = db.execute(select(NoticeAttachment.id).where(NoticeAttachment.draft_id == draft_id)).scalar_one()
+    with sessions() as reader:
+        user = reader.get(User, raiser.id)
+        # Loaded, with their (old) keys, just before the rotation commits.
+        notice = reader.get(Notice, sent_id)
+        vault.data_key(reader, services.keyring, notice.data_key_id)
+        raising.own_draft(reader, services, user, draft_id)
+        key_service.rotate_data_keys(sessions, services.keyring, cutoff=utcnow(), purposes=("notice",))
+        assert evidence.download(reader, services, user, sent_id, on_notice) == (NAME, "application/pdf", CONTENT)
+        assert draft_evidence.download(reader, services, user, draft_id, on_draft) == (
+            "draft.png",
+            "image/png",
+            b"\x89PNG\r\n\x1a\ndraft",
+        )

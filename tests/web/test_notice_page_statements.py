@@ -36,7 +36,8 @@ def page(app: Flask, client: FlaskClient, notice_id: str) -> tuple[int, str]:
         event.remove(engine, "begin", began)
     assert response.status_code == 200
     # One transaction: the audit of the read is its last write and nothing reads after the commit (each extra
-    # transaction is a BEGIN and a ROLLBACK more on PostgreSQL).
+    # transaction is a BEGIN and a ROLLBACK more on PostgreSQL). These notices are of two children, so the business
+    # unit's repeat check confirms nothing and commits nothing of its own.
     assert len(transactions) == 1
     return len(seen), response.text
 
