@@ -288,6 +288,11 @@ def test_every_response_carries_the_security_headers(app: Flask, accounts: Accou
         recorder.problems
     )
     assert all(n > 5 for n in crawled.values()), crawled
+    # Each template keeps a copy of the environment's globals taken when it loads (portal.web.app._Environment):
+    # after every page has been rendered, no global may have been added that a template loaded earlier lacks.
+    loaded = list(app.jinja_env.cache.values())  # type: ignore[union-attr]
+    assert len(loaded) > 50
+    assert all(set(app.jinja_env.globals) <= set(t.globals) for t in loaded)
 
 
 def test_a_missing_static_file_is_answered_with_no_store(app: Flask, accounts: Accounts) -> None:
