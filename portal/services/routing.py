@@ -169,26 +169,27 @@ def contact_choices(session: Session, partnership_id: int) -> list[tuple[str, st
 
 
 def form_choices(
-    session: Session, services: PortalServices, partnership_id: int, *, with_agencies: bool
+    session: Session, services: PortalServices, partnership: Partnership, *, with_agencies: bool
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """The contacts (and, for a form that routes by agency, the agencies) a notice form offers."""
-    shown = form_directory(session, services, partnership_id, with_agencies=with_agencies)
+    shown = form_directory(session, services, partnership, with_agencies=with_agencies)
     return list(shown.contacts), list(shown.agencies)
 
 
 def form_directory(
-    session: Session, services: PortalServices, partnership_id: int, *, with_agencies: bool
+    session: Session, services: PortalServices, partnership: Partnership, *, with_agencies: bool
 ) -> FormDirectory:
     """What a notice form shows from the directory: its choices and the review notes for overdue entries.
 
     Kept per worker and read again only when the partnership's directory_version has moved (triggers move
     it on every change to its agencies or contacts, however made) or the day has turned (an entry becomes
-    overdue at midnight): one small query a request instead of loading the directory through the ORM on
-    every form page.
+    overdue at midnight), instead of loading the directory through the ORM on every form page.
+
+    ``partnership`` is its row as read in this request: the signed-in user's, read with their session, so the
+    version costs no statement of its own. A row read long before (a session kept open) would offer choices as
+    they stood then.
     """
-    version = session.execute(
-        select(Partnership.directory_version).where(Partnership.id == partnership_id)
-    ).scalar_one()
+    partnership_id, version = partnership.id, partnership.directory_version
     today = services.today()
     key = (partnership_id, version, with_agencies, today)
     cached = services.directory_choices.get(key)

@@ -24,8 +24,8 @@ def test_choices_are_cached_until_the_directory_changes_however_it_is_changed(ap
 
     def choices() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         with world.session() as db:
-            pid = db.execute(select(Partnership.id).where(Partnership.slug == "rochdale")).scalar_one()
-            return routing.form_choices(db, world.services, pid, with_agencies=True)
+            rochdale = db.execute(select(Partnership).where(Partnership.slug == "rochdale")).scalar_one()
+            return routing.form_choices(db, world.services, rochdale, with_agencies=True)
 
     event.listen(engine, "before_cursor_execute", seen)
     try:
@@ -77,7 +77,7 @@ def test_choices_are_cached_until_the_directory_changes_however_it_is_changed(ap
 def test_review_notes_are_kept_with_the_choices_and_read_again_when_the_day_turns(app: Flask) -> None:
     world = World(app)
     with world.session() as db:
-        pid = db.execute(select(Partnership.id).where(Partnership.slug == "rochdale")).scalar_one()
+        rochdale = db.execute(select(Partnership).where(Partnership.slug == "rochdale")).scalar_one()
         contact = (
             db.execute(select(DirectoryContact).join(Agency).where(Agency.name == TARGET).order_by(DirectoryContact.id))
             .scalars()
@@ -87,9 +87,9 @@ def test_review_notes_are_kept_with_the_choices_and_read_again_when_the_day_turn
         due = contact.review_by
     world.services.clock.fixed = due  # the last day the entry is in date: no note
     with world.session() as db:
-        shown = routing.form_directory(db, world.services, pid, with_agencies=False)
+        shown = routing.form_directory(db, world.services, db.merge(rochdale), with_agencies=False)
     assert not any(agency == TARGET for agency, _note in shown.review_notes)
     world.services.clock.fixed = due + timedelta(days=1)  # midnight passes, nothing in the directory changes
     with world.session() as db:
-        shown = routing.form_directory(db, world.services, pid, with_agencies=False)
+        shown = routing.form_directory(db, world.services, db.merge(rochdale), with_agencies=False)
     assert any(agency == TARGET and "was due for review" in note for agency, note in shown.review_notes)

@@ -115,9 +115,9 @@ def test_the_notice_page_sends_as_many_statements_for_a_long_history_as_for_a_ne
         ]
 
 
-def test_a_draft_form_page_sends_three_statements(app: Flask, accounts: Accounts) -> None:
-    # The session with its user, the draft with its data key, and the directory's version (its choices are cached
-    # per process until the directory changes): the form page is nearly half of what practitioners ask for.
+def test_a_draft_form_page_sends_two_statements(app: Flask, accounts: Accounts) -> None:
+    # The session with its user and their partnership (whose directory version says whether the choices cached per
+    # process still stand), and the draft with its data key: the form page is nearly half of what is asked for.
     client = app.test_client()
     sign_in(client, app, accounts.make(Role.PRACTITIONER, agency=RAISING))
     start = client.get("/notices/new")
@@ -126,5 +126,5 @@ def test_a_draft_form_page_sends_three_statements(app: Flask, accounts: Accounts
     client.get(url)
     with statements(app) as seen:
         assert client.get(url).status_code == 200
-    assert len(seen) == 3, seen
+    assert len(seen) == 2, seen
     assert "JOIN data_key" in next(s for s in seen if "FROM notice_draft" in s)

@@ -86,9 +86,7 @@ def draft(draft_id: str) -> str | Response:
     db, services = get_session(), portal_services()
     _draft, answers = raising.get_draft(db, services, current_user, draft_id)
     definition = raising.definition_for(current_user.partnership)
-    shown = routing.form_directory(
-        db, services, current_user.partnership_id, with_agencies=bool(definition.agency_fields)
-    )
+    shown = routing.form_directory(db, services, current_user.partnership, with_agencies=bool(definition.agency_fields))
     contacts, agencies = list(shown.contacts), list(shown.agencies)
     if request.method == "POST":
         form = build_notice_form(definition, contacts, agencies, formdata=request.form)
@@ -190,7 +188,7 @@ def show(notice_id: str) -> str:
 def _directory(definition: NoticeDefinition) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """The partnership's active contacts, and its agencies when the form routes by agency."""
     return routing.form_choices(
-        get_session(), portal_services(), current_user.partnership_id, with_agencies=bool(definition.agency_fields)
+        get_session(), portal_services(), current_user.partnership, with_agencies=bool(definition.agency_fields)
     )
 
 
