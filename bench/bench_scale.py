@@ -270,11 +270,12 @@ def main() -> None:
             reuse_signed_pdfs(app)
         accounts = Accounts(app)
         grower = Grower(app, accounts, rng)
-        clients = {name: app.test_client() for name in ("bm", "spoc", "practitioner")}
-        sign_in(clients["bm"], app, accounts.make(Role.BUSINESS_MANAGER))
-        sign_in(clients["spoc"], app, accounts.make(Role.SPOC, agency=AGENCIES[0]))
         practitioner = accounts.make(Role.PRACTITIONER, agency=RAISING)
-        sign_in(clients["practitioner"], app, practitioner)
+        people = {
+            "bm": accounts.make(Role.BUSINESS_MANAGER),
+            "spoc": accounts.make(Role.SPOC, agency=AGENCIES[0]),
+            "practitioner": practitioner,
+        }
         grower.raisers.append(practitioner.id)
         backend = app.config["DATABASE_URL"].split(":")[0]
         print(f"database: {backend}; PDFs {'rendered' if args.render_pdfs else 'rendered once, sealed per notice'}")
@@ -292,6 +293,10 @@ def main() -> None:
             if not grower.nhs_numbers:  # a database grown by an earlier run (--workdir): one more to search for
                 grower.raise_one()
             nhs = rng.choice(grower.nhs_numbers)
+            # Signed in afresh at each size: growing to the next size can outlast the session's idle timeout.
+            clients = {name: app.test_client() for name in people}
+            for name, account in people.items():
+                sign_in(clients[name], app, account)
             for label, samples in measure(app, clients, nhs, args.runs):
                 print(line(label, samples, bare), flush=True)
             # A fresh hour for the next size's exports.
