@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session, defer
 
 from portal.domain import file_types
 from portal.domain.models import Notice, NoticeAttachment, NoticeDraft, User, new_id, utcnow
-from portal.infrastructure.crypto import KeyRing
-from portal.services import vault
-from portal.services.errors import RuleBrokenError
+from portal.domain.policy import well_formed_id
+from portal.services import audit, vault
+from portal.services.errors import NotFoundError, RuleBrokenError
+from portal.services.runtime import PortalServices
 
 TABLE = "notice_attachment"
 # The stage recorded for evidence given with the closure record (not one of the procedure's stages).
@@ -95,22 +96,46 @@ def seal(
     return attachment
 
 
-def open_file(
-    session: Session, keyring: KeyRing, owner: Notice | NoticeDraft, row: NoticeAttachment
+def download(
+    session: Session,
+    services: PortalServices,
+    user: User,
+    owner: Notice | NoticeDraft,
+    attachment_id: str,
+    *,
+    action: str,
+    remote_addr: str = "",
 ) -> tuple[str, str, bytes]:
-    """(file name, MIME type, content) of an attachment of ``owner`` (its notice, or the draft it was attached to),
-    to offer as a download: its own name, with its kind's extension added when the name lacks it (the type was
-    read from the content, not the name)."""
+    """(file name, MIME type, content) of a file attached to ``owner`` (a notice, or a draft), for a ``user`` the
+    caller has already let see it; audited as ``action`` and committed before the file is handed over.
+
+    The name is the file's own, with its kind's extension added when it lacks one (the type was read from the
+    content, not the name). A file of another notice or draft is not found, as one that is not there."""
+    row = session.get(NoticeAttachment, attachment_id) if well_formed_id(attachment_id) else None
+    held_by = None if row is None else row.notice_id if isinstance(owner, Notice) else row.draft_id
+    if row is None or held_by != owner.id:
+        raise NotFoundError("no such file")
     bound = binding(owner.id, row.id)
 
     def read() -> tuple[str, bytes]:
         # The owner's key is looked up inside the read: when a data-key rotation commits between loading the
         # owner and decrypting, the retry sees the owner's new key, not the destroyed one.
-        dek = vault.data_key(session, keyring, owner.data_key_id)
+        dek = vault.data_key(session, services.keyring, owner.data_key_id)
         name = vault.open_text(dek, row.name_ct, table=TABLE, field="name", row_id=bound)
         return name, vault.open_bytes(dek, row.content_ct, table=TABLE, field="content", row_id=bound)
 
     name, data = vault.open_with_retry(session, read)
+    audit.record(
+        session,
+        services.keyring.audit_key,
+        action=action,
+        outcome="allowed",
+        actor_id=user.id,
+        object_type="notice_attachment",
+        object_id=row.id,
+        remote_addr=remote_addr,
+    )
+    session.commit()
     kind = file_types.KINDS[row.kind]
     if not name.lower().endswith(kind.extension):
         name += kind.extension

@@ -115,22 +115,9 @@ def download(
     """(file name, MIME type, content) of a file on the user's own draft, so they can check what they attached
     before it is sent; audited like any read of a notice's evidence."""
     draft = raising.own_draft(session, services, user, draft_id)
-    row = session.get(NoticeAttachment, attachment_id) if well_formed_id(attachment_id) else None
-    if row is None or row.draft_id != draft.id:
-        raise NotFoundError("no such file on this draft")
-    name, mimetype, data = attachments.open_file(session, services.keyring, draft, row)
-    audit.record(
-        session,
-        services.keyring.audit_key,
-        action="draft.attachment.download",
-        outcome="allowed",
-        actor_id=user.id,
-        object_type="notice_attachment",
-        object_id=row.id,
-        remote_addr=remote_addr,
+    return attachments.download(
+        session, services, user, draft, attachment_id, action="draft.attachment.download", remote_addr=remote_addr
     )
-    session.commit()
-    return name, mimetype, data
 
 
 def remove(

@@ -13,9 +13,7 @@ from sqlalchemy.orm import Session
 
 from portal.domain import file_types
 from portal.domain.models import NoticeAttachment, User
-from portal.domain.policy import well_formed_id
 from portal.services import attachments, audit, conversation, messages, record, transitions
-from portal.services.errors import NotFoundError
 from portal.services.runtime import PortalServices
 
 clean_name = attachments.clean_name
@@ -96,22 +94,9 @@ def download(
 ) -> tuple[str, str, bytes]:
     """(file name, MIME type, content) for someone allowed to read the notice; audited."""
     notice = record.load_for(session, services, user, notice_id, "download", remote_addr=remote_addr)
-    row = session.get(NoticeAttachment, attachment_id) if well_formed_id(attachment_id) else None
-    if row is None or row.notice_id != notice.id:
-        raise NotFoundError("no such attachment")
-    name, mimetype, data = attachments.open_file(session, services.keyring, notice, row)
-    audit.record(
-        session,
-        services.keyring.audit_key,
-        action="notice.attachment.download",
-        outcome="allowed",
-        actor_id=user.id,
-        object_type="notice_attachment",
-        object_id=row.id,
-        remote_addr=remote_addr,
+    return attachments.download(
+        session, services, user, notice, attachment_id, action="notice.attachment.download", remote_addr=remote_addr
     )
-    session.commit()
-    return name, mimetype, data
 
 
 _size = attachments.size_label
