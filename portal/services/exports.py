@@ -23,7 +23,14 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, aliased
 
-from portal.domain.categories import COMMON_LABELS, NOT_RECORDED_LABEL, THEME_PREFIX, label_of, outcome_label
+from portal.domain.categories import (
+    COMMON_LABELS,
+    NOT_RECORDED_LABEL,
+    THEME_PREFIX,
+    CodeList,
+    label_of,
+    outcome_label,
+)
 from portal.domain.dates import LONDON
 from portal.domain.models import (
     Agency,
@@ -73,6 +80,7 @@ COLUMNS = (
 )
 # A cell starting with one of these is read as a formula (or a DDE command) by spreadsheet programs.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
+_FORMULA_FIRST = frozenset(_FORMULA_START)
 
 
 class ExportLimitError(LimitReachedError):
@@ -83,6 +91,21 @@ def neutralise(value: object) -> str:
     """Return a cell value a spreadsheet shows as text, never runs: a leading quote disarms a formula."""
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _disarmed(cells: list[object]) -> list[str | int]:
+    """A register row with every text cell neutralised; numbers stay numbers.
+
+    The same rule as ``neutralise``, written out for the register's cells (text or whole numbers): about twenty
+    cells a row, so a function call per cell was a fifth of a large export's time."""
+    return [
+        ("'" + c if c[:1] in _FORMULA_FIRST else c)
+        if isinstance(c, str)
+        else c
+        if isinstance(c, int)
+        else neutralise(c)
+        for c in cells
+    ]
 
 
 # Rows fetched from the server-side cursor at a time, and rows written per chunk of the response: memory
@@ -181,8 +204,7 @@ def _chunks(session: Session, scope: list[ColumnElement[bool]], count: int, toda
     writer.writerow(COLUMNS)
     yield flush()
     for batch in _batches(session, scope, count, today):
-        for cells in batch:
-            writer.writerow([neutralise(cell) for cell in cells])
+        writer.writerows(_disarmed(cells) for cells in batch)
         yield flush()
     writer.writerow([MARKING] + [""] * (len(COLUMNS) - 1))
     yield flush()
@@ -201,12 +223,10 @@ def _xlsx_chunks(session: Session, scope: list[ColumnElement[bool]], count: int,
     sheet.oddFooter.right.text = "Page &P of &N"
     sheet.append(list(COLUMNS))
     for batch in _batches(session, scope, count, today):
-        for cells in batch:
+        for cells in map(_disarmed, batch):
             # Numbers stay numbers; text is disarmed as in the CSV (openpyxl reads "=..." as a formula) and
             # cleared of the control characters a workbook may not hold.
-            sheet.append(
-                [cell if isinstance(cell, int) else ILLEGAL_CHARACTERS_RE.sub("", neutralise(cell)) for cell in cells]
-            )
+            sheet.append([cell if isinstance(cell, int) else ILLEGAL_CHARACTERS_RE.sub("", cell) for cell in cells])
     sheet.append([MARKING])
     with tempfile.TemporaryFile() as spooled:
         workbook.save(spooled)
@@ -259,15 +279,19 @@ def _batches(
         # A server-side cursor (PostgreSQL) read BATCH_SIZE rows at a time.
         .execution_options(yield_per=BATCH_SIZE)
     )
-    # Many notices share a procedure and a day raised: look each up once per export (bounded by the
-    # procedures and the days, not by the rows).
-    procedures = functools.cache(procedure_for)
+    # Many notices share a procedure, a form and a day raised: look each up once per export (bounded by the
+    # procedures, forms and days, not by the rows).
+    stage_names = functools.cache(lambda slug, version: _StageNames(procedure_for(slug, version)))
+    code_lists = functools.cache(_code_lists)
     working_days = functools.cache(ENGLAND_AND_WALES_CALENDAR.working_days_between)
+    # Core rows, not the ORM's: nothing here is an entity, and the ORM's per-row step was a tenth of the time.
+    # Each batch's stages, agencies and codes are fetched whole (one fetchall, not a fetch a row).
+    connection = session.connection()
     try:
-        for batch in session.execute(query).partitions():
+        for batch in connection.execute(query).partitions():
             ids = [r.id for r in batch]
             stages: dict[str, list[Any]] = {i: [] for i in ids}
-            for stage in session.execute(
+            for stage in connection.execute(
                 select(
                     NoticeStage.notice_id,
                     NoticeStage.stage,
@@ -277,25 +301,26 @@ def _batches(
                 )
                 .where(one_of(session, NoticeStage.notice_id, ids))
                 .order_by(NoticeStage.notice_id, NoticeStage.position)
-            ):
+            ).all():
                 stages[stage.notice_id].append(stage)
             agencies: dict[str, list[str]] = {i: [] for i in ids}
-            for notice_id, name in session.execute(
+            for notice_id, name in connection.execute(
                 select(NoticeRecipient.notice_id, Agency.name)
                 .join(Agency, Agency.id == NoticeRecipient.agency_id)
                 .where(one_of(session, NoticeRecipient.notice_id, ids))
                 .order_by(NoticeRecipient.notice_id, NoticeRecipient.position)
-            ):
+            ).all():
                 agencies[notice_id].append(name)
             coded: dict[str, list[Any]] = {i: [] for i in ids}
-            for category in session.execute(
+            for category in connection.execute(
                 select(NoticeCategory.notice_id, NoticeCategory.list_field, NoticeCategory.code)
                 .where(one_of(session, NoticeCategory.notice_id, ids))
                 .order_by(NoticeCategory.notice_id, NoticeCategory.id)
-            ):
+            ).all():
                 coded[category.notice_id].append(category)
             yield [
-                _row(r, stages[r.id], agencies[r.id], today, procedures, working_days) + _codes(r, coded[r.id])
+                _row(r, stages[r.id], agencies[r.id], today, stage_names, working_days)
+                + _codes(r, coded[r.id], code_lists(r.form_code))
                 for r in batch
             ]
     finally:
@@ -309,10 +334,10 @@ def _row(
     stages: list[Any],
     agencies: list[str],
     today: date,
-    procedures: Callable[[str, str], Procedure],
+    stage_names: Callable[[str, str], dict[str, str]],
     working_days: Callable[[date, date], int],
 ) -> list[object]:
-    procedure = procedures(notice.slug, notice.procedure_version)
+    names = stage_names(notice.slug, notice.procedure_version)
     current = stages[-1] if stages else None
     open_now = notice.status == NoticeStatus.OPEN and current is not None and current.ended_at is None
     due = current.due_on if open_now and current is not None else None
@@ -327,10 +352,10 @@ def _row(
         raised_on.isoformat(),
         notice.raising_agency or "",
         "; ".join(dict.fromkeys(agencies)),
-        "; ".join(procedure.stage(s.stage).name for s in stages),
-        procedure.stage(notice.stage).name,
+        "; ".join([names[s.stage] for s in stages]),
+        names[notice.stage],
         "Yes" if any(s.skipped_from for s in stages) else "No",
-        NoticeStatus(notice.status).label,
+        _STATUS_LABELS[notice.status],
         due.isoformat() if due else "",
         "Yes" if due is not None and due < today else "No",
         notice.chases,
@@ -339,10 +364,28 @@ def _row(
     ]
 
 
-def _codes(notice: Any, categories: list[Any]) -> list[object]:
+class _StageNames(dict[str, str]):
+    """A procedure's stage names by code; a code it does not have raises the procedure's own error."""
+
+    def __init__(self, procedure: Procedure) -> None:
+        super().__init__((stage.code, stage.name) for stage in procedure.stages)
+        self.procedure = procedure
+
+    def __missing__(self, code: str) -> str:
+        return self.procedure.stage(code).name
+
+
+_STATUS_LABELS = {status.value: status.label for status in NoticeStatus}
+
+
+def _code_lists(form_code: str) -> dict[str, CodeList]:
+    """The code lists a form asks, by the field that holds each."""
+    definition = notice_definition(form_code)
+    return {code_list.field: code_list for code_list in (definition.code_lists if definition else ())}
+
+
+def _codes(notice: Any, categories: list[Any], lists: dict[str, CodeList]) -> list[object]:
     """The notice's category codes, common themes, outcome, debrief and learning flag, as labels."""
-    definition = notice_definition(notice.form_code)
-    lists = {code_list.field: code_list for code_list in (definition.code_lists if definition else ())}
     own = [
         f"{lists[c.list_field].title}: {label_of(lists[c.list_field], c.code)}"
         for c in categories

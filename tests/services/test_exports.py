@@ -28,6 +28,7 @@ from portal.domain.models import (
     User,
 )
 from portal.domain.working_days import ENGLAND_AND_WALES_CALENDAR
+from portal.infrastructure.db import one_of
 from portal.services import chaser, exports, record, transitions
 from portal.services.runtime import PortalServices
 from portal.web.database import session_factory
@@ -284,3 +285,19 @@ def test_the_register_streams_in_batches_and_its_file_is_unchanged(
     assert response.is_streamed and response.data == expected
     # Once the last chunk is sent the read is over: no connection is left holding a transaction.
     assert engine.pool.checkedout() == 0
+
+
+def test_a_batch_of_ids_binds_as_one_parameter_and_refuses_a_comma(app: Flask, accounts: Accounts) -> None:
+    """one_of sends a batch of ids as one text parameter on PostgreSQL (split there on commas), so an id holding
+    a comma would be read as two: it is refused, not misread. On SQLite it is a plain IN."""
+    world = World(app)
+    raiser = accounts.make(Role.PRACTITIONER, agency=RAISING)
+    made = [world.raise_rochdale(raiser) for _ in range(3)]
+    with world.session() as db:
+        wanted = [made[0].id, made[2].id]
+        found = db.scalars(select(Notice.id).where(one_of(db, Notice.id, wanted))).all()
+        assert sorted(found) == sorted(wanted)
+        assert db.scalars(select(Notice.id).where(one_of(db, Notice.id, []))).all() == []
+        if db.get_bind().dialect.name == "postgresql":
+            with pytest.raises(ValueError, match="comma"):
+                one_of(db, Notice.id, [made[0].id, f"{made[1].id},{made[2].id}"])
