@@ -506,7 +506,8 @@ def copy_for(user: User, definition: NoticeDefinition) -> str:
 
 
 # What the notice page shows of the notice, and the wrapped key it is decrypted with, loaded with it in a fixed
-# number of statements however many stages, recipients and answers it has: never one lazy load per row (issue 11).
+# number of statements however many stages, recipients and answers it has: never one lazy load per row (issue 11);
+# the answers are read as plain rows when they are decrypted (record.read_answers).
 # The PDFs are listed by a query of their numbers alone (_pdf_versions), so no version's ciphertext is read to draw
 # a link.
 _SHOWN = (
@@ -514,7 +515,6 @@ _SHOWN = (
     joinedload(Notice.data_key),
     joinedload(Notice.raised_by),
     joinedload(Notice.raising_agency),
-    selectinload(Notice.answers),
     selectinload(Notice.stages),
     selectinload(Notice.recipients).joinedload(NoticeRecipient.contact).joinedload(DirectoryContact.agency),
 )
@@ -539,7 +539,7 @@ def read_notice(
     def read() -> tuple[dict[str, str], list[AttachmentRecord]]:
         # The data key is unwrapped once, for the answers and the evidence's names alike.
         dek = record.data_key(db, services, notice)
-        return record.answers_with_key(notice, dek), documents.attachment_records(db, notice, dek)
+        return record.read_answers(db, notice, dek), documents.attachment_records(db, notice, dek)
 
     # A data-key rotation may commit between loading the notice and decrypting it: read again once.
     answers, attachments = vault.open_with_retry(db, read)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
@@ -250,6 +250,26 @@ def answers_with_key(notice: Notice, dek: bytes) -> dict[str, str]:
     return {
         a.field_name: vault.open_text(dek, a.value_ct, table="notice_answer", field=a.field_name, row_id=notice.id)
         for a in notice.answers
+    }
+
+
+# A notice's stored answers as plain rows; built once (see portal.web.sessions on reusing a statement).
+_STORED_ANSWERS = select(NoticeAnswer.field_name, NoticeAnswer.value_ct).where(
+    NoticeAnswer.notice_id == bindparam("notice_id")
+)
+
+
+def read_answers(session: Session, notice: Notice, dek: bytes) -> dict[str, str]:
+    """Decrypt every answer of a notice that is being read, not changed.
+
+    The answers come as plain rows, not as the notice's ``answers`` collection: some thirty ORM objects a notice
+    page built, tracked and threw away. A collection already loaded in this session (a change may be pending
+    in it) is what is decrypted instead."""
+    if "answers" not in inspect(notice).unloaded:
+        return answers_with_key(notice, dek)
+    return {
+        name: vault.open_text(dek, ciphertext, table="notice_answer", field=name, row_id=notice.id)
+        for name, ciphertext in session.execute(_STORED_ANSWERS, {"notice_id": notice.id})
     }
 
 
