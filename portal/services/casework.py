@@ -7,7 +7,20 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, Select, and_, case, distinct, exists, func, literal, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    and_,
+    bindparam,
+    case,
+    distinct,
+    exists,
+    func,
+    literal,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from portal.domain.categories import COMMON_THEMES, THEME_PREFIX, outcome_label
@@ -511,12 +524,16 @@ def copy_for(user: User, definition: NoticeDefinition) -> str:
 # The PDFs are listed by a query of their numbers alone (_pdf_versions), so no version's ciphertext is read to draw
 # a link.
 _SHOWN = (
-    joinedload(Notice.partnership),
-    joinedload(Notice.data_key),
-    joinedload(Notice.raised_by),
-    joinedload(Notice.raising_agency),
-    selectinload(Notice.stages),
-    selectinload(Notice.recipients).joinedload(NoticeRecipient.contact).joinedload(DirectoryContact.agency),
+    select(Notice)
+    .options(
+        joinedload(Notice.partnership),
+        joinedload(Notice.data_key),
+        joinedload(Notice.raised_by),
+        joinedload(Notice.raising_agency),
+        selectinload(Notice.stages),
+        selectinload(Notice.recipients).joinedload(NoticeRecipient.contact).joinedload(DirectoryContact.agency),
+    )
+    .where(Notice.id == bindparam("notice_id"))
 )
 
 
@@ -533,7 +550,7 @@ def read_notice(
 
     ``with_sender_notes``: also read the directory's notes on the agencies it was sent to (the confirmation
     page shows them; the notice page does not)."""
-    notice = record.load_for(db, services, user, notice_id, "read", remote_addr=remote_addr, options=_SHOWN)
+    notice = record.load_for(db, services, user, notice_id, "read", remote_addr=remote_addr, shown=_SHOWN)
     definition = record.definition_of(notice)
 
     def read() -> tuple[dict[str, str], list[AttachmentRecord]]:

@@ -11,7 +11,7 @@ import json
 from datetime import date
 from typing import NoReturn
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from portal.domain.categories import THEME_PREFIX
@@ -137,6 +137,14 @@ def get_draft(
     return draft, vault.open_with_retry(session, read)
 
 
+# Built once: every page of a draft runs it (see portal.web.sessions on reusing a statement).
+_DRAFT_AND_KEY = (
+    select(NoticeDraft, DataKey)
+    .join(DataKey, DataKey.id == NoticeDraft.data_key_id)
+    .where(NoticeDraft.id == bindparam("draft_id"))
+)
+
+
 def own_draft(
     session: Session, services: PortalServices, user: User, draft_id: str, *, lock: bool = False
 ) -> NoticeDraft:
@@ -153,11 +161,7 @@ def own_draft(
         draft = held if isinstance(held, NoticeDraft) else None
     if well_formed_id(draft_id) and draft is None:
         # The draft with its data key, in one statement: every page of the draft decrypts its answers.
-        found = session.execute(
-            select(NoticeDraft, DataKey)
-            .join(DataKey, DataKey.id == NoticeDraft.data_key_id)
-            .where(NoticeDraft.id == draft_id)
-        ).first()
+        found = session.execute(_DRAFT_AND_KEY, {"draft_id": draft_id}).first()
         if found is not None:
             draft, key = found
             vault.hold(session, key)

@@ -15,9 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import bindparam, inspect, select
+from sqlalchemy import Select, bindparam, inspect, select
 from sqlalchemy.orm import Session, joinedload
-from sqlalchemy.orm.interfaces import ORMOption
 
 from portal.domain.models import Notice, NoticeAnswer, NoticeEvent, NoticeStage, User, utcnow
 from portal.domain.notice_definition import NoticeDefinition
@@ -90,19 +89,24 @@ def load_for(
     *,
     remote_addr: str = "",
     lock: bool = False,
-    options: Sequence[ORMOption] = (),
+    shown: Select[Notice] | None = None,
 ) -> Notice:
     """Load a notice the user's relationship lets them ``action``; audit and refuse anything else.
 
     With ``lock`` the notice's row is locked for the rest of the transaction (SELECT ... FOR UPDATE), so a
     state change decides what is allowed on the notice as it stands, not as another request left it.
-    ``options`` (eager loads) let a page load with the notice, in a fixed number of statements, what it shows.
+    ``shown`` is a select of the notice by ``:notice_id`` with eager loads, so a page loads with the notice, in a
+    fixed number of statements, what it shows; built once by its caller, as SQLAlchemy keeps a statement's cache
+    key on the statement (building it, loader options and all, on every request cost more than running it).
     """
     notice = None
     if well_formed_id(notice_id):
         if lock:
             lock_notice(session, notice_id)
-        notice = session.get(Notice, notice_id, options=options)
+        if shown is None:
+            notice = session.get(Notice, notice_id)
+        else:
+            notice = session.execute(shown, {"notice_id": notice_id}).scalar_one_or_none()
     if notice is not None and alarms.is_bait(services, notice.id):
         # Nobody has a reason to reach the bait notice: alarm, then answer as for a notice that is not there.
         alarms.alarm(session, services, notice.id, user=user, route=f"notice.{action}", addr=remote_addr)
