@@ -27,7 +27,7 @@ from portal.domain.models import User
 from portal.infrastructure.crypto import KeyringError
 from portal.services.errors import ConfigurationError
 from portal.services.runtime import build_services
-from portal.web import access, database, errors, security
+from portal.web import access, database, errors, header, security
 from portal.web.config import check_production_config, load_config
 from portal.web.forms import stencils
 from portal.web.govuk_attributes import govuk_attributes
@@ -111,6 +111,7 @@ def create_web_app(test_config: dict[str, Any] | None = None, *, keys_required: 
     app.jinja_env.lstrip_blocks = True
     WTFormsHelpers(app)
     stencils.init_app(app)
+    header.init_app(app)
     app.jinja_env.globals["govuk_attributes"] = govuk_attributes
     app.jinja_env.filters["long_date"] = long_date
     app.jinja_env.filters["long_datetime"] = long_datetime
