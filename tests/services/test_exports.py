@@ -256,10 +256,13 @@ def test_the_register_streams_in_batches_and_its_file_is_unchanged(
     monkeypatch.setattr(exports, "BATCH_SIZE", 3)
     engine = app.extensions["portal.engine"]
     stage_reads: list[str] = []
+    register_cursors: list[str] = []
 
-    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    def seen(_conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
         if "FROM notice_stage" in statement:
             stage_reads.append(statement)
+        elif "notice.reference" in statement and "ORDER BY notice.submitted_at" in statement:
+            register_cursors.append(type(cursor).__name__)
 
     event.listen(engine, "before_cursor_execute", seen)
     try:
@@ -274,6 +277,8 @@ def test_the_register_streams_in_batches_and_its_file_is_unchanged(
     # Seven notices in batches of three: three batches, each one chunk and one read of its stages only; then
     # the marking.
     assert len(body) == 4 and len(stage_reads) == 3
+    # On PostgreSQL the register is read through a server-side cursor, a batch at a time, never fetched whole.
+    assert register_cursors == (["ServerCursor"] if engine.dialect.name == "postgresql" else ["Cursor"])
     assert header + b"".join(body) == expected
     text = expected.decode("utf-8-sig")
     assert ",Closed," in text and ",2," in text and ",Yes," in text and text.count("\r\n") == 2 + 7
