@@ -530,7 +530,7 @@ _SHOWN = (
         joinedload(Notice.data_key),
         joinedload(Notice.raised_by),
         joinedload(Notice.raising_agency),
-        selectinload(Notice.stages),
+        joinedload(Notice.stages),
         selectinload(Notice.recipients).joinedload(NoticeRecipient.contact).joinedload(DirectoryContact.agency),
     )
     .where(Notice.id == bindparam("notice_id"))
@@ -614,16 +614,16 @@ def read_notice(
     )
 
 
+_PDF_VERSIONS = (
+    select(NoticeDocument.version, NoticeDocument.copy)
+    .where(NoticeDocument.notice_id == bindparam("notice_id"))
+    .order_by(NoticeDocument.version, NoticeDocument.id)
+)
+
+
 def _pdf_versions(db: Session, notice: Notice) -> list[tuple[int, str]]:
     """(version, copy) of every PDF the notice has, oldest first: the numbers only, never the ciphertexts."""
-    return [
-        (version, copy)
-        for version, copy in db.execute(
-            select(NoticeDocument.version, NoticeDocument.copy)
-            .where(NoticeDocument.notice_id == notice.id)
-            .order_by(NoticeDocument.version, NoticeDocument.id)
-        )
-    ]
+    return [(version, copy) for version, copy in db.execute(_PDF_VERSIONS, {"notice_id": notice.id})]
 
 
 def download_pdf(

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Select, func, inspect, or_, select, update
+from sqlalchemy import Select, bindparam, func, inspect, or_, select, update
 from sqlalchemy.orm import Session, defer, joinedload
 
 from portal.domain import file_types
@@ -152,18 +152,24 @@ def stage_records(
     return tuple(records)
 
 
+# Built once, as every notice page lists the evidence (see portal.web.sessions on reusing a statement).
+_ATTACHMENTS = (
+    # The uploader's name in the same statement (not one query per attachment); the content is not loaded.
+    select(NoticeAttachment, User.name)
+    .outerjoin(User, User.id == NoticeAttachment.uploaded_by_id)
+    # Or still the draft's in the database: at submit, the first version lists the evidence the draft carried
+    # before the one flush writes its new owner (a notice keeps its draft's id).
+    .where(
+        or_(NoticeAttachment.notice_id == bindparam("notice_id"), NoticeAttachment.draft_id == bindparam("notice_id"))
+    )
+    .options(defer(NoticeAttachment.content_ct))
+    .order_by(NoticeAttachment.uploaded_at, NoticeAttachment.id)
+)
+
+
 def attachment_records(session: Session, notice: Notice, dek: bytes) -> list[AttachmentRecord]:
     """The notice's evidence as listed on it and in its PDF, names opened (never the content)."""
-    rows = session.execute(
-        # The uploader's name in the same statement (not one query per attachment); the content is not loaded.
-        select(NoticeAttachment, User.name)
-        .outerjoin(User, User.id == NoticeAttachment.uploaded_by_id)
-        # Or still the draft's in the database: at submit, the first version lists the evidence the draft carried
-        # before the one flush writes its new owner (a notice keeps its draft's id).
-        .where(or_(NoticeAttachment.notice_id == notice.id, NoticeAttachment.draft_id == notice.id))
-        .options(defer(NoticeAttachment.content_ct))
-        .order_by(NoticeAttachment.uploaded_at, NoticeAttachment.id)
-    )
+    rows = session.execute(_ATTACHMENTS, {"notice_id": notice.id})
     found = []
     procedure = record.procedure_of(notice)
     for row, author in rows:

@@ -106,7 +106,7 @@ def load_for(
         if shown is None:
             notice = session.get(Notice, notice_id)
         else:
-            notice = session.execute(shown, {"notice_id": notice_id}).scalar_one_or_none()
+            notice = session.execute(shown, {"notice_id": notice_id}).unique().scalar_one_or_none()
     if notice is not None and alarms.is_bait(services, notice.id):
         # Nobody has a reason to reach the bait notice: alarm, then answer as for a notice that is not there.
         alarms.alarm(session, services, notice.id, user=user, route=f"notice.{action}", addr=remote_addr)
@@ -314,13 +314,14 @@ def add_event(
     return event
 
 
+_TIMELINE = (
+    select(NoticeEvent)
+    .where(NoticeEvent.notice_id == bindparam("notice_id"))
+    .options(joinedload(NoticeEvent.actor))
+    .order_by(NoticeEvent.at, NoticeEvent.id)
+)
+
+
 def timeline(session: Session, notice: Notice) -> list[NoticeEvent]:
     """The notice's timeline, oldest first, with who took each step (the page names them) in the same statement."""
-    return list(
-        session.execute(
-            select(NoticeEvent)
-            .where(NoticeEvent.notice_id == notice.id)
-            .options(joinedload(NoticeEvent.actor))
-            .order_by(NoticeEvent.at, NoticeEvent.id)
-        ).scalars()
-    )
+    return list(session.execute(_TIMELINE, {"notice_id": notice.id}).scalars())
