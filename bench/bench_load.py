@@ -18,8 +18,8 @@ What it does, all thrown away at the end:
   (--submit-share of choices).
 
 It prints, per kind of request and in all: count, errors (any answer but the expected one, or none), p50, p95,
-p99 and the maximum, and the requests per second served. Requests are timed from the client, so queueing
-behind busy workers counts, as a user would feel it.
+p99 and the maximum, the requests per second served, and where the CPU went (gunicorn, PostgreSQL, this client,
+idle). Requests are timed from the client, so queueing behind busy workers counts, as a user would feel it.
 """
 
 from __future__ import annotations
@@ -252,6 +252,77 @@ class LockWatch:
         )
 
 
+class CpuWatch:
+    """Where the machine's CPU went during the run (Linux /proc): the gunicorn master and workers, the PostgreSQL
+    backends serving the bench's database, this load client (all its threads), the rest, and idle. Read before
+    changing anything: when gunicorn has the cores, a cheaper request is the only way to a shorter queue."""
+
+    def __init__(self, gunicorn_pid: int, database: str) -> None:
+        self.gunicorn_pid, self.database = gunicorn_pid, database
+        self.hz = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self.before: dict[int, tuple[str, int]] = {}
+        self.machine_before: tuple[int, int] = (0, 0)
+        self.seconds = 0.0
+
+    def _processes(self) -> dict[int, tuple[str, int]]:
+        found: dict[int, tuple[str, int]] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+                with open(f"/proc/{entry}/cmdline", "rb") as raw:
+                    command = raw.read().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            pid, ppid, ticks = int(entry), int(fields[1]), int(fields[11]) + int(fields[12])
+            if self.gunicorn_pid in (pid, ppid):
+                kind = "gunicorn"
+            elif command.startswith("postgres:") and f" {self.database} " in command:
+                kind = "PostgreSQL"
+            elif pid == os.getpid():
+                kind = "this load client"
+            else:
+                kind = "the rest"
+            found[pid] = (kind, ticks)
+        return found
+
+    @staticmethod
+    def _machine() -> tuple[int, int]:
+        with open("/proc/stat") as stat:
+            ticks = [int(v) for v in stat.readline().split()[1:]]
+        return sum(ticks), ticks[3] + ticks[4]  # all, idle + iowait
+
+    def __enter__(self) -> CpuWatch:
+        if os.path.exists("/proc/stat"):
+            self.before, self.machine_before = self._processes(), self._machine()
+        self.started = time.perf_counter()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.seconds = time.perf_counter() - self.started
+        if not self.before:
+            return
+        self.used: dict[str, float] = defaultdict(float)
+        for pid, (kind, ticks) in self._processes().items():
+            earlier = self.before.get(pid)
+            # A process started during the run (a new database connection) spent all its ticks in it.
+            self.used[kind] += (ticks - (earlier[1] if earlier and earlier[0] == kind else 0)) / self.hz
+        total, idle = self._machine()
+        self.idle_share = (idle - self.machine_before[1]) / max(total - self.machine_before[0], 1)
+
+    def report(self) -> str:
+        if not self.before:
+            return "  CPU: not measured (no /proc)"
+        cores = os.cpu_count() or 1
+        parts = ", ".join(
+            f"{kind} {self.used[kind] / self.seconds:.2f}"
+            for kind in sorted(self.used, key=self.used.get, reverse=True)
+        )  # type: ignore[arg-type]
+        return f"  CPU over the run, in cores of {cores}: {parts}; idle {self.idle_share * cores:.2f}"
+
+
 def report(driver: Driver, wall: float) -> None:
     total = sum(len(v) for k, v in driver.samples.items() if k != SUBMIT)
     print(f"\n{total} requests in {wall:.1f} s: {total / wall:.0f}/s served (submit journeys counted apart)")
@@ -372,10 +443,12 @@ def main() -> None:
                 f"{args.submit_share:.0%} of choices",
                 flush=True,
             )
-            with LockWatch(database_url) as watch:
+            database = database_url.rsplit("/", 1)[-1]
+            with LockWatch(database_url) as watch, CpuWatch(web.pid, database) as cpu:
                 wall = driver.run(args.connections, args.seconds)
             report(driver, wall)
             print(watch.report())
+            print(cpu.report())
         finally:
             web.terminate()
             web.wait(30)
