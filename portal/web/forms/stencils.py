@@ -47,7 +47,7 @@ class Stencils:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._by_shape: dict[tuple[str, str], tuple[list[str], list[int]]] = {}
+        self._by_shape: dict[tuple[str, Any], tuple[list[str], list[int]]] = {}
 
     def render(self, template: str, params: dict[str, Any]) -> Markup:
         values: list[Any] = []
@@ -58,24 +58,104 @@ class Stencils:
         stencil = self._by_shape.get(key)
         if stencil is None:
             stencil = _cut(str(render_template(template, params=shape)))
-            with self._lock:
-                if len(self._by_shape) >= _MAX_STENCILS:
-                    self._by_shape.pop(next(iter(self._by_shape)))
-                self._by_shape[key] = stencil
-        pieces, slots = stencil
-        out = [pieces[0]]
-        for slot, piece in zip(slots, pieces[1:], strict=True):
-            out.append(escape(values[slot]))
-            out.append(piece)
-        return Markup("".join(out))  # noqa: S704  # the macros' markup, and every value escaped above
+            self.keep(key, stencil)
+        return _fill(stencil, values)
+
+    def find(self, key: tuple[str, Any]) -> tuple[list[str], list[int]] | None:
+        return self._by_shape.get(key)
+
+    def keep(self, key: tuple[str, Any], stencil: tuple[list[str], list[int]]) -> None:
+        with self._lock:
+            if len(self._by_shape) >= _MAX_STENCILS:
+                self._by_shape.pop(next(iter(self._by_shape)))
+            self._by_shape[key] = stencil
+
+
+def _fill(stencil: tuple[list[str], list[int]], values: list[Any]) -> Markup:
+    pieces, slots = stencil
+    out = [pieces[0]]
+    for slot, piece in zip(slots, pieces[1:], strict=True):
+        out.append(escape(values[slot]))
+        out.append(piece)
+    return Markup("".join(out))  # noqa: S704  # the macros' markup, and every value escaped above
 
 
 _EXTENSION = "portal.stencils"
 
 
 def init_app(app: Flask) -> None:
-    """Give the app its stencil cache."""
+    """Give the app its stencil cache and the ``notice_sections()`` template global."""
     app.extensions[_EXTENSION] = Stencils()
+    app.jinja_env.globals["notice_sections"] = notice_sections
+
+
+# The notice form's sections, fields and button: one template, stencilled whole (notice_sections).
+SECTIONS = "partials/notice-sections.html"
+_TYPED = "\ue000"  # stands in the shape for an answer that is a slot
+
+
+def notice_sections(form: Any, definition: Any) -> Markup:
+    """The notice form's sections, fields and submit button, from a stencil of the whole form.
+
+    Field by field, a stencil still costs its widget: WTForms' call chain and govuk-frontend-wtf's parameters,
+    merged, copied and keyed, 0.1 ms a field and a fifth of a form page. The form as a whole is as fixed: its
+    shape is the form, its choices and which are chosen, and which answers are blank; every answer typed is a
+    slot. So the form is rendered once per shape with slot markers in its fields (``_value()``, or a date's three
+    parts), and later requests join the pieces with the answers as the fields would show them, escaped as
+    autoescape escapes them. A form with an error message, or a date part holding a line break, is rendered as
+    before, field by field. ``tests/web/forms/test_stencils.py`` holds it to the macros' output, byte for byte.
+    """
+    if form.errors:
+        return Markup(render_template(SECTIONS, form=form, definition=definition))  # noqa: S704  # the macros' own
+    shape: list[Any] = [definition.code]
+    values: list[Any] = []
+    marked: list[tuple[Any, str, Any]] = []  # (field, attribute, what it holds while the stencil is drawn)
+    known: dict[int, tuple[Any, ...]] = {}
+    # Every field the template draws, in its order: an answer left out of the shape and the slots would be kept.
+    for field in (form[name] for section in definition.sections for name in section.fields):
+        if field.type == "GovukDateField":
+            parts = field.raw_data if field.raw_data is not None else _date_parts(field.data)
+            if any(_typed(part) and part.splitlines() != [part] for part in parts):
+                return Markup(render_template(SECTIONS, form=form, definition=definition))  # noqa: S704
+            shape.append(tuple(_TYPED if _typed(part) else part for part in parts))
+            slots = [_slot(values, part) if _typed(part) else part for part in parts]
+            if any(_typed(part) for part in parts):
+                marked.append((field, "raw_data", slots))
+        elif hasattr(field, "choices"):
+            choices = known.get(id(field.choices))
+            if choices is None:
+                choices = known[id(field.choices)] = tuple(_choice_key(choice) for choice in field.choices)
+            shape.append((choices, field.data))
+        else:
+            value = field._value()
+            shape.append(_TYPED if _typed(value) else value)
+            if _typed(value):
+                marked.append((field, "data", _slot(values, value)))
+    cache = stencils()
+    key = (SECTIONS, tuple(shape))
+    stencil = cache.find(key)
+    if stencil is None:
+        held = [(field, attribute, getattr(field, attribute)) for field, attribute, _marker in marked]
+        try:
+            for field, attribute, marker in marked:
+                setattr(field, attribute, marker)
+            stencil = _cut(str(render_template(SECTIONS, form=form, definition=definition)))
+        finally:
+            for field, attribute, value in held:
+                setattr(field, attribute, value)
+        cache.keep(key, stencil)
+    return _fill(stencil, values)
+
+
+def _date_parts(value: Any) -> list[Any]:
+    # As govuk-frontend-wtf's date input shows a date held as data (not typed): day, month, year.
+    return value.strftime("%d %m %Y").split(" ") if value else [None, None, None]
+
+
+def _choice_key(choice: Any) -> tuple[Any, ...]:
+    if isinstance(choice, tuple):
+        return choice
+    return (choice.value, choice.label, choice.optgroup, repr(choice.render_kw) if choice.render_kw else None)
 
 
 def stencils() -> Stencils:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from unittest import mock
 
 import pytest
-from flask import Flask, get_template_attribute
+from flask import Flask, get_template_attribute, render_template
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.gov_form_base import GovFormBase
 from werkzeug.datastructures import MultiDict
@@ -17,7 +18,7 @@ from portal.partnerships import NOTICES
 from portal.web.forms import notice_form
 from portal.web.forms.base import PortalForm, date_fields
 from portal.web.forms.notice import fill_directory_choices
-from portal.web.forms.stencils import Stencils, _Stenciled
+from portal.web.forms.stencils import SECTIONS, Stencils, _Stenciled, notice_sections
 
 CANARY = "Zebedee-Canary"
 # What a writer may type: markup, quotes, ampersands, the stencil's own slot marker, a leading newline (which a
@@ -145,3 +146,49 @@ def test_the_other_forms_render_as_the_macros_render_them(app: Flask, form_class
                     expected = [str(field()) for field in form if field.type != "CSRFTokenField"]
                 assert [str(field()) for field in form if field.type != "CSRFTokenField"] == expected
                 assert [str(field()) for field in form if field.type != "CSRFTokenField"] == expected
+
+
+def whole(form: PortalForm, code: str) -> str:
+    return str(notice_sections(form, NOTICES[code]))
+
+
+def field_by_field(form: PortalForm, code: str) -> str:
+    with macros_only():
+        return render_template(SECTIONS, form=form, definition=NOTICES[code])
+
+
+@pytest.mark.parametrize("code", sorted(NOTICES))
+def test_the_whole_form_from_its_stencil_is_what_the_macros_render(app: Flask, code: str) -> None:
+    with app.test_request_context():
+        for text in [*HOSTILE, "", "2019"]:
+            for choose in (True, False):
+                values = answers(code, text, choose=choose)
+                expected = field_by_field(a_form(code, values), code)
+                assert whole(a_form(code, values), code) == expected  # the stencil drawn
+                assert whole(a_form(code, values), code) == expected  # and filled again
+        # Stored answers come back as dates held as data, not typed parts: shown the same way.
+        form = a_form(code, answers(code, HOSTILE[0], choose=True))
+        for name in date_fields(notice_form(code)):
+            form[name].raw_data, form[name].data = None, date(2020, 2, 29)
+        assert whole(form, code) == field_by_field(form, code)
+        # What was typed is in the page once, escaped.
+        page = whole(a_form(code, answers(code, HOSTILE[0], choose=True)), code)
+        assert "&lt;script&gt;alert(&#34;Zebedee-Canary&#34;)" in page and "<script>" not in page
+        drawn = app.extensions["portal.stencils"]._by_shape
+        assert any(key[0] == SECTIONS for key in drawn), "the whole form went through its stencil"
+        held = repr(drawn)
+        assert CANARY not in held and "2019" not in held and "2020" not in held
+
+
+@pytest.mark.parametrize("code", sorted(NOTICES))
+def test_a_form_with_errors_is_drawn_field_by_field(app: Flask, code: str) -> None:
+    with app.test_request_context():
+        values = answers(code, HOSTILE[0], choose=False)
+        for name in date_fields(notice_form(code)):
+            values[name] = ["31", "2", "20x9"]
+        form = a_form(code, values)
+        assert not form.validate()
+        assert whole(form, code) == field_by_field(form, code)
+        assert not any(
+            key[0].startswith("partials/notice-sections") for key in app.extensions["portal.stencils"]._by_shape
+        )
