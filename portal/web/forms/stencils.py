@@ -153,8 +153,9 @@ def _date_parts(value: Any) -> list[Any]:
 
 
 def _choice_key(choice: Any) -> tuple[Any, ...]:
+    # A choice is (value, label), perhaps with its render_kw dict, or WTForms' SelectChoice: keyed as a tuple.
     if isinstance(choice, tuple):
-        return choice
+        return tuple(repr(part) if isinstance(part, dict) else part for part in choice)
     return (choice.value, choice.label, choice.optgroup, repr(choice.render_kw) if choice.render_kw else None)
 
 

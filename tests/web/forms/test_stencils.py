@@ -192,3 +192,10 @@ def test_a_form_with_errors_is_drawn_field_by_field(app: Flask, code: str) -> No
         assert not any(
             key[0].startswith("partials/notice-sections") for key in app.extensions["portal.stencils"]._by_shape
         )
+
+
+def test_a_choice_with_html_attributes_keys_the_whole_form_too() -> None:
+    from portal.web.forms.stencils import _choice_key
+
+    keys = {_choice_key(("a", "A", {"disabled": True})), _choice_key(("a", "A", {})), _choice_key(("a", "A"))}
+    assert len(keys) == 3  # hashable, and told apart
