@@ -6,7 +6,21 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Engine, Result, String, any_, create_engine, event, func, literal
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Engine,
+    Result,
+    ScalarSelect,
+    Select,
+    String,
+    any_,
+    create_engine,
+    event,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -26,6 +40,12 @@ def one_of(
             raise ValueError("one_of takes ids, and an id here holds a comma")
         return column == any_(func.string_to_array(literal(joined, String), ","))
     return column.in_(values)
+
+
+def count_to(rows: Select[Any], cap: int) -> ScalarSelect[int]:
+    """How many rows ``rows`` gives, reading at most ``cap + 1`` of them: a count whose work is bounded whatever
+    the size of the table (portal.domain.counting). A scalar subquery, so one statement can take several."""
+    return select(func.count()).select_from(rows.limit(cap + 1).subquery()).scalar_subquery()
 
 
 def make_engine(url: str) -> Engine:

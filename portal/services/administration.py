@@ -21,8 +21,10 @@ from sqlalchemy import ColumnElement, String, and_, case, cast, func, or_, selec
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.selectable import ScalarSelect
 
+from portal.domain.counting import Count
 from portal.domain.dates import LONDON
 from portal.domain.models import Agency, AuditEvent, DataKey, Invitation, Notice, Partnership, Role, User, utcnow
+from portal.infrastructure.db import count_to
 from portal.infrastructure.mail import queue_mail
 from portal.partnerships.directory_data import EMAIL_RE
 from portal.services import accounts, audit, invitations, keys, recovery
@@ -128,17 +130,16 @@ class Page(Generic[T]):
         return min(self.total, self.page * self.page_size)
 
 
-# An audit list counts at most this many entries: past it the page says "more than" and offers no later pages,
-# so a long trail never makes the page count every entry (narrow it by date, user or action instead).
+# An audit list counts at most this many entries: past it the page says "more than" and offers no later pages.
 COUNT_CAP = 10_000
 
 
 def _capped_count(db: Session, condition: ColumnElement[bool] | list[ColumnElement[bool]]) -> tuple[int, bool]:
+    """So a long trail never makes the page count every entry (narrow it by date, user or action instead)."""
     conditions = condition if isinstance(condition, list) else [condition]
-    found = db.execute(
-        select(func.count()).select_from(select(AuditEvent.seq).where(*conditions).limit(COUNT_CAP + 1).subquery())
-    ).scalar_one()
-    return min(found, COUNT_CAP), found > COUNT_CAP
+    rows = select(AuditEvent.seq).where(*conditions)
+    found = Count.of(db.execute(select(count_to(rows, COUNT_CAP))).scalar_one(), COUNT_CAP)
+    return found.value, found.more
 
 
 def _page_number(page: int, total: int) -> int:

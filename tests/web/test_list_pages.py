@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from portal.domain.models import Agency, DirectoryContact, NoticeStage, Role
 from portal.services import casework, raising
+from portal.web.runtime import portal_services
 from tests.helpers import Accounts, contact_id, sign_in, statements
 from tests.services.builders import TARGET, World
 
@@ -170,3 +172,46 @@ def test_the_practitioners_home_shows_each_drafts_label_in_the_same_statements_h
     assert queries_for(app, client, "/") == with_one
     home = client.get("/").text
     assert all(f"Continue “Draft {number}”" in home for number in range(4))
+
+
+def test_a_list_counts_only_up_to_the_cap_and_then_says_more_than(
+    app: Flask, accounts: Accounts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A count stops at COUNT_CAP (portal.domain.counting): past it the page says "more than", and every row is
+    still listed and paged. Below it, each count is exact."""
+    world = World(app)
+    raiser = accounts.make(Role.PRACTITIONER)
+    clients = {name: app.test_client() for name in ("business", "spoc", "practitioner")}
+    sign_in(clients["business"], app, accounts.make(Role.BUSINESS_MANAGER))
+    sign_in(clients["spoc"], app, accounts.make(Role.SPOC, agency=TARGET))
+    sign_in(clients["practitioner"], app, raiser)
+    made = [world.raise_rochdale(raiser) for _ in range(5)]
+    today = portal_services(app).today()
+    # Four notices' stages are overdue, and one is due today (this week, whatever the day).
+    with world.session() as db:
+        stages = {s.notice_id: s for s in db.execute(select(NoticeStage)).scalars()}
+        for notice in made[:4]:
+            stages[notice.id].due_on = today - timedelta(days=3)
+        stages[made[4].id].due_on = today
+        db.commit()
+
+    def shown(client: str, url: str) -> tuple[str, str, list[str]]:
+        page = clients[client].get(url)
+        assert page.status_code == 200
+        soup = BeautifulSoup(page.text, "html.parser")
+        caption = soup.select_one("table.govuk-table caption")
+        overdue = soup.select_one("#overdue-count")
+        return caption.text.strip() if caption else "", overdue.text if overdue else "", references(page.text)
+
+    monkeypatch.setattr(casework, "COUNT_CAP", 3)
+    caption, overdue, rows = shown("business", "/business/notices")
+    assert (caption, overdue, len(rows)) == ("All notices (more than 3)", "more than 3", 5)
+    assert shown("business", "/business/notices?due=overdue")[0] == "Overdue (more than 3)"
+    assert shown("business", "/business/notices?due=this-week")[0] == "Due this week (1)"
+    assert shown("spoc", "/")[0] == "Notices (more than 3)"
+    assert shown("practitioner", "/")[0] == "Notices (more than 3)"
+
+    monkeypatch.setattr(casework, "COUNT_CAP", 5)
+    assert shown("business", "/business/notices")[:2] == ("All notices (5)", "4")
+    assert shown("business", "/business/notices?due=overdue")[0] == "Overdue (4)"
+    assert shown("spoc", "/")[0] == "Notices (5)"
