@@ -3,18 +3,21 @@ back to. Each test fails on the code before issue 10's fixes."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from flask import Flask
 from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import OperationalError
 
 from portal.domain.models import Role, WebSession, utcnow
+from portal.infrastructure import db as engine_settings
 from portal.services import sessions
 from portal.web.database import session_factory
 from tests.helpers import Accounts, csrf_from, fresh_code, sign_in
@@ -82,8 +85,52 @@ def test_connections_killed_by_a_database_restart_are_replaced_without_an_error(
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
         )
+        # A restart is over when the old backends are gone (pg_terminate_backend only signals them).
+        for _ in range(200):
+            others = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar_one()
+            if not others:
+                break
+            time.sleep(0.01)
     for _ in range(3):
         assert client.get("/").status_code == 200
+
+
+@pytest.mark.postgres_only
+def test_a_connection_idle_in_the_pool_for_a_while_is_pinged_before_use(
+    app: Flask, accounts: Accounts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fresh connection is checked by its socket alone; one idle past PING_AFTER_IDLE_SECONDS is asked a query too,
+    for the failures that end a connection without a word (a firewall that forgot it)."""
+    client = app.test_client()
+    sign_in(client, app, accounts.make(Role.PRACTITIONER))
+    engine = app.extensions["portal.engine"]
+    pings: list[object] = []
+    real_ping = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda connection: pings.append(connection) or real_ping(connection))
+    assert client.get("/").status_code == 200
+    assert pings == []
+    monkeypatch.setattr(engine_settings, "PING_AFTER_IDLE_SECONDS", -1.0)
+    assert client.get("/").status_code == 200
+    assert pings
+
+    # A connection that fails its ping is replaced, and the request is served.
+    def dead(connection: object) -> bool:
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(engine.dialect, "do_ping", dead)
+    before = engine.pool.checkedin() + engine.pool.checkedout()
+    assert before >= 1
+    monkeypatch.setattr(engine_settings, "PING_AFTER_IDLE_SECONDS", 1e9)
+    with engine.connect() as connection:
+        kept = connection.connection.dbapi_connection
+    monkeypatch.setattr(engine_settings, "PING_AFTER_IDLE_SECONDS", -1.0)
+    with engine.connect() as connection:
+        assert connection.connection.dbapi_connection is not kept
 
 
 def test_a_return_path_with_a_line_break_is_ignored_at_sign_in(app: Flask, accounts: Accounts) -> None:

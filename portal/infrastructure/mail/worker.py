@@ -321,7 +321,7 @@ def run_worker(
             report = deliver_due(session_factory, transport, worker_id=worker_id, **kwargs)
         except DBAPIError as exc:
             # The database is restarting or unreachable: pooled connections are replaced on the next
-            # checkout (pool_pre_ping), so waiting and trying again is all there is to do.
+            # checkout (portal.infrastructure.db.make_engine), so waiting and trying again is all there is to do.
             failures += 1
             logger.warning("mail worker %s: database unavailable (%s); retrying", worker_id, _db_error_name(exc))
         except Exception as exc:
